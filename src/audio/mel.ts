@@ -1,0 +1,88 @@
+/**
+ * FlowMAC's front end: 128-band Slaney log-mel of 24 kHz audio, n_fft 2048,
+ * periodic Hann 2048, hop 512, centred with reflect padding, magnitude
+ * spectrum, natural log of max(x, 1e-5). Matches torchaudio to 1e-4.
+ */
+import { slaneyFilterbank, sparsify, type SparseFilterbank } from "./melscale.js";
+import { Stft } from "./stft.js";
+
+export interface MelConfig {
+  sampleRate: number;
+  nFft: number;
+  hop: number;
+  nMels: number;
+  fMin: number;
+  fMax: number;
+  logFloor: number;
+}
+
+export const FLOWMAC_MEL: MelConfig = {
+  sampleRate: 24000,
+  nFft: 2048,
+  hop: 512,
+  nMels: 128,
+  fMin: 0,
+  fMax: 12000,
+  logFloor: 1e-5,
+};
+
+/** A log-mel spectrogram, time-major: data[t * bands + m]. */
+export interface LogMel {
+  frames: number;
+  bands: number;
+  data: Float32Array;
+}
+
+export class MelFrontEnd {
+  readonly config: MelConfig;
+  readonly stft: Stft;
+  readonly filterbank: Float64Array;
+  private sparse: SparseFilterbank;
+  private mag: Float64Array;
+
+  constructor(config: MelConfig = FLOWMAC_MEL) {
+    this.config = config;
+    this.stft = new Stft(config.nFft, config.hop);
+    this.filterbank = slaneyFilterbank(this.stft.bins, config.nMels, config.sampleRate, config.fMin, config.fMax);
+    this.sparse = sparsify(this.filterbank, this.stft.bins, config.nMels);
+    this.mag = new Float64Array(this.stft.bins);
+  }
+
+  frameCount(samples: number): number {
+    return this.stft.frameCount(samples);
+  }
+
+  /** Log-mel of frame t of x, written to out[outOffset .. outOffset + nMels). */
+  frame(x: Float32Array, t: number, out: Float32Array, outOffset: number): void {
+    this.stft.magnitude(x, t, this.mag);
+    const { start, weights } = this.sparse;
+    for (let m = 0; m < this.config.nMels; m++) {
+      const w = weights[m];
+      const s = start[m];
+      let acc = 0;
+      for (let k = 0; k < w.length; k++) acc += w[k] * this.mag[s + k];
+      out[outOffset + m] = Math.log(Math.max(acc, this.config.logFloor));
+    }
+  }
+
+  compute(x: Float32Array): LogMel {
+    const frames = this.frameCount(x.length);
+    const bands = this.config.nMels;
+    const data = new Float32Array(frames * bands);
+    for (let t = 0; t < frames; t++) this.frame(x, t, data, t * bands);
+    return { frames, bands, data };
+  }
+}
+
+/** Transposes a time-major mel to band-major [bands, frames] (the .npy layout of mel-vocoder tools). */
+export function toBandMajor(mel: LogMel): Float32Array {
+  const out = new Float32Array(mel.data.length);
+  for (let t = 0; t < mel.frames; t++) for (let m = 0; m < mel.bands; m++) out[m * mel.frames + t] = mel.data[t * mel.bands + m];
+  return out;
+}
+
+export function fromBandMajor(data: Float32Array, bands: number, frames: number): LogMel {
+  const out = new Float32Array(data.length);
+  for (let m = 0; m < bands; m++) for (let t = 0; t < frames; t++) out[t * bands + m] = data[m * frames + t];
+  return { frames, bands, data: out };
+}

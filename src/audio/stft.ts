@@ -1,0 +1,117 @@
+/** Short-time Fourier analysis and synthesis on fft.js, in float64. */
+import FFT from "fft.js";
+
+/** Periodic Hann window (torch.hann_window default). */
+export function hannWindow(n: number): Float64Array {
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
+  return w;
+}
+
+/** Index into x as if it were reflect-padded (no edge repeat), folding as often as needed. */
+export function reflectIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  let j = ((i % period) + period) % period;
+  if (j >= n) j = period - j;
+  return j;
+}
+
+export class Stft {
+  readonly nFft: number;
+  readonly hop: number;
+  readonly window: Float64Array;
+  readonly bins: number;
+  private fft: FFT;
+  private frameBuf: Float64Array;
+  private spec: Float64Array;
+
+  constructor(nFft: number, hop: number, window: Float64Array = hannWindow(nFft)) {
+    this.nFft = nFft;
+    this.hop = hop;
+    this.window = window;
+    this.bins = nFft / 2 + 1;
+    this.fft = new FFT(nFft);
+    this.frameBuf = new Float64Array(nFft);
+    this.spec = new Float64Array(2 * nFft);
+  }
+
+  /** Number of frames of a centred STFT: floor(len / hop) + 1. */
+  frameCount(length: number): number {
+    return Math.floor(length / this.hop) + 1;
+  }
+
+  /**
+   * Windowed spectrum of centred frame `t` of x (reflect padding of nFft/2), as
+   * interleaved [re, im] pairs of `bins` bins written to `out`.
+   */
+  frame(x: Float32Array | Float64Array, t: number, out: Float64Array): void {
+    const half = this.nFft / 2;
+    const begin = t * this.hop - half;
+    const buf = this.frameBuf;
+    const n = x.length;
+    for (let i = 0; i < this.nFft; i++) {
+      const j = begin + i;
+      buf[i] = (j >= 0 && j < n ? x[j] : x[reflectIndex(j, n)]) * this.window[i];
+    }
+    this.fft.realTransform(this.spec as unknown as number[], buf as unknown as number[]);
+    if (out !== this.spec) out.set(this.spec.subarray(0, 2 * this.bins));
+  }
+
+  /** Magnitudes of frame t written to `mag` (length bins). */
+  magnitude(x: Float32Array | Float64Array, t: number, mag: Float64Array): void {
+    this.frame(x, t, this.spec);
+    const s = this.spec;
+    for (let k = 0; k < this.bins; k++) mag[k] = Math.hypot(s[2 * k], s[2 * k + 1]);
+  }
+
+  /** Full complex STFT: array of frames, each interleaved [re, im] x bins. */
+  analyse(x: Float32Array | Float64Array): Float64Array[] {
+    const frames = this.frameCount(x.length);
+    const out: Float64Array[] = [];
+    for (let t = 0; t < frames; t++) {
+      const f = new Float64Array(2 * this.bins);
+      this.frame(x, t, f);
+      out.push(f);
+    }
+    return out;
+  }
+
+  /**
+   * Inverse of `analyse` by windowed overlap-add with squared-window normalisation
+   * (torch.istft semantics, centre=true). `length` trims the output.
+   */
+  synthesise(frames: Float64Array[], length: number): Float64Array {
+    const n = this.nFft;
+    const half = n / 2;
+    const total = (frames.length - 1) * this.hop + n;
+    const acc = new Float64Array(total);
+    const wsum = new Float64Array(total);
+    const full = new Float64Array(2 * n);
+    const time = new Float64Array(2 * n);
+    for (let t = 0; t < frames.length; t++) {
+      const f = frames[t];
+      // Rebuild the Hermitian-symmetric spectrum, then inverse transform.
+      for (let k = 0; k < this.bins; k++) {
+        full[2 * k] = f[2 * k];
+        full[2 * k + 1] = f[2 * k + 1];
+      }
+      for (let k = this.bins; k < n; k++) {
+        full[2 * k] = f[2 * (n - k)];
+        full[2 * k + 1] = -f[2 * (n - k) + 1];
+      }
+      this.fft.inverseTransform(time as unknown as number[], full as unknown as number[]);
+      const off = t * this.hop;
+      for (let i = 0; i < n; i++) {
+        acc[off + i] += time[2 * i] * this.window[i];
+        wsum[off + i] += this.window[i] * this.window[i];
+      }
+    }
+    const out = new Float64Array(length);
+    for (let i = 0; i < length; i++) {
+      const j = i + half;
+      out[i] = j < total && wsum[j] > 1e-11 ? acc[j] / wsum[j] : 0;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,38 @@
+import "core-js/actual/iterator/index.js";
+import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { UserError } from "../util/errors.js";
+import { registerMel } from "./commands/mel.js";
+import { registerStats } from "./commands/stats.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("flowmac")
+    .description("FlowMAC neural audio codec: speech and music at 1.5-6 kbit/s")
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerMel(program);
+  registerStats(program);
+  return program;
+}
+
+/** Runs the CLI; every failure becomes one line on stderr and a non-zero exit. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode; // commander already printed its one-line message (or help)
+      return;
+    }
+    const msg = e instanceof UserError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+    process.stderr.write(`flowmac: ${msg}\n`);
+    if (process.env.FLOWMAC_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = e instanceof UserError ? 1 : 2;
+  }
+}

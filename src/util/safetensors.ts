@@ -1,0 +1,137 @@
+/**
+ * Reader and writer for the safetensors format: an 8-byte little-endian header
+ * length, a JSON header mapping names to {dtype, shape, data_offsets}, then raw
+ * little-endian tensor bytes. Used for fixtures, model weights and checkpoints.
+ */
+import { UserError } from "./errors.js";
+
+export type SafeDType = "F32" | "F64" | "I32" | "U8" | "I64" | "F16";
+export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface NamedTensor {
+  dtype: SafeDType;
+  shape: number[];
+  data: TensorData;
+}
+
+export interface SafeTensorsFile {
+  tensors: Map<string, NamedTensor>;
+  metadata: Record<string, string>;
+}
+
+const BYTES: Record<SafeDType, number> = { F32: 4, F64: 8, I32: 4, U8: 1, I64: 8, F16: 2 };
+
+function product(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function dtypeOf(data: TensorData): SafeDType {
+  if (data instanceof Float32Array) return "F32";
+  if (data instanceof Float64Array) return "F64";
+  if (data instanceof Int32Array) return "I32";
+  return "U8";
+}
+
+/** Parses a safetensors buffer; `source` names the file in error messages. */
+export function parseSafeTensors(bytes: Uint8Array, source = "safetensors"): SafeTensorsFile {
+  const fail = (why: string): never => {
+    throw new UserError(`${source}: not a valid safetensors file (${why})`);
+  };
+  if (bytes.length < 8) fail("shorter than its 8-byte header length");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > bytes.length - 8 || headerLen > 100_000_000) fail(`header length ${headerLen} exceeds the file`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+  } catch {
+    return fail("header is not JSON");
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
+  const body = bytes.subarray(8 + headerLen);
+  const tensors = new Map<string, NamedTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const e = entry as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    const dtype = e.dtype as SafeDType;
+    if (!(dtype in BYTES)) fail(`tensor ${name} has unsupported dtype ${e.dtype}`);
+    if (!Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) fail(`tensor ${name} lacks shape or offsets`);
+    const [start, end] = e.data_offsets!;
+    const n = product(e.shape!);
+    if (!(start >= 0 && end <= body.length && end - start === n * BYTES[dtype]))
+      fail(`tensor ${name}: offsets [${start}, ${end}] do not fit shape [${e.shape}] in a ${body.length}-byte body`);
+    const raw = body.slice(start, end); // copy: aligned, owned buffer
+    let data: TensorData;
+    switch (dtype) {
+      case "F32":
+        data = new Float32Array(raw.buffer, 0, n);
+        break;
+      case "F64":
+        data = new Float64Array(raw.buffer, 0, n);
+        break;
+      case "I32":
+        data = new Int32Array(raw.buffer, 0, n);
+        break;
+      case "I64": {
+        const big = new BigInt64Array(raw.buffer, 0, n);
+        data = Int32Array.from(big, (v) => Number(v));
+        break;
+      }
+      case "F16":
+        data = f16ToF32(new Uint16Array(raw.buffer, 0, n));
+        break;
+      default:
+        data = raw;
+    }
+    tensors.set(name, { dtype: dtype === "I64" ? "I32" : dtype === "F16" ? "F32" : dtype, shape: e.shape!, data });
+  }
+  return { tensors, metadata };
+}
+
+function f16ToF32(h: Uint16Array): Float32Array {
+  const out = new Float32Array(h.length);
+  for (let i = 0; i < h.length; i++) {
+    const x = h[i];
+    const s = x & 0x8000 ? -1 : 1;
+    const e = (x >> 10) & 0x1f;
+    const m = x & 0x3ff;
+    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
+}
+
+/** Serialises tensors (in the given order) and string metadata to safetensors bytes. */
+export function serializeSafeTensors(
+  tensors: Iterable<[string, { shape: number[]; data: TensorData }]>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (product(t.shape) !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values`);
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype: dtypeOf(t.data), shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the body starts 8-byte aligned, as the reference writer does.
+  const enc = new TextEncoder();
+  while ((8 + enc.encode(json).length) % 8 !== 0) json += " ";
+  const headerBytes = enc.encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}

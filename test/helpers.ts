@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseSafeTensors, type NamedTensor } from "../src/util/safetensors.js";
+
+export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+/** Loads one of the PyTorch/torchaudio reference fixtures (copied from ../shared/fixtures). */
+export function torchFixture(name: string): Map<string, NamedTensor> {
+  return parseSafeTensors(new Uint8Array(readFileSync(`${FIXTURES}torch/${name}.safetensors`)), name).tensors;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** max |a-b| / max(|b|, floor): a relative error robust to tiny reference values. */
+export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
+  return m;
+}
+
+export function sine(freq: number, rate: number, seconds: number, amp = 0.5): Float32Array {
+  const n = Math.round(rate * seconds);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = amp * Math.sin((2 * Math.PI * freq * i) / rate);
+  return x;
+}
