@@ -1,0 +1,89 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { initJax, np, type JArray } from "../src/nn/runtime.js";
+import {
+  conv1d, convTranspose1d, groupNorm, layerNorm, mish, selfAttention, silu, sinusoidalEmbedding, snakeBeta,
+} from "../src/nn/layers.js";
+import type { NamedTensor } from "../src/util/safetensors.js";
+import { maxRelDiff, torchFixture } from "./helpers.js";
+
+let fx: Map<string, NamedTensor>;
+const arr = (name: string): JArray => {
+  const t = fx.get(name)!;
+  return np.array(t.data as Float32Array).reshape(t.shape);
+};
+/** Fixture activations are [B, C, T]; our layers are channels-last. */
+const xBtc = () => arr("x_bct").transpose([0, 2, 1]);
+const toBct = (y: JArray) => y.transpose([0, 2, 1]).dataSync() as Float32Array;
+const ref = (name: string) => fx.get(name)!.data as Float32Array;
+const TOL = 1e-4;
+
+beforeAll(async () => {
+  await initJax();
+  fx = torchFixture("layers");
+});
+
+describe("layer parity with PyTorch 1.13 (1e-4 relative)", () => {
+  const convCases: [string, object][] = [
+    ["conv_k3", { padding: 1 }],
+    ["conv_s2", { stride: 2, padding: 1 }],
+    ["conv_d3", { dilation: 3, padding: 3 }],
+    ["conv_k1", {}],
+  ];
+  for (const [name, opts] of convCases) {
+    it(`conv1d ${name}`, () => {
+      const y = conv1d({ w: arr(`${name}.weight`), b: arr(`${name}.bias`) }, xBtc(), opts);
+      expect(y.shape).toEqual([2, fx.get(`${name}.out`)!.shape[2], fx.get(`${name}.out`)!.shape[1]]);
+      expect(maxRelDiff(toBct(y), ref(`${name}.out`))).toBeLessThan(TOL);
+    });
+  }
+
+  it("conv1d with groups (2 groups) equals two separate convolutions", () => {
+    const w = arr("conv_k3.weight"); // [6, 8, 3] -> use as [6, 4, 3] halves via a 4-channel weight
+    const wg = w.slice([], [0, 4], []); // [6, 4, 3]
+    const x = xBtc();
+    const y = conv1d({ w: wg.ref }, x.ref, { padding: 1, groups: 2 }).dataSync() as Float32Array;
+    const [a, b] = np.split(x, 2, 2);
+    const wa = wg.ref.slice([0, 3], [], []);
+    const wb = wg.slice([3, 6], [], []);
+    const ya = conv1d({ w: wa }, a, { padding: 1 });
+    const yb = conv1d({ w: wb }, b, { padding: 1 });
+    const want = np.concatenate([ya, yb], 2).dataSync() as Float32Array;
+    expect(maxRelDiff(y, want)).toBeLessThan(1e-6);
+  });
+
+  it("convTranspose1d k4 s2 p1", () => {
+    const y = convTranspose1d({ w: arr("convT_k4s2.weight"), b: arr("convT_k4s2.bias") }, xBtc(), { stride: 2, padding: 1 });
+    expect(maxRelDiff(toBct(y), ref("convT_k4s2.out"))).toBeLessThan(TOL);
+  });
+
+  it("GroupNorm(4)", () => {
+    const y = groupNorm({ g: arr("groupnorm4.weight"), b: arr("groupnorm4.bias") }, xBtc(), 4);
+    expect(maxRelDiff(toBct(y), ref("groupnorm4.out"))).toBeLessThan(TOL);
+  });
+
+  it("LayerNorm", () => {
+    const y = layerNorm({ g: arr("layernorm.weight"), b: arr("layernorm.bias") }, arr("x_btc"));
+    expect(maxRelDiff(y.dataSync() as Float32Array, ref("layernorm.out"))).toBeLessThan(TOL);
+  });
+
+  it("Mish, SiLU", () => {
+    expect(maxRelDiff(toBct(mish(xBtc())), ref("mish.out"))).toBeLessThan(TOL);
+    expect(maxRelDiff(toBct(silu(xBtc())), ref("silu.out"))).toBeLessThan(TOL);
+  });
+
+  it("SnakeBeta (log-scale alpha, beta)", () => {
+    const y = snakeBeta(arr("snakebeta.alpha"), arr("snakebeta.beta"), xBtc());
+    expect(maxRelDiff(toBct(y), ref("snakebeta.out"))).toBeLessThan(TOL);
+  });
+
+  it("2-head self-attention", () => {
+    const p = { q: { w: arr("mha2.wq") }, k: { w: arr("mha2.wk") }, v: { w: arr("mha2.wv") }, o: { w: arr("mha2.wo") } };
+    const y = selfAttention(p, arr("x_btc"), { heads: 2 });
+    expect(maxRelDiff(y.dataSync() as Float32Array, ref("mha2.out"))).toBeLessThan(TOL);
+  });
+
+  it("sinusoidal time embedding", () => {
+    const y = sinusoidalEmbedding(ref("timestep.t"), 16);
+    expect(maxRelDiff(y.dataSync() as Float32Array, ref("timestep.emb16"))).toBeLessThan(TOL);
+  });
+});
