@@ -1,0 +1,56 @@
+/** Benchmarks of the neural core on one core: matmul, conv1d, a transformer training step. */
+import { grad, jit, np, tree, valueAndGrad, type JArray } from "../src/nn/runtime.js";
+import { Rng } from "../src/nn/rng.js";
+import { initConv1d, initLinear } from "../src/nn/init.js";
+import { conv1d, linear, mm, ropeTables } from "../src/nn/layers.js";
+import { initTransformerBlock, transformerBlock } from "../src/nn/transformer.js";
+import { AdamW, initAdamState } from "../src/nn/optim.js";
+import type { Params } from "../src/nn/params.js";
+import { bestOf, type BenchRow } from "./util.js";
+
+export async function benchNn(): Promise<BenchRow[]> {
+  const rng = new Rng(0);
+  const rows: BenchRow[] = [];
+  const sync = (out: unknown) => (tree.leaves(out as any) as JArray[]).forEach((x) => x.dataSync());
+
+  for (const n of [256, 512, 1024]) {
+    const a = np.array(rng.normalArray(n * n)).reshape([n, n]);
+    const f = jit((x: JArray, y: JArray) => mm(x, y));
+    const ms = bestOf(() => sync(f(a.ref, a.ref)), 5);
+    rows.push({ name: `matmul ${n}x${n}x${n}`, value: (2 * n ** 3) / ms / 1e6, unit: "GFLOP/s", ms });
+    a.dispose();
+  }
+
+  // conv1d: batch 4, 256 -> 256 channels, kernel 3, length 256 (im2col + matmul).
+  const B = 4, C = 256, L = 256;
+  const w = initConv1d(rng, C, C, 3);
+  const x = np.array(rng.normalArray(B * L * C)).reshape([B, L, C]);
+  const flops = 2 * B * L * C * C * 3;
+  const fwd = jit((p: any, x: JArray) => conv1d(p, x, { padding: 1 }));
+  const fms = bestOf(() => sync(fwd(tree.ref(w), x.ref)), 5);
+  rows.push({ name: "conv1d forward (B4 256->256 k3 L256)", value: flops / fms / 1e6, unit: "GFLOP/s", ms: fms });
+  const bwd = jit(grad((p: any, x: JArray) => np.square(conv1d(p, x, { padding: 1 })).sum(), { argnums: [0, 1] }));
+  const bms = bestOf(() => sync(bwd(tree.ref(w), x.ref)), 5);
+  rows.push({ name: "conv1d forward+backward", value: (3 * flops) / bms / 1e6, unit: "GFLOP/s", ms: bms });
+
+  // 6-block transformer training step: dim 128, 4 heads, seq 128, batch 8 (with the Adam update).
+  const D = 128, T = 128, TB = 8;
+  let params: Params = { blocks: Array.from({ length: 6 }, () => initTransformerBlock(rng, D, 4 * D)), out: initLinear(rng, D, D) };
+  const rope = ropeTables(T, D / 4);
+  const loss = (p: any, x: JArray, y: JArray) => {
+    let h = x;
+    for (const b of p.blocks) h = transformerBlock(b, h, { heads: 4, norm: "pre", rope });
+    return np.square(linear(p.out, h).sub(y)).mean();
+  };
+  const step = jit(valueAndGrad(loss));
+  const opt = new AdamW();
+  const state = initAdamState(params);
+  const xs = np.array(rng.normalArray(TB * T * D)).reshape([TB, T, D]);
+  const tms = bestOf(() => {
+    const [l, g] = step(tree.ref(params), xs.ref, xs.ref);
+    l.dataSync();
+    params = opt.step(params, g as Params, state, 1e-4).params;
+  }, 5);
+  rows.push({ name: "transformer train step (6 blocks, d128, 4 heads, T128, B8)", value: tms, unit: "ms", ms: tms });
+  return rows;
+}

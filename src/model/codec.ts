@@ -1,0 +1,95 @@
+/**
+ * The FlowMAC codec model: mel encoder -> residual VQ -> mel decoder (the
+ * "prior" mel) -> CFM decoder. This file holds the training objective and the
+ * reference (jax-js) inference; the bitstream and the audio ends live elsewhere.
+ */
+import type { Rng } from "../nn/rng.js";
+import { sinusoidalEmbedding } from "../nn/layers.js";
+import { np, type JArray } from "../nn/runtime.js";
+import { cfmLengthMultiple, cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
+import type { CodecConfig } from "./config.js";
+import { dequantize, initRvq, quantize, type RvqBuffers } from "./rvq.js";
+import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
+
+export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams };
+export type CodecBuffers = RvqBuffers;
+
+export function initCodec(rng: Rng, c: CodecConfig): { params: CodecParams; buffers: CodecBuffers } {
+  return {
+    params: {
+      encoder: initTransformerStack(rng, c.encoder, c.nMels, c.rvq.dim),
+      decoder: initTransformerStack(rng, c.decoder, c.rvq.dim, c.nMels),
+      cfm: initCfm(rng, c.cfm, c.nMels),
+    },
+    buffers: initRvq(rng, c.rvq),
+  };
+}
+
+/** Host-sampled randomness of one training batch (so that a step is a pure function of its inputs). */
+export interface CodecBatch {
+  /** Normalised target mel [B, T, nMels]. */
+  mel: JArray;
+  /** x0 ~ N(0, I), [B, T, nMels]. */
+  noise: JArray;
+  /** Flow time per example [B, 1, 1]. */
+  t: JArray;
+  /** Sinusoidal embedding of t [B, channels[0]]. */
+  tEmb: JArray;
+  /** 1 keeps the condition, 0 drops it (classifier-free guidance) [B, 1, 1]. */
+  condMask: JArray;
+  /** Active RVQ stages per example [S, B] (quantizer dropout). */
+  stageMask: JArray;
+}
+
+export interface CodecLossAux {
+  prior: JArray;
+  cfm: JArray;
+  commit: JArray;
+  codes: JArray;
+  residuals: JArray;
+}
+
+/** L = lambda_p (MSE + MAE prior) + lambda_v commitment + L_CFM, returned with its parts. */
+export function codecLoss(p: CodecParams, buffers: CodecBuffers, c: CodecConfig, batch: CodecBatch): [JArray, CodecLossAux] {
+  const sigma = c.cfm.sigmaMin;
+  const z = transformerStack(p.encoder, c.encoder, batch.mel.ref);
+  const q = quantize(buffers, z, batch.stageMask);
+  const mu = transformerStack(p.decoder, c.decoder, q.zq);
+  const diff = mu.ref.sub(batch.mel.ref);
+  const prior = np.square(diff.ref).mean().add(np.abs(diff).mean());
+  // Optimal-transport path: x_t = (1 - (1 - sigma) t) x0 + t x1, target u = x1 - (1 - sigma) x0.
+  const t = batch.t;
+  const xt = batch.noise.ref.mul(np.ones([]).sub(t.ref.mul(1 - sigma))).add(batch.mel.ref.mul(t));
+  const u = batch.mel.sub(batch.noise.mul(1 - sigma));
+  const v = cfmVectorField(p.cfm, c.cfm, xt, mu.mul(batch.condMask), batch.tEmb);
+  const cfm = np.square(v.sub(u)).mean();
+  const loss = prior.ref.mul(c.loss.prior).add(q.commit.ref.mul(c.loss.vq)).add(cfm.ref);
+  return [loss, { prior, cfm, commit: q.commit, codes: q.codes, residuals: q.residuals }];
+}
+
+/** Logit-normal flow time: sigmoid of a standard normal draw. */
+export function sampleFlowTime(rng: Rng): number {
+  return 1 / (1 + Math.exp(-rng.normal()));
+}
+
+/** Draws the host-side randomness of a codec training batch. */
+export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B: number, T: number): CodecBatch {
+  const S = c.rvq.stages;
+  const t = Float32Array.from({ length: B }, () => sampleFlowTime(rng));
+  const cond = Float32Array.from({ length: B }, () => (rng.uniform() < c.cfm.condDropProb ? 0 : 1));
+  const stageMask = new Float32Array(S * B);
+  for (let b = 0; b < B; b++) {
+    const n = rng.uniform() < c.rvq.dropoutProb ? c.rvq.minStages + rng.int(S - c.rvq.minStages + 1) : S;
+    for (let s = 0; s < n; s++) stageMask[s * B + b] = 1;
+  }
+  return {
+    mel: np.array(mel).reshape([B, T, c.nMels]),
+    noise: np.array(rng.normalArray(B * T * c.nMels)).reshape([B, T, c.nMels]),
+    t: np.array(t).reshape([B, 1, 1]),
+    tEmb: sinusoidalEmbedding(t, c.cfm.channels[0]),
+    condMask: np.array(cond).reshape([B, 1, 1]),
+    stageMask: np.array(stageMask).reshape([S, B]),
+  };
+}
+
+export { cfmLengthMultiple, dequantize };

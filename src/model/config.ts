@@ -1,0 +1,95 @@
+/**
+ * One plain config object per model (as Vocos and DAC do). `paper` has the
+ * sizes of the FlowMAC paper, `small` what trains usefully on one CPU core in
+ * hours (chosen by measurement, see docs/training.md), `tiny` is for tests.
+ */
+export interface TransformerStackConfig {
+  dim: number;
+  layers: number;
+  heads: number;
+  ffDim: number;
+  dropout: number;
+  /** Attention sees +-window frames (0 = whole sequence). Bounded windows make block-wise decoding exact. */
+  window: number;
+}
+
+export interface RvqConfig {
+  dim: number;
+  stages: number;
+  codebookSize: number;
+  /** EMA decay of the codebooks. */
+  decay: number;
+  /** Probability that an example trains with a random number of stages (quantizer dropout). */
+  dropoutProb: number;
+  /** Fewest stages quantizer dropout draws. */
+  minStages: number;
+  /** Codes whose EMA usage falls below this many assignments per batch are restarted from data. */
+  deadThreshold: number;
+}
+
+export interface CfmConfig {
+  /** U-Net channels per level (Matcha: [256, 256]). */
+  channels: number[];
+  blocksPerLevel: number;
+  midBlocks: number;
+  heads: number;
+  headDim: number;
+  groups: number;
+  timeEmbDim: number;
+  window: number;
+  dropout: number;
+  sigmaMin: number;
+  /** Probability of dropping the condition in training (classifier-free guidance). */
+  condDropProb: number;
+}
+
+export interface CodecConfig {
+  name: string;
+  nMels: number;
+  encoder: TransformerStackConfig;
+  decoder: TransformerStackConfig;
+  rvq: RvqConfig;
+  cfm: CfmConfig;
+  loss: { prior: number; vq: number };
+}
+
+export const FRAME_RATE = 24000 / 512; // 46.875 frames per second
+
+/** Bits per second for `stages` RVQ stages of 2^bits-entry codebooks. */
+export function bitrate(stages: number, codebookSize = 256): number {
+  return FRAME_RATE * stages * Math.log2(codebookSize);
+}
+
+function stack(dim: number, layers: number, heads: number, window: number, dropout = 0): TransformerStackConfig {
+  return { dim, layers, heads, ffDim: 4 * dim, dropout, window };
+}
+
+export const CODEC_CONFIGS: Record<string, CodecConfig> = {
+  paper: {
+    name: "paper",
+    nMels: 128,
+    encoder: stack(128, 6, 2, 0, 0.1),
+    decoder: stack(128, 6, 2, 0, 0.1),
+    rvq: { dim: 16, stages: 8, codebookSize: 256, decay: 0.99, dropoutProb: 0.5, minStages: 1, deadThreshold: 0.5 },
+    cfm: { channels: [256, 256], blocksPerLevel: 1, midBlocks: 2, heads: 2, headDim: 64, groups: 8, timeEmbDim: 1024, window: 0, dropout: 0.05, sigmaMin: 1e-4, condDropProb: 0.2 },
+    loss: { prior: 0.01, vq: 0.25 },
+  },
+  small: {
+    name: "small",
+    nMels: 128,
+    encoder: stack(128, 4, 2, 32),
+    decoder: stack(128, 4, 2, 32),
+    rvq: { dim: 16, stages: 8, codebookSize: 256, decay: 0.99, dropoutProb: 0.5, minStages: 1, deadThreshold: 0.5 },
+    cfm: { channels: [128, 128], blocksPerLevel: 1, midBlocks: 1, heads: 2, headDim: 64, groups: 8, timeEmbDim: 256, window: 32, dropout: 0, sigmaMin: 1e-4, condDropProb: 0.2 },
+    loss: { prior: 0.01, vq: 0.25 },
+  },
+  tiny: {
+    name: "tiny",
+    nMels: 128,
+    encoder: stack(32, 1, 2, 8),
+    decoder: stack(32, 1, 2, 8),
+    rvq: { dim: 8, stages: 4, codebookSize: 16, decay: 0.9, dropoutProb: 0.5, minStages: 1, deadThreshold: 0.1 },
+    cfm: { channels: [32, 32], blocksPerLevel: 1, midBlocks: 1, heads: 2, headDim: 16, groups: 4, timeEmbDim: 32, window: 8, dropout: 0, sigmaMin: 1e-4, condDropProb: 0.2 },
+    loss: { prior: 0.01, vq: 0.25 },
+  },
+};

@@ -1,0 +1,111 @@
+/**
+ * STFT pieces inside jax-js graphs (differentiable): framing by reshapes and
+ * slices, real DFT and inverse real DFT as matmuls with fixed bases, mel
+ * projection. Used by the Vocos iSTFT head and by the vocoder's losses and
+ * spectral discriminators.
+ */
+import { hannWindow } from "../audio/stft.js";
+import { slaneyFilterbank } from "../audio/melscale.js";
+import { mm, overlapAdd } from "../nn/layers.js";
+import { np, type JArray } from "../nn/runtime.js";
+
+const cache = new Map<string, Float32Array>();
+function cached(key: string, make: () => Float32Array): Float32Array {
+  let v = cache.get(key);
+  if (!v) cache.set(key, (v = make()));
+  return v;
+}
+
+/** Forward real DFT bases with the analysis window folded in: [nFft, bins] each. */
+export function dftBases(nFft: number): { cos: Float32Array; sin: Float32Array } {
+  const bins = nFft / 2 + 1;
+  const w = hannWindow(nFft);
+  const make = (f: (x: number) => number) => () => {
+    const m = new Float32Array(nFft * bins);
+    for (let n = 0; n < nFft; n++) for (let k = 0; k < bins; k++) m[n * bins + k] = w[n] * f((2 * Math.PI * k * n) / nFft);
+    return m;
+  };
+  return { cos: cached(`cos${nFft}`, make(Math.cos)), sin: cached(`sin${nFft}`, make((x) => -Math.sin(x))) };
+}
+
+/** Inverse real DFT bases with the synthesis window folded in: [bins, nFft] each (x = Re @ C + Im @ S). */
+export function idftBases(nFft: number): { cos: Float32Array; sin: Float32Array } {
+  const bins = nFft / 2 + 1;
+  const w = hannWindow(nFft);
+  const make = (f: (x: number) => number) => () => {
+    const m = new Float32Array(bins * nFft);
+    for (let k = 0; k < bins; k++) {
+      const c = k === 0 || k === nFft / 2 ? 1 : 2;
+      for (let n = 0; n < nFft; n++) m[k * nFft + n] = (w[n] * c * f((2 * Math.PI * k * n) / nFft)) / nFft;
+    }
+    return m;
+  };
+  return { cos: cached(`icos${nFft}`, make(Math.cos)), sin: cached(`isin${nFft}`, make((x) => -Math.sin(x))) };
+}
+
+/**
+ * Frames of audio [B, N] with window nFft = r * hop (r integer), no padding:
+ * [B, F, nFft] with F = N / hop - r + 1 (N a multiple of hop).
+ */
+export function frameAudio(x: JArray, nFft: number, hop: number): JArray {
+  const [B, N] = x.shape;
+  const r = nFft / hop;
+  if (!Number.isInteger(r) || N % hop !== 0) throw new Error(`frameAudio: need nFft a multiple of hop and N a multiple of hop`);
+  const chunks = x.reshape([B, N / hop, hop]);
+  const F = N / hop - r + 1;
+  const parts: JArray[] = [];
+  for (let i = 0; i < r; i++) parts.push(chunks.ref.slice([], [i, i + F], []));
+  chunks.dispose();
+  return np.concatenate(parts, 2);
+}
+
+/** Magnitude spectrogram [B, F, bins] of audio [B, N] (Hann window, no centring). */
+export function magnitude(x: JArray, nFft: number, hop: number): JArray {
+  const frames = frameAudio(x, nFft, hop);
+  const [B, F] = frames.shape;
+  const bins = nFft / 2 + 1;
+  const { cos, sin } = dftBases(nFft);
+  const f2 = frames.reshape([B * F, nFft]);
+  const re = mm(f2.ref, np.array(cos).reshape([nFft, bins]));
+  const im = mm(f2, np.array(sin).reshape([nFft, bins]));
+  return np.sqrt(np.square(re).add(np.square(im)).add(1e-9)).reshape([B, F, bins]);
+}
+
+export function melBasis(nFft: number, nMels: number, sampleRate = 24000): Float32Array {
+  return cached(`mel${nFft}_${nMels}`, () => Float32Array.from(slaneyFilterbank(nFft / 2 + 1, nMels, sampleRate, 0, sampleRate / 2)));
+}
+
+/** Natural-log mel [B, F, nMels] of audio [B, N] (floor 1e-5), as the front end computes it. */
+export function logMel(x: JArray, nFft: number, hop: number, nMels: number): JArray {
+  const mag = magnitude(x, nFft, hop);
+  const [B, F, bins] = mag.shape;
+  const mel = mm(mag.reshape([B * F, bins]), np.array(melBasis(nFft, nMels)).reshape([bins, nMels]));
+  return np.log(np.maximum(mel, 1e-5)).reshape([B, F, nMels]);
+}
+
+/**
+ * Inverse STFT with centre=true semantics from real and imaginary parts
+ * [B, T, bins]: windowed overlap-add divided by the squared-window envelope.
+ * Returns [B, T * hop]: sample 0 sits at the centre of frame 0.
+ */
+export function istft(re: JArray, im: JArray, nFft: number, hop: number): JArray {
+  const [B, T, bins] = re.shape;
+  const { cos, sin } = idftBases(nFft);
+  const frames = mm(re.reshape([B * T, bins]), np.array(cos).reshape([bins, nFft]))
+    .add(mm(im.reshape([B * T, bins]), np.array(sin).reshape([bins, nFft])))
+    .reshape([B, T, nFft, 1]);
+  const y = overlapAdd(frames, hop).reshape([B, -1]); // [(T-1)*hop + nFft]
+  const half = nFft / 2;
+  const out = T * hop;
+  const env = np.array(windowEnvelope(nFft, hop, T).subarray(half, half + out));
+  return y.slice([], [half, half + out]).mul(env);
+}
+
+/** 1 / (sum of squared windows) at each output sample, 0 where the envelope vanishes. */
+function windowEnvelope(nFft: number, hop: number, T: number): Float32Array {
+  const w = hannWindow(nFft);
+  const total = (T - 1) * hop + nFft;
+  const env = new Float64Array(total);
+  for (let t = 0; t < T; t++) for (let n = 0; n < nFft; n++) env[t * hop + n] += w[n] * w[n];
+  return Float32Array.from(env, (e) => (e > 1e-11 ? 1 / e : 0));
+}

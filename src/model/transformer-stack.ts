@@ -1,0 +1,42 @@
+/** The mel encoder and mel decoder of FlowMAC: a 1x1 projection plus N transformer blocks (post-LN, RoPE, local attention). */
+import type { Rng } from "../nn/rng.js";
+import { initLinear, type LinearParams } from "../nn/init.js";
+import { linear, localAttentionBias, ropeTables } from "../nn/layers.js";
+import { initTransformerBlock, transformerBlock, type TransformerBlockParams } from "../nn/transformer.js";
+import { random, type JArray } from "../nn/runtime.js";
+import type { TransformerStackConfig } from "./config.js";
+
+export type TransformerStackParams = {
+  inProj: LinearParams;
+  blocks: TransformerBlockParams[];
+  outProj: LinearParams;
+};
+
+export function initTransformerStack(rng: Rng, c: TransformerStackConfig, inDim: number, outDim: number): TransformerStackParams {
+  return {
+    inProj: initLinear(rng, inDim, c.dim),
+    blocks: Array.from({ length: c.layers }, () => initTransformerBlock(rng, c.dim, c.ffDim)),
+    outProj: initLinear(rng, c.dim, outDim),
+  };
+}
+
+/** [B, T, inDim] -> [B, T, outDim]. `key` enables dropout (training); it is consumed. */
+export function transformerStack(p: TransformerStackParams, c: TransformerStackConfig, x: JArray, key: JArray | null = null): JArray {
+  const T = x.shape[1];
+  const rope = ropeTables(T, c.dim / c.heads);
+  const mask = c.window > 0 && c.window < T ? localAttentionBias(T, c.window) : undefined;
+  const keys = key && c.dropout > 0 ? random.split(key, p.blocks.length) : null;
+  if (key && !keys) key.dispose();
+  let h = linear(p.inProj, x);
+  p.blocks.forEach((b, i) => {
+    h = transformerBlock(b, h, {
+      heads: c.heads, norm: "post", rope, mask, dropout: c.dropout,
+      key: keys ? keys.ref.slice(i) : null,
+    });
+  });
+  keys?.dispose();
+  rope.cos.dispose();
+  rope.sin.dispose();
+  mask?.dispose();
+  return linear(p.outProj, h);
+}

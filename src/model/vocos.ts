@@ -1,0 +1,59 @@
+/**
+ * Vocos-style generator: ConvNeXt blocks at the mel frame rate and an inverse-STFT
+ * head that predicts log-magnitude and phase, so no layer runs at the audio
+ * rate (fast on a CPU).
+ */
+import type { Rng } from "../nn/rng.js";
+import { full, initConv1d, initLinear, initNorm, type ConvParams, type LinearParams, type NormParams } from "../nn/init.js";
+import { conv1d, gelu, layerNorm, linear } from "../nn/layers.js";
+import { np, type JArray } from "../nn/runtime.js";
+import { istft } from "./spectral.js";
+
+export interface VocosConfig {
+  kind: "vocos";
+  nMels: number;
+  dim: number;
+  intermediate: number;
+  layers: number;
+  nFft: number;
+  hop: number;
+}
+
+type ConvNeXtParams = { dw: ConvParams; norm: NormParams; pw1: LinearParams; pw2: LinearParams; gamma: JArray };
+export type VocosParams = { embed: ConvParams; norm: NormParams; blocks: ConvNeXtParams[]; finalNorm: NormParams; head: LinearParams };
+
+export function initVocos(rng: Rng, c: VocosConfig): VocosParams {
+  const bins = c.nFft / 2 + 1;
+  return {
+    embed: initConv1d(rng, c.nMels, c.dim, 7),
+    norm: initNorm(c.dim),
+    blocks: Array.from({ length: c.layers }, () => ({
+      dw: initConv1d(rng, c.dim, c.dim, 7, { groups: c.dim }),
+      norm: initNorm(c.dim),
+      pw1: initLinear(rng, c.dim, c.intermediate),
+      pw2: initLinear(rng, c.intermediate, c.dim),
+      gamma: full([c.dim], 1 / c.layers), // layer scale
+    })),
+    finalNorm: initNorm(c.dim),
+    head: initLinear(rng, c.dim, 2 * bins),
+  };
+}
+
+/** mel [B, T, nMels] (log-mel, not normalised) -> audio [B, T * hop]. */
+export function vocos(p: VocosParams, c: VocosConfig, mel: JArray): JArray {
+  let x = layerNorm(p.norm, conv1d(p.embed, mel, { padding: 3 }), 1e-6);
+  for (const b of p.blocks) {
+    let h = conv1d(b.dw, x.ref, { padding: 3, groups: c.dim });
+    h = linear(b.pw2, gelu(linear(b.pw1, layerNorm(b.norm, h, 1e-6))));
+    x = x.add(h.mul(b.gamma.ref));
+  }
+  x = layerNorm(p.finalNorm, x, 1e-6);
+  const bins = c.nFft / 2 + 1;
+  const out = linear(p.head, x);
+  const logMag = out.ref.slice([], [], [0, bins]);
+  const phase = out.slice([], [], [bins, 2 * bins]);
+  const mag = np.exp(np.minimum(logMag, Math.log(100))); // |S| <= 100, as Vocos clips
+  const re = mag.ref.mul(np.cos(phase.ref));
+  const im = mag.mul(np.sin(phase));
+  return istft(re, im, c.nFft, c.hop);
+}
