@@ -2,8 +2,10 @@ import "core-js/actual/iterator/index.js";
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
+import { registerCorpus } from "./commands/corpus.js";
 import { registerMel } from "./commands/mel.js";
 import { registerStats } from "./commands/stats.js";
+import { registerTrain } from "./commands/train.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerMel(program);
   registerStats(program);
+  registerCorpus(program);
+  registerTrain(program);
   return program;
 }
 

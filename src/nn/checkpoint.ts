@@ -1,28 +1,24 @@
 /**
- * Checkpoints are single safetensors files: weights ("params.*"), optionally
- * the EMA weights ("ema.*"), Adam moments ("opt.m.*", "opt.v.*"), the step and
- * RNG states ("state.*"), with the model config as JSON in the metadata. A
- * weights-only file (what ships in models/) has just "params.*".
+ * Checkpoints are single safetensors files. Named parameter trees are stored
+ * under prefixes ("params.*", "ema.*", "opt.m.*", "opt.v.*", "buffers.*"),
+ * host states (step counters, RNGs) as float64 vectors under "state.*", and
+ * the model kind and config as JSON in the metadata. A weights-only file
+ * (what ships in models/) has just "params.*" and "buffers.*".
  */
 import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/files.js";
 import { parseSafeTensors, serializeSafeTensors, type TensorData } from "../util/safetensors.js";
-import type { AdamState } from "./optim.js";
 import { fromHost, ParamError, toHost, type Params } from "./params.js";
-import { tree } from "./runtime.js";
 
 export const CHECKPOINT_FORMAT = "flowmac-checkpoint";
 export const CHECKPOINT_VERSION = "1";
 
 export interface CheckpointContents {
-  /** What kind of model this is ("codec", "vocoder", ...): checked on load. */
+  /** What kind of model this is ("codec", "vocoder"): checked on load. */
   model: string;
   config: unknown;
-  params: Params;
-  ema?: Params;
-  opt?: AdamState;
-  /** Named host states (RNGs, data-loader positions), stored as float64. */
+  trees: Record<string, Params>;
   state?: Record<string, ArrayLike<number>>;
   /** Free-form string metadata (run info, losses). */
   info?: Record<string, string>;
@@ -30,24 +26,9 @@ export interface CheckpointContents {
 
 export function serializeCheckpoint(c: CheckpointContents): Uint8Array {
   const tensors: [string, { shape: number[]; data: TensorData }][] = [];
-  const add = (prefix: string, p: Params) => {
-    for (const [name, t] of toHost(p)) tensors.push([`${prefix}.${name}`, t]);
-  };
-  add("params", c.params);
-  if (c.ema) add("ema", c.ema);
-  if (c.opt) {
-    add("opt.m", c.opt.m);
-    add("opt.v", c.opt.v);
-    tensors.push(["state.opt_step", { shape: [1], data: Float64Array.from([c.opt.step]) }]);
-  }
+  for (const [prefix, tree] of Object.entries(c.trees)) for (const [name, t] of toHost(tree)) tensors.push([`${prefix}.${name}`, t]);
   for (const [k, v] of Object.entries(c.state ?? {})) tensors.push([`state.${k}`, { shape: [v.length], data: Float64Array.from(v) }]);
-  const metadata = {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    model: c.model,
-    config: JSON.stringify(c.config),
-    ...(c.info ?? {}),
-  };
+  const metadata = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, model: c.model, config: JSON.stringify(c.config), ...(c.info ?? {}) };
   return serializeSafeTensors(tensors, metadata);
 }
 
@@ -88,8 +69,16 @@ export function parseCheckpoint(bytes: Uint8Array, source: string, model: string
   return { source, model, config, metadata, tensors };
 }
 
-function restore<T extends Params>(file: LoadedFile, like: T, prefix: string): T {
-  // Only the tensors under this prefix take part in the name check.
+export function hasTree(file: LoadedFile, prefix: string): boolean {
+  for (const k of file.tensors.keys()) if (k.startsWith(prefix + ".")) return true;
+  return false;
+}
+
+/**
+ * The tree stored under `prefix`, shaped like `like` (not consumed). Missing,
+ * extra or mis-shaped tensors fail with an error naming the tensor.
+ */
+export function restoreTree<T extends Params>(file: LoadedFile, prefix: string, like: T): T {
   const sub = new Map([...file.tensors].filter(([k]) => k.startsWith(prefix + ".")));
   try {
     return fromHost(like, sub, file.source, prefix + ".");
@@ -97,31 +86,6 @@ function restore<T extends Params>(file: LoadedFile, like: T, prefix: string): T
     if (e instanceof ParamError) throw new UserError(e.message);
     throw e;
   }
-}
-
-export function hasGroup(file: LoadedFile, prefix: string): boolean {
-  for (const k of file.tensors.keys()) if (k.startsWith(prefix + ".")) return true;
-  return false;
-}
-
-/** Weights shaped like `like` (whose arrays are disposed). Uses "ema.*" when asked and present. */
-export function restoreParams<T extends Params>(file: LoadedFile, like: T, useEma = false): T {
-  const prefix = useEma && hasGroup(file, "ema") ? "ema" : "params";
-  const out = restore(file, like, prefix);
-  tree.dispose(like);
-  return out;
-}
-
-export function restoreEma<T extends Params>(file: LoadedFile, like: T): T | undefined {
-  if (!hasGroup(file, "ema")) return undefined;
-  return restore(file, like, "ema");
-}
-
-/** Adam moments and step, or undefined for a weights-only file. `like` is not consumed. */
-export function restoreAdam(file: LoadedFile, like: Params): AdamState | undefined {
-  if (!hasGroup(file, "opt.m")) return undefined;
-  const step = file.tensors.get("state.opt_step")?.data[0] ?? 0;
-  return { step, m: restore(file, like, "opt.m"), v: restore(file, like, "opt.v") };
 }
 
 export function restoreState(file: LoadedFile, name: string): Float64Array | undefined {

@@ -1,0 +1,268 @@
+/**
+ * Builds the training corpus from Debian packages (installed with apt-get when
+ * missing) and from synthesis: deterministic for a given seed, 24 kHz mono
+ * 16-bit WAV clips plus manifest.jsonl (source package, licence, kind,
+ * duration, train/validation split). Only the sources named in the corpus
+ * issue are used; other audio packages are kept for blind evaluation.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, extname, join } from "node:path";
+import { readWav } from "../audio/wav.js";
+import { Rng } from "../nn/rng.js";
+import { UserError } from "../util/errors.js";
+import { randomMidi } from "./midi.js";
+
+export type ClipKind = "speech-real" | "music-real" | "speech-synthetic" | "music-synthetic";
+
+export interface ManifestEntry {
+  id: string;
+  path: string; // relative to the corpus directory
+  source: string;
+  package: string;
+  licence: string;
+  kind: ClipKind;
+  seconds: number;
+  split: "train" | "validation";
+}
+
+interface RealSource {
+  name: string;
+  pkg: string;
+  kind: ClipKind;
+  match: RegExp;
+  /** Longest stretch taken from one file (music tracks: a middle segment). */
+  maxSeconds: number;
+  /** Budget for the whole source. */
+  totalSeconds: number;
+}
+
+export const REAL_SOURCES: RealSource[] = [
+  { name: "festvox-ru", pkg: "festvox-ru", kind: "speech-real", match: /\/wav\/.*\.wav$/, maxSeconds: 30, totalSeconds: 5400 },
+  { name: "fillets-cs", pkg: "fillets-ng-data-cs", kind: "speech-real", match: /\.ogg$/, maxSeconds: 30, totalSeconds: 3000 },
+  { name: "fillets-nl", pkg: "fillets-ng-data-nl", kind: "speech-real", match: /\.ogg$/, maxSeconds: 30, totalSeconds: 3000 },
+  { name: "hedgewars-voices", pkg: "hedgewars-data", kind: "speech-real", match: /\/Sounds\/voices\/.*\.ogg$/, maxSeconds: 30, totalSeconds: 1200 },
+  { name: "klettres", pkg: "klettres-data", kind: "speech-real", match: /\.ogg$/, maxSeconds: 30, totalSeconds: 1200 },
+  { name: "ktuberling", pkg: "ktuberling-data", kind: "speech-real", match: /\/sounds\/.*\.(ogg|wav|opus)$/, maxSeconds: 30, totalSeconds: 1200 },
+  { name: "warzone2100-music", pkg: "warzone2100-music", kind: "music-real", match: /\.opus$/, maxSeconds: 75, totalSeconds: 2400 },
+  { name: "supertuxkart-music", pkg: "supertuxkart-data", kind: "music-real", match: /\/data\/music\/.*\.ogg$/, maxSeconds: 75, totalSeconds: 2400 },
+  { name: "hedgewars-music", pkg: "hedgewars-data", kind: "music-real", match: /\/Data\/Music\/.*\.ogg$/, maxSeconds: 75, totalSeconds: 1500 },
+];
+
+const TOOL_PACKAGES = ["sox", "libsox-fmt-all", "opus-tools", "espeak-ng", "festival", "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-ru", "flite", "fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont", "musescore-general-soundfont"];
+
+export interface BuildOptions {
+  out: string;
+  seed: number;
+  /** Scales every duration budget (e.g. 0.05 for a quick smoke corpus). */
+  scale: number;
+  log: (msg: string) => void;
+}
+
+function run(cmd: string, args: string[], input?: string): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"], input, maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.slice(0, 4).join(" ")} failed: ${(err.stderr || err.message).split("\n")[0]}`);
+  }
+}
+
+function installed(pkg: string): boolean {
+  try {
+    return run("dpkg-query", ["-W", "-f=${Status}", pkg]).includes("install ok installed");
+  } catch {
+    return false;
+  }
+}
+
+export function ensurePackages(pkgs: string[], log: (m: string) => void): void {
+  const missing = [...new Set(pkgs)].filter((p) => !installed(p));
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(" ")} with apt-get`);
+  if (process.getuid?.() !== 0) throw new UserError(`missing Debian packages ${missing.join(" ")}; run as root or install them first`);
+  execFileSync("apt-get", ["install", "-y", "-q", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+}
+
+function licenceOf(pkg: string): string {
+  const path = `/usr/share/doc/${pkg}/copyright`;
+  if (!existsSync(path)) return `see Debian package ${pkg}`;
+  const ls = [...new Set([...readFileSync(path, "utf8").matchAll(/^License:\s*(\S.*)$/gm)].map((m) => m[1].trim()))];
+  return ls.length ? `${ls.slice(0, 4).join(", ")} (${path})` : `see ${path}`;
+}
+
+function soxDuration(path: string): number {
+  return Number(run("soxi", ["-D", path]).trim());
+}
+
+/** A path sox can read: Ogg Opus (which Debian's sox lacks) is decoded with opusdec first. */
+function soxReadable(src: string, tmpDir: string): string {
+  if (extname(src) !== ".opus") return src;
+  const out = join(tmpDir, "decoded.wav");
+  run("opusdec", ["--quiet", "--rate", "48000", src, out]);
+  return out;
+}
+
+/** Converts any sox-readable input to 24 kHz mono 16-bit WAV with sox's very-high-quality resampler. */
+function convert(input: string, dst: string, start = 0, seconds?: number): void {
+  const trim = seconds !== undefined ? ["trim", String(start), String(seconds)] : [];
+  run("sox", ["-D", input, "-b", "16", "-c", "1", dst, ...trim, "rate", "-v", "24000"]);
+}
+
+/** Duration and level check of a produced clip: too short or near-silent clips are dropped. */
+function usable(path: string): number | null {
+  const a = readWav(new Uint8Array(readFileSync(path)), path);
+  const x = a.channels[0];
+  let e = 0;
+  for (let i = 0; i < x.length; i++) e += x[i] * x[i];
+  const rmsDb = 10 * Math.log10(e / Math.max(1, x.length) + 1e-20);
+  const seconds = x.length / a.sampleRate;
+  return seconds >= 0.4 && rmsDb > -55 ? seconds : null;
+}
+
+/** Validation membership by a hash of the group (source file), about 1 in 20. */
+function splitOf(group: string): "train" | "validation" {
+  let h = 2166136261;
+  for (let i = 0; i < group.length; i++) h = Math.imul(h ^ group.charCodeAt(i), 16777619) >>> 0;
+  return h % 20 === 0 ? "validation" : "train";
+}
+
+const safeId = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_").slice(-80);
+
+export function buildCorpus(o: BuildOptions): ManifestEntry[] {
+  ensurePackages([...TOOL_PACKAGES, ...REAL_SOURCES.map((s) => s.pkg)], o.log);
+  const tmp = join(o.out, ".tmp");
+  mkdirSync(tmp, { recursive: true });
+  const rng = new Rng(o.seed);
+  const entries: ManifestEntry[] = [];
+  const add = (e: Omit<ManifestEntry, "seconds" | "split">, group: string) => {
+    const secs = usable(join(o.out, e.path));
+    if (secs === null) {
+      rmSync(join(o.out, e.path), { force: true });
+      return 0;
+    }
+    entries.push({ ...e, seconds: Math.round(secs * 1000) / 1000, split: splitOf(group) });
+    return secs;
+  };
+
+  for (const src of REAL_SOURCES) {
+    const files = run("dpkg", ["-L", src.pkg]).split("\n").filter((f) => src.match.test(f)).sort();
+    rng.fork().shuffle(files);
+    const dir = join(o.out, "clips", src.name);
+    mkdirSync(dir, { recursive: true });
+    const licence = licenceOf(src.pkg);
+    let total = 0;
+    let n = 0;
+    for (const f of files) {
+      if (total >= src.totalSeconds * o.scale) break;
+      const input = soxReadable(f, tmp);
+      const dur = soxDuration(input);
+      const take = Math.min(dur, src.maxSeconds);
+      const start = dur > take ? (dur - take) / 2 : 0;
+      const id = `${src.name}/${safeId(f.replace(/^\/usr\/share\//, ""))}`.replace(/\.(ogg|wav|opus)$/, "");
+      const rel = `clips/${id}.wav`;
+      convert(input, join(o.out, rel), start, dur > take ? take : undefined);
+      total += add({ id, path: rel, source: src.name, package: src.pkg, licence, kind: src.kind }, f);
+      n++;
+    }
+    o.log(`${src.name}: ${n} files, ${(total / 60).toFixed(1)} min`);
+  }
+
+  synthesiseSpeech(o, rng.fork(), tmp, add);
+  synthesiseMusic(o, rng.fork(), tmp, add);
+  rmSync(tmp, { recursive: true, force: true });
+  entries.sort((a, b) => (a.id < b.id ? -1 : 1));
+  writeFileSync(join(o.out, "manifest.jsonl"), entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  return entries;
+}
+
+type Adder = (e: Omit<ManifestEntry, "seconds" | "split">, group: string) => number;
+
+/** Sentences from the GPL texts shipped with every Debian system, plus numbers and dates. */
+function textPool(): string[] {
+  const dir = "/usr/share/common-licenses";
+  const txt = ["GPL-3", "LGPL-3", "Apache-2.0", "MPL-2.0"].filter((f) => existsSync(join(dir, f))).map((f) => readFileSync(join(dir, f), "utf8")).join(" ");
+  return txt
+    .replace(/\s+/g, " ")
+    .split(/(?<=[.;:?!])\s+/)
+    .map((s) => s.trim())
+    .filter((s) => s.split(" ").length >= 5 && s.split(" ").length <= 30 && /^[A-Za-z]/.test(s));
+}
+
+function sentence(rng: Rng, pool: string[], english: boolean): string {
+  if (english && rng.uniform() < 0.8) return pool[rng.int(pool.length)];
+  // Numbers, dates and times are read in the voice's own language.
+  const parts: string[] = [];
+  for (let i = 0, n = 2 + rng.int(4); i < n; i++) {
+    const r = rng.uniform();
+    parts.push(r < 0.4 ? String(rng.int(100000)) : r < 0.7 ? `${1 + rng.int(28)}.${1 + rng.int(12)}.${1900 + rng.int(130)}` : `${rng.int(24)}:${String(rng.int(60)).padStart(2, "0")}`);
+  }
+  return parts.join(", ") + ".";
+}
+
+function synthesiseSpeech(o: BuildOptions, rng: Rng, tmp: string, add: Adder): void {
+  const pool = textPool();
+  const dir = join(o.out, "clips", "tts");
+  mkdirSync(dir, { recursive: true });
+  const espeakVoices = run("espeak-ng", ["--voices"]).split("\n").slice(1).map((l) => l.trim().split(/\s+/)[1]).filter(Boolean);
+  const variants = run("espeak-ng", ["--voices=variant"]).split("\n").slice(1).map((l) => l.trim().split(/\s+/)[4]?.replace("!v/", "")).filter(Boolean);
+  const counts = { espeak: Math.round(500 * o.scale), festival: Math.round(80 * o.scale), flite: Math.round(50 * o.scale) };
+  let total = 0;
+  for (let i = 0; i < counts.espeak; i++) {
+    const voice = espeakVoices[rng.int(espeakVoices.length)];
+    const variant = variants[rng.int(variants.length)];
+    const english = voice.startsWith("en");
+    const text = sentence(rng, pool, english);
+    const raw = join(tmp, "espeak.wav");
+    run("espeak-ng", ["-v", `${voice}+${variant}`, "-s", String(120 + rng.int(80)), "-p", String(20 + rng.int(60)), "-w", raw, text]);
+    const id = `tts/espeak-${String(i).padStart(4, "0")}-${safeId(voice)}-${safeId(variant)}`;
+    convert(raw, join(o.out, `clips/${id}.wav`));
+    total += add({ id, path: `clips/${id}.wav`, source: "espeak-ng", package: "espeak-ng-data", licence: licenceOf("espeak-ng-data"), kind: "speech-synthetic" }, id);
+  }
+  const festivalVoices = [
+    ["kal_diphone", "festvox-kallpc16k", true],
+    ["cmu_us_slt_arctic_hts", "festvox-us-slt-hts", true],
+    ["msu_ru_nsh_clunits", "festvox-ru", false],
+  ] as const;
+  for (let i = 0; i < counts.festival; i++) {
+    const [voice, pkg, english] = festivalVoices[i % festivalVoices.length];
+    const text = english ? sentence(rng, pool, true) : sentence(rng, pool, false);
+    const raw = join(tmp, "festival.wav");
+    run("text2wave", ["-eval", `(voice_${voice})`, "-o", raw], text);
+    const id = `tts/festival-${String(i).padStart(4, "0")}-${voice}`;
+    convert(raw, join(o.out, `clips/${id}.wav`));
+    total += add({ id, path: `clips/${id}.wav`, source: "festival", package: pkg, licence: licenceOf(pkg), kind: "speech-synthetic" }, id);
+  }
+  const fliteVoices = ["kal", "kal16", "awb", "rms", "slt"];
+  for (let i = 0; i < counts.flite; i++) {
+    const voice = fliteVoices[i % fliteVoices.length];
+    const raw = join(tmp, "flite.wav");
+    run("flite", ["-voice", voice, "-t", sentence(rng, pool, true), "-o", raw]);
+    const id = `tts/flite-${String(i).padStart(4, "0")}-${voice}`;
+    convert(raw, join(o.out, `clips/${id}.wav`));
+    total += add({ id, path: `clips/${id}.wav`, source: "flite", package: "flite", licence: licenceOf("flite"), kind: "speech-synthetic" }, id);
+  }
+  o.log(`synthetic speech: ${(total / 60).toFixed(1)} min`);
+}
+
+function synthesiseMusic(o: BuildOptions, rng: Rng, tmp: string, add: Adder): void {
+  const fonts = [
+    ["/usr/share/sounds/sf2/FluidR3_GM.sf2", "fluid-soundfont-gm"],
+    ["/usr/share/sounds/sf2/TimGM6mb.sf2", "timgm6mb-soundfont"],
+    ["/usr/share/sounds/sf3/MuseScore_General.sf3", "musescore-general-soundfont"],
+  ];
+  mkdirSync(join(o.out, "clips", "midi"), { recursive: true });
+  let total = 0;
+  const n = Math.round(90 * o.scale);
+  for (let i = 0; i < n; i++) {
+    const [font, pkg] = fonts[i % fonts.length];
+    const mid = join(tmp, "piece.mid");
+    writeFileSync(mid, randomMidi(rng, 15 + rng.int(15)));
+    const raw = join(tmp, "fluid.wav");
+    run("fluidsynth", ["-ni", "-q", "-g", String(0.4 + rng.uniform() * 0.6), "-r", "24000", "-F", raw, font, mid]);
+    const id = `midi/piece-${String(i).padStart(4, "0")}-${basename(font).replace(/\..*$/, "")}`;
+    convert(raw, join(o.out, `clips/${id}.wav`));
+    total += add({ id, path: `clips/${id}.wav`, source: "fluidsynth", package: pkg, licence: licenceOf(pkg), kind: "music-synthetic" }, id);
+  }
+  o.log(`synthetic music: ${(total / 60).toFixed(1)} min`);
+}

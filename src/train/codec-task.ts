@@ -1,0 +1,212 @@
+/** Training task for the codec (encoder + RVQ + decoder + CFM, jointly), plugged into the shared runner. */
+import { normalizeMel, type MelStats } from "../audio/stats.js";
+import { codecLoss, initCodec, sampleCodecBatch, type CodecBuffers, type CodecParams } from "../model/codec.js";
+import type { CodecConfig } from "../model/config.js";
+import { codePerplexity, emaCodebookUpdate, kmeans } from "../model/rvq.js";
+import { transformerStack } from "../model/transformer-stack.js";
+import { sinusoidalEmbedding } from "../nn/layers.js";
+import { AdamW, learningRate } from "../nn/optim.js";
+import type { Params } from "../nn/params.js";
+import { Rng } from "../nn/rng.js";
+import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
+import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
+import { newGroup, type TrainTask } from "./runner.js";
+
+export interface CodecTrainConfig {
+  batch: number;
+  frames: number;
+  steps: number;
+  lr: number;
+  warmup: number;
+  emaDecay: number;
+  /** Random gain in dB (+-), applied as a shift of the log-mel. */
+  gainDb: number;
+  valClips: number;
+}
+
+export const CODEC_TRAIN: Record<string, CodecTrainConfig> = {
+  small: { batch: 8, frames: 128, steps: 20000, lr: 3e-4, warmup: 500, emaDecay: 0.999, gainDb: 6, valClips: 16 },
+  tiny: { batch: 2, frames: 16, steps: 50, lr: 2e-3, warmup: 5, emaDecay: 0.9, gainDb: 0, valClips: 2 },
+};
+
+const LOG_FLOOR = Math.log(1e-5);
+
+/** A normalised mel crop [frames, 128] with a gain shift. */
+function prepareMel(mel: Float32Array, stats: MelStats, gainLog: number): Float32Array {
+  const frames = mel.length / 128;
+  const shifted = gainLog === 0 ? mel : Float32Array.from(mel, (v) => Math.max(LOG_FLOOR, v + gainLog));
+  return normalizeMel({ frames, bands: 128, data: shifted }, stats).data;
+}
+
+export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
+  const initRng = new Rng(seed ^ 0x5eed);
+  const { params, buffers } = initCodec(initRng, c);
+  const group = newGroup(params as unknown as Params, new AdamW({ clipNorm: 1 }), { kind: "cosine", lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 }, t.emaDecay);
+  const sampler = new ClipSampler(train, t.frames);
+  const S = c.rvq.stages;
+  const B = t.batch;
+  const T = t.frames;
+  const N = B * T;
+  const lossFn = (p: any, b: any, batch: any): any => codecLoss(p, b, c, batch);
+  const lossAndGrad = jit(valueAndGrad(lossFn, { hasAux: true }));
+  const lossOnly = jit(lossFn);
+  const encode = jit((p: any, mel: JArray) => transformerStack(p.encoder, c.encoder, mel));
+
+  const drawMel = (rng: Rng) => {
+    const mel = new Float32Array(N * 128);
+    for (let b = 0; b < B; b++) {
+      const crop = randomCrop(sampler.pick(rng), T, rng);
+      const gain = t.gainDb > 0 ? ((rng.uniform() * 2 - 1) * t.gainDb * Math.log(10)) / 20 : 0;
+      mel.set(prepareMel(crop.mel, stats, gain), b * T * 128);
+    }
+    return mel;
+  };
+
+  // Fixed validation crops (the middle of each of the first clips), fixed noise and flow times.
+  const valSet = val.filter((v) => v.mel.frames >= T).slice(0, t.valClips);
+  const valBatches: Float32Array[] = [];
+  for (let i = 0; i + B <= valSet.length; i += B) {
+    const mel = new Float32Array(N * 128);
+    for (let b = 0; b < B; b++) {
+      const clip = valSet[i + b];
+      mel.set(prepareMel(cropAt(clip, Math.floor((clip.mel.frames - T) / 2), T).mel, stats, 0), b * T * 128);
+    }
+    valBatches.push(mel);
+  }
+
+  const task = {
+    model: "codec",
+    config: c,
+    groups: { codec: group },
+    buffers: buffers as unknown as Params,
+    params: () => group.params as unknown as CodecParams,
+    buffersOf: () => task.buffers as unknown as CodecBuffers,
+    info: () => ({ mel_stats: JSON.stringify(stats), train: JSON.stringify(t) }),
+
+    /** Codebooks from k-means on encoder outputs, stage by stage on the residuals. */
+    initCodebooks(rng: Rng) {
+      const z = encode(tree.ref(group.params), np.array(drawMel(rng)).reshape([B, T, 128]));
+      const data = Float32Array.from(z.dataSync() as Float32Array);
+      const d = c.rvq.dim;
+      const K = c.rvq.codebookSize;
+      const books: JArray[] = [];
+      for (let s = 0; s < S; s++) {
+        const cb = kmeans(data, N, d, K, rng, 8);
+        for (let i = 0; i < N; i++) {
+          let best = 0;
+          let bd = Infinity;
+          for (let k = 0; k < K; k++) {
+            let dist = 0;
+            for (let j = 0; j < d; j++) dist += (data[i * d + j] - cb[k * d + j]) ** 2;
+            if (dist < bd) {
+              bd = dist;
+              best = k;
+            }
+          }
+          for (let j = 0; j < d; j++) data[i * d + j] -= cb[best * d + j];
+        }
+        books.push(np.array(cb).reshape([K, d]));
+      }
+      tree.dispose(task.buffers);
+      task.buffers = { codebooks: books, emaSum: books.map((b) => b.ref), emaCount: books.map(() => np.ones([K])) } as unknown as Params;
+    },
+
+    step(step: number, rng: Rng): Record<string, number> {
+      if (step === 0) task.initCodebooks(rng);
+      const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
+      const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;
+      const [[loss, aux], grads] = lossAndGrad(tree.ref(group.params), tree.ref(task.buffers), batch) as unknown as [[JArray, any], Params];
+      const { params: next, gradNorm } = group.opt.step(group.params, grads, group.adam, learningRate(group.schedule, step));
+      group.params = next;
+      // EMA codebook update, weighting each frame by whether its stage was active.
+      const w = new Float32Array(S * N);
+      for (let s = 0; s < S; s++) for (let b = 0; b < B; b++) w.fill(stageMaskHost[s * B + b], s * N + b * T, s * N + (b + 1) * T);
+      const codesHost = aux.codes.ref.dataSync() as Int32Array;
+      const residHost = aux.residuals.ref.dataSync() as Float32Array;
+      task.buffers = emaCodebookUpdate(task.buffers as any, aux.codes, aux.residuals, np.array(w).reshape([S, N]), np.array(new Float32Array([c.rvq.decay])).reshape([])) as unknown as Params;
+      const restarted = restartDeadCodes(rng, w, residHost);
+      const ppl = codePerplexity(Int32Array.from(codesHost), S, N, c.rvq.codebookSize, w);
+      return {
+        loss: (loss.dataSync() as Float32Array)[0],
+        prior: (aux.prior.dataSync() as Float32Array)[0],
+        cfm: (aux.cfm.dataSync() as Float32Array)[0],
+        commit: (aux.commit.dataSync() as Float32Array)[0],
+        gradNorm,
+        restarted,
+        ...Object.fromEntries(ppl.map((p, s) => [`ppl${s}`, Math.round(p * 10) / 10])),
+      };
+    },
+
+    validate(): Record<string, number> {
+      const sums = { prior: 0, cfm: 0, commit: 0, prior4: 0 };
+      const vr = new Rng(1234);
+      for (const mel of valBatches) {
+        for (const stages of [S, Math.max(1, S / 2)]) {
+          const t01 = Float32Array.from({ length: B }, (_, b) => (b + 0.5) / B);
+          const sm = new Float32Array(S * B);
+          sm.fill(1, 0, stages * B);
+          const batch = {
+            mel: np.array(mel).reshape([B, T, 128]),
+            noise: np.array(vr.normalArray(N * 128)).reshape([B, T, 128]),
+            t: np.array(t01).reshape([B, 1, 1]),
+            tEmb: sinusoidalEmbedding(t01, c.cfm.channels[0]),
+            condMask: np.ones([B, 1, 1]),
+            stageMask: np.array(sm).reshape([S, B]),
+          };
+          const [loss, aux] = lossOnly(tree.ref(group.ema ?? group.params), tree.ref(task.buffers), batch) as unknown as [JArray, any];
+          loss.dispose();
+          aux.codes.dispose();
+          aux.residuals.dispose();
+          const prior = (aux.prior.dataSync() as Float32Array)[0];
+          if (stages === S) {
+            sums.prior += prior;
+            sums.cfm += (aux.cfm.dataSync() as Float32Array)[0];
+            sums.commit += (aux.commit.dataSync() as Float32Array)[0];
+          } else {
+            sums.prior4 += prior;
+            aux.cfm.dispose();
+            aux.commit.dispose();
+          }
+        }
+      }
+      const n = Math.max(1, valBatches.length);
+      return { prior: sums.prior / n, cfm: sums.cfm / n, commit: sums.commit / n, [`prior_${Math.max(1, S / 2)}stages`]: sums.prior4 / n };
+    },
+  };
+
+  /** Codes whose EMA usage fell below the threshold restart at random vectors of this batch's residuals. */
+  function restartDeadCodes(rng: Rng, weights: Float32Array, resid: Float32Array): number {
+    const b = task.buffers as unknown as CodecBuffers;
+    const d = c.rvq.dim;
+    const K = c.rvq.codebookSize;
+    let restarted = 0;
+    for (let s = 0; s < S; s++) {
+      const counts = b.emaCount[s].ref.dataSync() as Float32Array;
+      const dead: number[] = [];
+      for (let k = 0; k < K; k++) if (counts[k] < c.rvq.deadThreshold) dead.push(k);
+      const active: number[] = [];
+      for (let i = 0; i < N; i++) if (weights[s * N + i] > 0) active.push(i);
+      if (dead.length === 0 || active.length === 0) continue;
+      const cb = Float32Array.from(b.codebooks[s].ref.dataSync() as Float32Array);
+      const cnt = Float32Array.from(counts);
+      for (const k of dead) {
+        const i = active[rng.int(active.length)];
+        for (let j = 0; j < d; j++) cb[k * d + j] = resid[(s * N + i) * d + j] + 1e-3 * rng.normal();
+        cnt[k] = 1;
+      }
+      restarted += dead.length;
+      const sum = Float32Array.from(cb);
+      b.codebooks[s].dispose();
+      b.emaSum[s].dispose();
+      b.emaCount[s].dispose();
+      b.codebooks[s] = np.array(cb).reshape([K, d]);
+      b.emaCount[s] = np.array(cnt);
+      // EMA sums follow codebook = sum / count, with the restarted counts at 1.
+      for (let k = 0; k < K; k++) for (let j = 0; j < d; j++) sum[k * d + j] *= cnt[k];
+      b.emaSum[s] = np.array(sum).reshape([K, d]);
+    }
+    return restarted;
+  }
+
+  return task;
+}

@@ -1,0 +1,183 @@
+/**
+ * The training loop shared by the codec and the vocoder: steps, learning-rate
+ * schedules, EMA, JSONL logging, a progress bar with ETA, validation every K
+ * steps, checkpoints every K steps and on Ctrl-C, resume from a full
+ * checkpoint (bit-for-bit) or from weights alone.
+ */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { emaUpdate, initAdamState, learningRate, type AdamState, type AdamW, type Schedule } from "../nn/optim.js";
+import { hasTree, readCheckpointFile, restoreState, restoreTree, saveCheckpoint, type LoadedFile } from "../nn/checkpoint.js";
+import type { Params } from "../nn/params.js";
+import { Rng } from "../nn/rng.js";
+import { np, tree, type JArray } from "../nn/runtime.js";
+import { progressBar } from "../cli/progress.js";
+
+export interface TrainGroup {
+  params: Params;
+  opt: AdamW;
+  adam: AdamState;
+  schedule: Schedule;
+  /** EMA of the weights (what ships), when emaDecay > 0. */
+  ema: Params | null;
+  emaDecay: number;
+}
+
+export interface TrainTask {
+  model: string;
+  config: unknown;
+  groups: Record<string, TrainGroup>;
+  /** Non-gradient state saved with the weights (RVQ codebooks). */
+  buffers: Params | null;
+  /** One optimisation step at `step` (0-based); returns the scalars to log. */
+  step(step: number, rng: Rng): Record<string, number>;
+  validate(): Record<string, number>;
+  /** Extra metadata for the exported weights (e.g. mel statistics). */
+  info(): Record<string, string>;
+}
+
+export interface RunOptions {
+  out: string;
+  steps: number;
+  seed: number;
+  logEvery: number;
+  valEvery: number;
+  ckptEvery: number;
+  resume?: string;
+  /** Stop (with a checkpoint) after this many hours of wall time. */
+  maxHours?: number;
+  quiet?: boolean;
+}
+
+export function newGroup(params: Params, opt: AdamW, schedule: Schedule, emaDecay: number): TrainGroup {
+  return { params, opt, adam: initAdamState(params), schedule, ema: emaDecay > 0 ? (tree.map((a: JArray) => a.ref.add(0), tree.ref(params)) as Params) : null, emaDecay };
+}
+
+export function checkpointPath(out: string): string {
+  return join(out, "checkpoint.safetensors");
+}
+
+export function weightsPath(out: string): string {
+  return join(out, "weights.safetensors");
+}
+
+/** Full state: weights, EMA, Adam moments, step and RNG. */
+export function saveFull(task: TrainTask, out: string, step: number, rng: Rng): void {
+  const trees: Record<string, Params> = {};
+  const state: Record<string, ArrayLike<number>> = { step: [step], rng: rng.getState() };
+  for (const [g, grp] of Object.entries(task.groups)) {
+    trees[`params.${g}`] = grp.params;
+    if (grp.ema) trees[`ema.${g}`] = grp.ema;
+    trees[`opt.m.${g}`] = grp.adam.m;
+    trees[`opt.v.${g}`] = grp.adam.v;
+    state[`opt_step.${g}`] = [grp.adam.step];
+  }
+  if (task.buffers) trees.buffers = task.buffers;
+  saveCheckpoint(checkpointPath(out), { model: task.model, config: task.config, trees, state, info: { step: String(step), ...task.info() } });
+}
+
+/** Weights only (EMA where kept), the form that ships and that `--resume` also accepts. */
+export function saveWeights(task: TrainTask, path: string, step: number, extra: Record<string, string> = {}): void {
+  const trees: Record<string, Params> = {};
+  for (const [g, grp] of Object.entries(task.groups)) trees[`params.${g}`] = grp.ema ?? grp.params;
+  if (task.buffers) trees.buffers = task.buffers;
+  saveCheckpoint(path, { model: task.model, config: task.config, trees, state: { step: [step] }, info: { step: String(step), ...task.info(), ...extra } });
+}
+
+function replace<T extends Params>(old: T, next: T): T {
+  tree.dispose(old);
+  return next;
+}
+
+/** Restores a task from a full checkpoint or a weights-only file; returns the step to continue from. */
+export function restore(task: TrainTask, file: LoadedFile, rng: Rng): number {
+  const step = restoreState(file, "step")?.[0] ?? 0;
+  const full = hasTree(file, "opt.m." + Object.keys(task.groups)[0]);
+  for (const [g, grp] of Object.entries(task.groups)) {
+    if (!hasTree(file, `params.${g}`)) {
+      if (full) throw new Error(`${file.source}: no weights for '${g}'`);
+      continue; // weights-only files carry no discriminator: it starts afresh
+    }
+    grp.params = replace(grp.params, restoreTree(file, `params.${g}`, grp.params));
+    if (full) {
+      if (grp.ema) grp.ema = replace(grp.ema, restoreTree(file, `ema.${g}`, grp.ema));
+      grp.adam.m = replace(grp.adam.m, restoreTree(file, `opt.m.${g}`, grp.adam.m));
+      grp.adam.v = replace(grp.adam.v, restoreTree(file, `opt.v.${g}`, grp.adam.v));
+      grp.adam.step = restoreState(file, `opt_step.${g}`)?.[0] ?? 0;
+    } else if (grp.ema) {
+      grp.ema = replace(grp.ema, tree.map((a: JArray) => a.ref.add(0), tree.ref(grp.params)) as Params);
+    }
+  }
+  if (task.buffers && hasTree(file, "buffers")) task.buffers = replace(task.buffers, restoreTree(file, "buffers", task.buffers));
+  const rs = restoreState(file, "rng");
+  if (full && rs) rng.setState(rs);
+  else rng.setState(new Rng(step + 1).getState()); // weights only: a fresh but deterministic stream
+  return step;
+}
+
+function fmt(m: Record<string, number>): string {
+  return Object.entries(m)
+    .filter(([k]) => !k.startsWith("ppl"))
+    .map(([k, v]) => `${k} ${Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)}`)
+    .join(" ");
+}
+
+export function runTraining(task: TrainTask, o: RunOptions): { step: number; stopped: boolean } {
+  mkdirSync(o.out, { recursive: true });
+  const logPath = join(o.out, "log.jsonl");
+  const rng = new Rng(o.seed);
+  let step = 0;
+  if (o.resume) {
+    step = restore(task, readCheckpointFile(o.resume, task.model), rng);
+    appendFileSync(logPath, JSON.stringify({ event: "resume", from: o.resume, step, time: new Date().toISOString() }) + "\n");
+  } else {
+    if (existsSync(logPath)) writeFileSync(logPath, "");
+    writeFileSync(join(o.out, "config.json"), JSON.stringify({ model: task.model, config: task.config, run: o }, null, 1));
+  }
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  const t0 = Date.now();
+  const bar = o.quiet ? { update() {}, stop() {} } : progressBar(`train ${task.model}`, o.steps);
+  bar.update(step);
+  let stopped = false;
+  try {
+    while (step < o.steps) {
+      const ts = Date.now();
+      const metrics = task.step(step, rng);
+      for (const grp of Object.values(task.groups)) {
+        if (grp.ema && grp.adam.step > 0) {
+          // Warm the EMA up: early weights move too fast for a 0.999 average.
+          const decay = Math.min(grp.emaDecay, (1 + grp.adam.step) / (10 + grp.adam.step));
+          grp.ema = emaUpdate(grp.ema, tree.ref(grp.params), np.array(new Float32Array([decay])).reshape([]));
+        }
+      }
+      step++;
+      const lr = learningRate(Object.values(task.groups)[0].schedule, step - 1);
+      if (step % o.logEvery === 0 || step === 1)
+        appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, stepMs: Date.now() - ts, lr, ...metrics }) + "\n");
+      bar.update(step, { [""]: fmt(metrics) });
+      if (step % o.valEvery === 0 || step === o.steps) {
+        const val = task.validate();
+        appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
+      }
+      const outOfTime = o.maxHours !== undefined && (Date.now() - t0) / 3.6e6 >= o.maxHours;
+      if (step % o.ckptEvery === 0 || step === o.steps || interrupted || outOfTime) {
+        saveFull(task, o.out, step, rng);
+        saveWeights(task, weightsPath(o.out), step);
+      }
+      if (interrupted || outOfTime) {
+        stopped = true;
+        break;
+      }
+    }
+  } finally {
+    bar.stop();
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+  return { step, stopped };
+}
