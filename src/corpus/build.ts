@@ -105,6 +105,7 @@ function soxReadable(src: string, tmpDir: string): string {
 
 /** Converts any sox-readable input to 24 kHz mono 16-bit WAV with sox's very-high-quality resampler. */
 function convert(input: string, dst: string, start = 0, seconds?: number): void {
+  if (existsSync(dst)) return; // deterministic output: a rerun keeps what an earlier run converted
   const trim = seconds !== undefined ? ["trim", String(start), String(seconds)] : [];
   run("sox", ["-D", input, "-b", "16", "-c", "1", dst, ...trim, "rate", "-v", "24000"]);
 }
@@ -204,7 +205,16 @@ function synthesiseSpeech(o: BuildOptions, rng: Rng, tmp: string, add: Adder): v
   const pool = textPool();
   const dir = join(o.out, "clips", "tts");
   mkdirSync(dir, { recursive: true });
-  const espeakVoices = run("espeak-ng", ["--voices"]).split("\n").slice(1).map((l) => l.trim().split(/\s+/)[1]).filter(Boolean);
+  // Voices espeak-ng lists but cannot load (e.g. Cherokee) are probed once and left out.
+  const espeakVoices = run("espeak-ng", ["--voices"]).split("\n").slice(1).map((l) => l.trim().split(/\s+/)[1]).filter((v) => {
+    if (!v) return false;
+    try {
+      run("espeak-ng", ["-q", "-v", v, "a"]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   const variants = run("espeak-ng", ["--voices=variant"]).split("\n").slice(1).map((l) => l.trim().split(/\s+/)[4]?.replace("!v/", "")).filter(Boolean);
   const counts = { espeak: Math.round(500 * o.scale), festival: Math.round(80 * o.scale), flite: Math.round(50 * o.scale) };
   let total = 0;

@@ -14,11 +14,18 @@ import { fromHost, ParamError, toHost, type Params } from "./params.js";
 export const CHECKPOINT_FORMAT = "flowmac-checkpoint";
 export const CHECKPOINT_VERSION = "1";
 
+/** Host tensors by name: what optimiser state and EMA weights are kept as. */
+export type HostTree = Map<string, { shape: number[]; data: TensorData }>;
+
+export function hostTree(names: string[], shapes: number[][], data: Float32Array[]): HostTree {
+  return new Map(names.map((n, i) => [n, { shape: shapes[i], data: data[i] }]));
+}
+
 export interface CheckpointContents {
   /** What kind of model this is ("codec", "vocoder"): checked on load. */
   model: string;
   config: unknown;
-  trees: Record<string, Params>;
+  trees: Record<string, Params | HostTree>;
   state?: Record<string, ArrayLike<number>>;
   /** Free-form string metadata (run info, losses). */
   info?: Record<string, string>;
@@ -26,7 +33,8 @@ export interface CheckpointContents {
 
 export function serializeCheckpoint(c: CheckpointContents): Uint8Array {
   const tensors: [string, { shape: number[]; data: TensorData }][] = [];
-  for (const [prefix, tree] of Object.entries(c.trees)) for (const [name, t] of toHost(tree)) tensors.push([`${prefix}.${name}`, t]);
+  for (const [prefix, tree] of Object.entries(c.trees))
+    for (const [name, t] of tree instanceof Map ? tree : toHost(tree)) tensors.push([`${prefix}.${name}`, t]);
   for (const [k, v] of Object.entries(c.state ?? {})) tensors.push([`state.${k}`, { shape: [v.length], data: Float64Array.from(v) }]);
   const metadata = { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, model: c.model, config: JSON.stringify(c.config), ...(c.info ?? {}) };
   return serializeSafeTensors(tensors, metadata);
@@ -91,4 +99,15 @@ export function restoreTree<T extends Params>(file: LoadedFile, prefix: string, 
 export function restoreState(file: LoadedFile, name: string): Float64Array | undefined {
   const t = file.tensors.get(`state.${name}`);
   return t ? Float64Array.from(t.data) : undefined;
+}
+
+/** Host buffers stored under `prefix` for the given names and shapes (an error names any missing or mis-shaped tensor). */
+export function restoreHost(file: LoadedFile, prefix: string, names: string[], shapes: number[][]): Float32Array[] {
+  return names.map((n, i) => {
+    const t = file.tensors.get(`${prefix}.${n}`);
+    if (!t) throw new UserError(`${file.source}: missing tensor '${prefix}.${n}'`);
+    if (t.shape.length !== shapes[i].length || t.shape.some((d, j) => d !== shapes[i][j]))
+      throw new UserError(`${file.source}: tensor '${prefix}.${n}' has shape [${t.shape}], expected [${shapes[i]}]`);
+    return Float32Array.from(t.data);
+  });
 }

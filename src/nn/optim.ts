@@ -1,12 +1,14 @@
 /**
  * AdamW with bias correction and global gradient-norm clipping, an EMA of the
- * weights, and learning-rate schedules. Updates run as one jit-compiled
- * function over the whole parameter tree (fused element-wise kernels);
- * hyper-parameters enter as a small array so changing the learning rate never
- * recompiles.
+ * weights, and learning-rate schedules. The update runs on the host over
+ * float32 buffers: a model has hundreds of small parameter arrays, and a
+ * jit-compiled jax-js update dispatches several kernels per array (measured
+ * ~1 s per step for the 3.9M-parameter codec) where the host loop takes ~40 ms.
+ * The optimiser keeps float32 master copies of the weights and their moments.
  */
-import { jit, np, tree, type JArray } from "./runtime.js";
-import type { Params } from "./params.js";
+import { np, type JArray } from "./runtime.js";
+import { namedLeaves, type Params } from "./params.js";
+import { tree } from "./runtime.js";
 
 export interface AdamConfig {
   beta1: number;
@@ -19,88 +21,86 @@ export interface AdamConfig {
 
 export const DEFAULT_ADAM: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 1 };
 
+/** Host state aligned with namedLeaves(params): names, shapes, master weights and moments. */
 export interface AdamState {
   step: number;
-  m: Params;
-  v: Params;
+  names: string[];
+  shapes: number[][];
+  w: Float32Array[];
+  m: Float32Array[];
+  v: Float32Array[];
 }
 
 export function initAdamState(params: Params): AdamState {
-  const zerosLike = (p: JArray) => np.zeros(p.shape);
-  return { step: 0, m: tree.map(zerosLike, tree.ref(params)) as Params, v: tree.map(zerosLike, tree.ref(params)) as Params };
+  const leaves = namedLeaves(params);
+  return {
+    step: 0,
+    names: leaves.map(([n]) => n),
+    shapes: leaves.map(([, a]) => a.shape.slice()),
+    w: leaves.map(([, a]) => Float32Array.from(a.ref.dataSync() as Float32Array)),
+    m: leaves.map(([, a]) => new Float32Array(a.size)),
+    v: leaves.map(([, a]) => new Float32Array(a.size)),
+  };
 }
 
-type UpdateOut = { params: Params; m: Params; v: Params; gradNorm: JArray };
+/** Device arrays of host buffers, in the tree shape of `like` (not consumed). */
+export function uploadLike(like: Params, data: Float32Array[], shapes: number[][]): Params {
+  let i = 0;
+  return tree.map(() => {
+    const a = np.array(data[i]).reshape(shapes[i]);
+    i++;
+    return a;
+  }, like as any) as unknown as Params;
+}
 
 export class AdamW {
   readonly config: AdamConfig;
-  private update: (params: Params, grads: Params, m: Params, v: Params, hyper: JArray) => UpdateOut;
 
   constructor(config: Partial<AdamConfig> = {}) {
     this.config = { ...DEFAULT_ADAM, ...config };
-    const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
-    // hyper = [lr, 1 - beta1^t, 1 - beta2^t]
-    this.update = jit((params: Params, grads: Params, m: Params, v: Params, hyper: JArray): UpdateOut => {
-      const gl = tree.leaves(grads) as JArray[];
-      const sq = gl.map((g) => np.square(g.ref).sum()).reduce((a, b) => a.add(b));
-      const gradNorm = np.sqrt(sq);
-      const scale = clipNorm > 0 ? np.minimum(np.reciprocal(gradNorm.ref.add(1e-6)).mul(clipNorm), 1) : np.ones([]);
-      const lr = hyper.ref.slice(0);
-      const bc1 = hyper.ref.slice(1);
-      const bc2 = hyper.slice(2);
-      const pl = tree.leaves(params) as JArray[];
-      const ml = tree.leaves(m) as JArray[];
-      const vl = tree.leaves(v) as JArray[];
-      const newP: JArray[] = [];
-      const newM: JArray[] = [];
-      const newV: JArray[] = [];
-      pl.forEach((p, i) => {
-        const g = gl[i].mul(scale.ref);
-        const mi = ml[i].mul(beta1).add(g.ref.mul(1 - beta1));
-        const vi = vl[i].mul(beta2).add(np.square(g).mul(1 - beta2));
-        const mhat = mi.ref.div(bc1.ref);
-        const vhat = vi.ref.div(bc2.ref);
-        let step = mhat.div(np.sqrt(vhat).add(eps));
-        if (weightDecay > 0) step = step.add(p.ref.mul(weightDecay));
-        newP.push(p.sub(step.mul(lr.ref)));
-        newM.push(mi);
-        newV.push(vi);
-      });
-      scale.dispose();
-      lr.dispose();
-      bc1.dispose();
-      bc2.dispose();
-      const def = tree.structure(params);
-      return {
-        params: tree.unflatten(def, newP) as Params,
-        m: tree.unflatten(def, newM) as Params,
-        v: tree.unflatten(def, newV) as Params,
-        gradNorm,
-      };
-    }) as unknown as typeof this.update;
   }
 
   /** One step: consumes params and grads, returns the new params; updates `state` in place. */
   step(params: Params, grads: Params, state: AdamState, lr: number): { params: Params; gradNorm: number } {
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
+    const g = namedLeaves(grads).map(([, a]) => a.dataSync() as Float32Array);
+    if (g.length !== state.w.length) throw new Error(`AdamW: ${g.length} gradients for ${state.w.length} parameters`);
+    let sq = 0;
+    for (const gi of g) for (let j = 0; j < gi.length; j++) sq += gi[j] * gi[j];
+    const gradNorm = Math.sqrt(sq);
+    const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;
     state.step += 1;
-    const t = state.step;
-    const hyper = np.array(new Float32Array([lr, 1 - this.config.beta1 ** t, 1 - this.config.beta2 ** t]));
-    const out = this.update(params, grads, state.m, state.v, hyper);
-    state.m = out.m;
-    state.v = out.v;
-    return { params: out.params, gradNorm: (out.gradNorm.dataSync() as Float32Array)[0] };
+    const bc1 = 1 - beta1 ** state.step;
+    const bc2 = 1 - beta2 ** state.step;
+    const stepSize = lr / bc1;
+    for (let i = 0; i < g.length; i++) {
+      const gi = g[i];
+      const w = state.w[i];
+      const m = state.m[i];
+      const v = state.v[i];
+      for (let j = 0; j < gi.length; j++) {
+        const gj = gi[j] * scale;
+        const mj = (m[j] = beta1 * m[j] + (1 - beta1) * gj);
+        const vj = (v[j] = beta2 * v[j] + (1 - beta2) * gj * gj);
+        w[j] -= stepSize * (mj / (Math.sqrt(vj / bc2) + eps)) + lr * weightDecay * w[j];
+      }
+    }
+    const next = uploadLike(params, state.w, state.shapes);
+    tree.dispose(params);
+    return { params: next, gradNorm };
   }
 }
 
-/** Exponential moving average of weights: ema <- decay * ema + (1 - decay) * params. */
-export const emaUpdate = jit((ema: Params, params: Params, decay: JArray): Params => {
-  const el = tree.leaves(ema) as JArray[];
-  const pl = tree.leaves(params) as JArray[];
-  const d = decay;
-  const out = el.map((e, i) => e.mul(d.ref).add(pl[i].mul(np.ones([]).sub(d.ref))));
-  d.dispose();
-  return tree.unflatten(tree.structure(ema), out) as Params;
-}) as unknown as (ema: Params, params: Params, decay: JArray) => Params;
+/** ema <- decay * ema + (1 - decay) * w, on host buffers. */
+export function emaUpdate(ema: Float32Array[], w: Float32Array[], decay: number): void {
+  for (let i = 0; i < ema.length; i++) {
+    const e = ema[i];
+    const x = w[i];
+    for (let j = 0; j < e.length; j++) e[j] = decay * e[j] + (1 - decay) * x[j];
+  }
+}
+
+export type { JArray };
 
 export interface Schedule {
   kind: "constant" | "cosine" | "exponential";

@@ -10,7 +10,7 @@ import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
-import { newGroup, type TrainTask } from "./runner.js";
+import { evalParams, newGroup, type TrainTask } from "./runner.js";
 
 export interface CodecTrainConfig {
   batch: number;
@@ -113,11 +113,15 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
 
     step(step: number, rng: Rng): Record<string, number> {
       if (step === 0) task.initCodebooks(rng);
+      const t0 = performance.now();
       const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
       const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;
       const [[loss, aux], grads] = lossAndGrad(tree.ref(group.params), tree.ref(task.buffers), batch) as unknown as [[JArray, any], Params];
+      const lossValue = (loss.dataSync() as Float32Array)[0];
+      const t1 = performance.now();
       const { params: next, gradNorm } = group.opt.step(group.params, grads, group.adam, learningRate(group.schedule, step));
       group.params = next;
+      const t2 = performance.now();
       // EMA codebook update, weighting each frame by whether its stage was active.
       const w = new Float32Array(S * N);
       for (let s = 0; s < S; s++) for (let b = 0; b < B; b++) w.fill(stageMaskHost[s * B + b], s * N + b * T, s * N + (b + 1) * T);
@@ -126,22 +130,28 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
       task.buffers = emaCodebookUpdate(task.buffers as any, aux.codes, aux.residuals, np.array(w).reshape([S, N]), np.array(new Float32Array([c.rvq.decay])).reshape([])) as unknown as Params;
       const restarted = restartDeadCodes(rng, w, residHost);
       const ppl = codePerplexity(Int32Array.from(codesHost), S, N, c.rvq.codebookSize, w);
+      const t3 = performance.now();
       return {
-        loss: (loss.dataSync() as Float32Array)[0],
+        loss: lossValue,
         prior: (aux.prior.dataSync() as Float32Array)[0],
         cfm: (aux.cfm.dataSync() as Float32Array)[0],
         commit: (aux.commit.dataSync() as Float32Array)[0],
         gradNorm,
         restarted,
+        msGrad: Math.round(t1 - t0),
+        msOpt: Math.round(t2 - t1),
+        msVq: Math.round(t3 - t2),
         ...Object.fromEntries(ppl.map((p, s) => [`ppl${s}`, Math.round(p * 10) / 10])),
       };
     },
 
     validate(): Record<string, number> {
       const sums = { prior: 0, cfm: 0, commit: 0, prior4: 0 };
+      const ew = evalParams(group);
       const vr = new Rng(1234);
       for (const mel of valBatches) {
         for (const stages of [S, Math.max(1, S / 2)]) {
+          const evalWeights = tree.ref(ew);
           const t01 = Float32Array.from({ length: B }, (_, b) => (b + 0.5) / B);
           const sm = new Float32Array(S * B);
           sm.fill(1, 0, stages * B);
@@ -153,7 +163,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
             condMask: np.ones([B, 1, 1]),
             stageMask: np.array(sm).reshape([S, B]),
           };
-          const [loss, aux] = lossOnly(tree.ref(group.ema ?? group.params), tree.ref(task.buffers), batch) as unknown as [JArray, any];
+          const [loss, aux] = lossOnly(evalWeights, tree.ref(task.buffers), batch) as unknown as [JArray, any];
           loss.dispose();
           aux.codes.dispose();
           aux.residuals.dispose();
@@ -169,6 +179,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
           }
         }
       }
+      tree.dispose(ew);
       const n = Math.max(1, valBatches.length);
       return { prior: sums.prior / n, cfm: sums.cfm / n, commit: sums.commit / n, [`prior_${Math.max(1, S / 2)}stages`]: sums.prior4 / n };
     },

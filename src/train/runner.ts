@@ -6,11 +6,11 @@
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { emaUpdate, initAdamState, learningRate, type AdamState, type AdamW, type Schedule } from "../nn/optim.js";
-import { hasTree, readCheckpointFile, restoreState, restoreTree, saveCheckpoint, type LoadedFile } from "../nn/checkpoint.js";
+import { emaUpdate, initAdamState, learningRate, uploadLike, type AdamState, type AdamW, type Schedule } from "../nn/optim.js";
+import { hasTree, hostTree, readCheckpointFile, restoreHost, restoreState, restoreTree, saveCheckpoint, type HostTree, type LoadedFile } from "../nn/checkpoint.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
-import { np, tree, type JArray } from "../nn/runtime.js";
+import { tree, type JArray } from "../nn/runtime.js";
 import { progressBar } from "../cli/progress.js";
 
 export interface TrainGroup {
@@ -18,9 +18,18 @@ export interface TrainGroup {
   opt: AdamW;
   adam: AdamState;
   schedule: Schedule;
-  /** EMA of the weights (what ships), when emaDecay > 0. */
-  ema: Params | null;
+  /** EMA of the weights on the host (what ships), when emaDecay > 0. */
+  ema: Float32Array[] | null;
   emaDecay: number;
+}
+
+/** The weights to evaluate or ship: the EMA where kept (fresh device arrays; the caller disposes them). */
+export function evalParams(g: TrainGroup): Params {
+  return g.ema ? uploadLike(g.params, g.ema, g.adam.shapes) : (tree.map((a: JArray) => a.ref.add(0), tree.ref(g.params)) as Params);
+}
+
+function shippedTree(g: TrainGroup): HostTree {
+  return hostTree(g.adam.names, g.adam.shapes, g.ema ?? g.adam.w);
 }
 
 export interface TrainTask {
@@ -50,7 +59,8 @@ export interface RunOptions {
 }
 
 export function newGroup(params: Params, opt: AdamW, schedule: Schedule, emaDecay: number): TrainGroup {
-  return { params, opt, adam: initAdamState(params), schedule, ema: emaDecay > 0 ? (tree.map((a: JArray) => a.ref.add(0), tree.ref(params)) as Params) : null, emaDecay };
+  const adam = initAdamState(params);
+  return { params, opt, adam, schedule, ema: emaDecay > 0 ? adam.w.map((w) => Float32Array.from(w)) : null, emaDecay };
 }
 
 export function checkpointPath(out: string): string {
@@ -63,13 +73,14 @@ export function weightsPath(out: string): string {
 
 /** Full state: weights, EMA, Adam moments, step and RNG. */
 export function saveFull(task: TrainTask, out: string, step: number, rng: Rng): void {
-  const trees: Record<string, Params> = {};
+  const trees: Record<string, Params | HostTree> = {};
   const state: Record<string, ArrayLike<number>> = { step: [step], rng: rng.getState() };
   for (const [g, grp] of Object.entries(task.groups)) {
-    trees[`params.${g}`] = grp.params;
-    if (grp.ema) trees[`ema.${g}`] = grp.ema;
-    trees[`opt.m.${g}`] = grp.adam.m;
-    trees[`opt.v.${g}`] = grp.adam.v;
+    const { names, shapes } = grp.adam;
+    trees[`params.${g}`] = hostTree(names, shapes, grp.adam.w);
+    if (grp.ema) trees[`ema.${g}`] = hostTree(names, shapes, grp.ema);
+    trees[`opt.m.${g}`] = hostTree(names, shapes, grp.adam.m);
+    trees[`opt.v.${g}`] = hostTree(names, shapes, grp.adam.v);
     state[`opt_step.${g}`] = [grp.adam.step];
   }
   if (task.buffers) trees.buffers = task.buffers;
@@ -78,8 +89,8 @@ export function saveFull(task: TrainTask, out: string, step: number, rng: Rng): 
 
 /** Weights only (EMA where kept), the form that ships and that `--resume` also accepts. */
 export function saveWeights(task: TrainTask, path: string, step: number, extra: Record<string, string> = {}): void {
-  const trees: Record<string, Params> = {};
-  for (const [g, grp] of Object.entries(task.groups)) trees[`params.${g}`] = grp.ema ?? grp.params;
+  const trees: Record<string, Params | HostTree> = {};
+  for (const [g, grp] of Object.entries(task.groups)) trees[`params.${g}`] = shippedTree(grp);
   if (task.buffers) trees.buffers = task.buffers;
   saveCheckpoint(path, { model: task.model, config: task.config, trees, state: { step: [step] }, info: { step: String(step), ...task.info(), ...extra } });
 }
@@ -99,13 +110,15 @@ export function restore(task: TrainTask, file: LoadedFile, rng: Rng): number {
       continue; // weights-only files carry no discriminator: it starts afresh
     }
     grp.params = replace(grp.params, restoreTree(file, `params.${g}`, grp.params));
+    const { names, shapes } = grp.adam;
+    grp.adam.w = restoreHost(file, `params.${g}`, names, shapes);
     if (full) {
-      if (grp.ema) grp.ema = replace(grp.ema, restoreTree(file, `ema.${g}`, grp.ema));
-      grp.adam.m = replace(grp.adam.m, restoreTree(file, `opt.m.${g}`, grp.adam.m));
-      grp.adam.v = replace(grp.adam.v, restoreTree(file, `opt.v.${g}`, grp.adam.v));
+      if (grp.ema) grp.ema = restoreHost(file, `ema.${g}`, names, shapes);
+      grp.adam.m = restoreHost(file, `opt.m.${g}`, names, shapes);
+      grp.adam.v = restoreHost(file, `opt.v.${g}`, names, shapes);
       grp.adam.step = restoreState(file, `opt_step.${g}`)?.[0] ?? 0;
     } else if (grp.ema) {
-      grp.ema = replace(grp.ema, tree.map((a: JArray) => a.ref.add(0), tree.ref(grp.params)) as Params);
+      grp.ema = grp.adam.w.map((w) => Float32Array.from(w));
     }
   }
   if (task.buffers && hasTree(file, "buffers")) task.buffers = replace(task.buffers, restoreTree(file, "buffers", task.buffers));
@@ -151,8 +164,7 @@ export function runTraining(task: TrainTask, o: RunOptions): { step: number; sto
       for (const grp of Object.values(task.groups)) {
         if (grp.ema && grp.adam.step > 0) {
           // Warm the EMA up: early weights move too fast for a 0.999 average.
-          const decay = Math.min(grp.emaDecay, (1 + grp.adam.step) / (10 + grp.adam.step));
-          grp.ema = emaUpdate(grp.ema, tree.ref(grp.params), np.array(new Float32Array([decay])).reshape([]));
+          emaUpdate(grp.ema, grp.adam.w, Math.min(grp.emaDecay, (1 + grp.adam.step) / (10 + grp.adam.step)));
         }
       }
       step++;

@@ -5,7 +5,7 @@ import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { ClipSampler, cropAt, HOP, randomCrop, type Clip } from "./data.js";
-import { newGroup, type TrainTask } from "./runner.js";
+import { evalParams, newGroup, type TrainTask } from "./runner.js";
 
 export interface VocoderTrainConfig {
   batch: number;
@@ -92,11 +92,13 @@ export function createVocoderTask(c: VocoderConfig, t: VocoderTrainConfig, train
     },
     validate(): Record<string, number> {
       let sum = 0;
+      const ew = evalParams(gen);
       for (const clip of valSet) {
         const crop = cropAt(clip, Math.floor((clip.mel.frames - F) / 2), F);
-        const l = valLoss(tree.ref(gen.ema ?? gen.params), np.array(crop.mel).reshape([1, F, 128]), np.array(crop.audio).reshape([1, N]));
+        const l = valLoss(tree.ref(ew), np.array(crop.mel).reshape([1, F, 128]), np.array(crop.audio).reshape([1, N]));
         sum += (l.dataSync() as Float32Array)[0];
       }
+      tree.dispose(ew);
       return { mel: sum / Math.max(1, valSet.length) };
     },
   };
