@@ -224,7 +224,13 @@ function synthesiseSpeech(o: BuildOptions, rng: Rng, tmp: string, add: Adder): v
     const english = voice.startsWith("en");
     const text = sentence(rng, pool, english);
     const raw = join(tmp, "espeak.wav");
-    run("espeak-ng", ["-v", `${voice}+${variant}`, "-s", String(120 + rng.int(80)), "-p", String(20 + rng.int(60)), "-w", raw, text]);
+    const rate = String(120 + rng.int(80));
+    const pitch = String(20 + rng.int(60));
+    try {
+      run("espeak-ng", ["-v", `${voice}+${variant}`, "-s", rate, "-p", pitch, "-w", raw, text]);
+    } catch {
+      run("espeak-ng", ["-v", voice, "-s", rate, "-p", pitch, "-w", raw, text]); // some voice/variant pairs do not load
+    }
     const id = `tts/espeak-${String(i).padStart(4, "0")}-${safeId(voice)}-${safeId(variant)}`;
     convert(raw, join(o.out, `clips/${id}.wav`));
     total += add({ id, path: `clips/${id}.wav`, source: "espeak-ng", package: "espeak-ng-data", licence: licenceOf("espeak-ng-data"), kind: "speech-synthetic" }, id);

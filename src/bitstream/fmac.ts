@@ -1,0 +1,134 @@
+/**
+ * The .fmac bitstream, version 1 (specified byte by byte in docs/bitstream.md):
+ * a 36-byte little-endian header, the RVQ indices packed frame by frame at
+ * log2(codebook size) bits each, and a CRC-32 of everything before it.
+ */
+import { UserError } from "../util/errors.js";
+import { crc32 } from "./crc32.js";
+
+export const MAGIC = "FMAC";
+export const VERSION = 1;
+export const HEADER_BYTES = 36;
+export const CRC_BYTES = 4;
+export const HOP = 512;
+
+export interface FmacStream {
+  /** 16 hex digits: the first 8 bytes of the SHA-256 of the codec weights. */
+  modelId: string;
+  sampleRate: number;
+  stages: number;
+  bitsPerIndex: number;
+  /** Samples of the (resampled) input; the decoder trims its output to this. */
+  length: number;
+  frames: number;
+  /** Indices, frame-major: codes[t * stages + s]. */
+  codes: Uint16Array;
+}
+
+/** Frames a signal of `length` samples has: floor(length / hop) + 1 (centred STFT). */
+export function framesFor(length: number): number {
+  return Math.floor(length / HOP) + 1;
+}
+
+export function payloadBytes(frames: number, stages: number, bits: number): number {
+  return Math.ceil((frames * stages * bits) / 8);
+}
+
+export function writeFmac(s: FmacStream): Uint8Array {
+  if (!/^[0-9a-f]{16}$/.test(s.modelId)) throw new Error(`model id must be 16 hex digits, got ${s.modelId}`);
+  if (s.codes.length !== s.frames * s.stages) throw new Error(`expected ${s.frames * s.stages} codes, got ${s.codes.length}`);
+  const payload = payloadBytes(s.frames, s.stages, s.bitsPerIndex);
+  const out = new Uint8Array(HEADER_BYTES + payload + CRC_BYTES);
+  const v = new DataView(out.buffer);
+  out.set([...MAGIC].map((c) => c.charCodeAt(0)), 0);
+  v.setUint8(4, VERSION);
+  v.setUint8(5, 0); // flags, reserved
+  v.setUint16(6, HEADER_BYTES, true);
+  for (let i = 0; i < 8; i++) out[8 + i] = parseInt(s.modelId.slice(2 * i, 2 * i + 2), 16);
+  v.setUint32(16, s.sampleRate, true);
+  v.setUint8(20, s.stages);
+  v.setUint8(21, s.bitsPerIndex);
+  v.setUint16(22, 0, true);
+  v.setBigUint64(24, BigInt(s.length), true);
+  v.setUint32(32, s.frames, true);
+  packBits(s.codes, s.bitsPerIndex, out.subarray(HEADER_BYTES, HEADER_BYTES + payload));
+  v.setUint32(HEADER_BYTES + payload, crc32(out.subarray(0, HEADER_BYTES + payload)), true);
+  return out;
+}
+
+/** Parses and fully validates a .fmac file; every failure is a one-line UserError naming `source`. */
+export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
+  const fail = (why: string): never => {
+    throw new UserError(`${source}: ${why}`);
+  };
+  if (bytes.length < 4 || String.fromCharCode(...bytes.subarray(0, 4)) !== MAGIC) fail("not a .fmac file (bad magic)");
+  if (bytes.length < HEADER_BYTES + CRC_BYTES) fail(`truncated .fmac file (${bytes.length} bytes, the header alone is ${HEADER_BYTES})`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = v.getUint8(4);
+  if (version !== VERSION) fail(`.fmac version ${version} is not supported (this decoder reads version ${VERSION})`);
+  const headerBytes = v.getUint16(6, true);
+  if (headerBytes !== HEADER_BYTES) fail(`corrupt .fmac header (header length ${headerBytes})`);
+  const modelId = Array.from(bytes.subarray(8, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  const sampleRate = v.getUint32(16, true);
+  const stages = v.getUint8(20);
+  const bitsPerIndex = v.getUint8(21);
+  const length = Number(v.getBigUint64(24, true));
+  const frames = v.getUint32(32, true);
+  if (stages < 1 || stages > 64) fail(`corrupt .fmac header (${stages} stages)`);
+  if (bitsPerIndex < 1 || bitsPerIndex > 16) fail(`corrupt .fmac header (${bitsPerIndex} bits per index)`);
+  if (!Number.isSafeInteger(length) || length < 1 || length > 2 ** 40) fail(`corrupt .fmac header (length ${length})`);
+  if (frames !== framesFor(length)) fail(`corrupt .fmac header (${frames} frames for ${length} samples)`);
+  const payload = payloadBytes(frames, stages, bitsPerIndex);
+  const expected = HEADER_BYTES + payload + CRC_BYTES;
+  if (bytes.length < expected) fail(`truncated .fmac file (${bytes.length} of ${expected} bytes)`);
+  if (bytes.length > expected) fail(`corrupt .fmac file (${bytes.length - expected} unexpected trailing bytes)`);
+  const stored = v.getUint32(HEADER_BYTES + payload, true);
+  if (crc32(bytes.subarray(0, HEADER_BYTES + payload)) !== stored) fail("corrupt .fmac file (CRC mismatch)");
+  if (sampleRate !== 24000) fail(`unsupported sample rate ${sampleRate} in .fmac header`);
+  const codes = unpackBits(bytes.subarray(HEADER_BYTES, HEADER_BYTES + payload), bitsPerIndex, frames * stages);
+  return { modelId, sampleRate, stages, bitsPerIndex, length, frames, codes };
+}
+
+/** Packs values LSB-first into a byte stream. */
+export function packBits(values: ArrayLike<number>, bits: number, out: Uint8Array): void {
+  if (bits === 8) {
+    for (let i = 0; i < values.length; i++) out[i] = values[i];
+    return;
+  }
+  let acc = 0;
+  let n = 0;
+  let p = 0;
+  const mask = (1 << bits) - 1;
+  for (let i = 0; i < values.length; i++) {
+    acc |= (values[i] & mask) << n;
+    n += bits;
+    while (n >= 8) {
+      out[p++] = acc & 0xff;
+      acc >>>= 8;
+      n -= 8;
+    }
+  }
+  if (n > 0) out[p] = acc & 0xff;
+}
+
+export function unpackBits(bytes: Uint8Array, bits: number, count: number): Uint16Array {
+  const out = new Uint16Array(count);
+  if (bits === 8) {
+    out.set(bytes.subarray(0, count));
+    return out;
+  }
+  let acc = 0;
+  let n = 0;
+  let p = 0;
+  const mask = (1 << bits) - 1;
+  for (let i = 0; i < count; i++) {
+    while (n < bits) {
+      acc |= bytes[p++] << n;
+      n += 8;
+    }
+    out[i] = acc & mask;
+    acc >>>= bits;
+    n -= bits;
+  }
+  return out;
+}
