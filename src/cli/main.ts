@@ -2,6 +2,7 @@ import "core-js/actual/iterator/index.js";
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
+import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerMel } from "./commands/mel.js";
 import { registerStats } from "./commands/stats.js";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerCodec(program);
   registerMel(program);
   registerStats(program);
   registerCorpus(program);

@@ -1,0 +1,152 @@
+import type { Command } from "commander";
+import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
+import { encodeWav, type WavSampleFormat } from "../../audio/wav.js";
+import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
+import { bitrate, FRAME_RATE } from "../../model/config.js";
+import type { InferenceEngine } from "../../model/engine.js";
+import { openEngine, type EngineName } from "../../model/open.js";
+import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
+import { UserError } from "../../util/errors.js";
+import { readInputFile, writeFileAtomic } from "../../util/files.js";
+import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
+import { progressBar } from "../progress.js";
+
+const ENGINES = ["jax"] as const;
+
+interface ModelOpts {
+  model?: string;
+  engine: EngineName;
+}
+
+interface EncodeOpts extends ModelOpts {
+  output: string;
+  kbps?: number;
+  stages?: number;
+}
+
+interface DecodeOpts extends ModelOpts {
+  output: string;
+  steps?: number;
+  guidance?: number;
+  lc?: boolean;
+  seed: number;
+  temperature: number;
+  format: WavSampleFormat;
+}
+
+function modelOptions(cmd: Command): Command {
+  return cmd
+    .option("--model <dir>", "model directory (default: the bundled model)")
+    .option("--engine <name>", "inference engine: jax (reference)", parseChoice("engine", ENGINES), defaultEngine());
+}
+
+function defaultEngine(): EngineName {
+  return "jax";
+}
+
+function encodeOptions(cmd: Command): Command {
+  return cmd
+    .option("--kbps <rate>", "bit rate: 1.5 or 3 (RVQ stages = kbps * 1000 / 375)", parseFloatOption("kbps", 0.375, 12))
+    .option("--stages <n>", "RVQ stages to transmit (overrides --kbps)", parseIntOption("stages", 1, 64));
+}
+
+function decodeOptions(cmd: Command): Command {
+  return cmd
+    .option("--steps <n>", "Euler steps of the flow decoder (default 32)", parseIntOption("steps", 1, 1000))
+    .option("--guidance <w>", "classifier-free guidance scale (default 1)", parseFloatOption("guidance", 0, 10))
+    .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation)")
+    .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
+    .option("--temperature <t>", "scale of the initial noise", parseFloatOption("temperature", 0, 2), 1)
+    .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16");
+}
+
+function stagesFor(o: EncodeOpts, engine: InferenceEngine): number {
+  const max = engine.info.codec.rvq.stages;
+  const bitsPerStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
+  const s = o.stages ?? (o.kbps !== undefined ? Math.round((o.kbps * 1000) / bitsPerStage) : max);
+  if (s < 1 || s > max || (o.kbps !== undefined && Math.abs(s * bitsPerStage - o.kbps * 1000) > 1))
+    throw new UserError(`--kbps ${o.kbps ?? ""}--stages ${s}: this model codes ${bitsPerStage} bit/s per stage with at most ${max} stages (${bitrate(max) / 1000} kbit/s)`);
+  return s;
+}
+
+function decodeSettings(o: DecodeOpts): DecodeOptions {
+  if (o.lc && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError("--lc fixes 1 step without guidance; drop --steps/--guidance");
+  return { ...DEFAULT_DECODE, ...(o.lc ? LC_DECODE : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), seed: o.seed, temperature: o.temperature };
+}
+
+async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
+  const audio = await loadAudio(input);
+  const stages = stagesFor(o, engine);
+  const bar = progressBar("encode", 1);
+  const enc = await encodeAudio(engine, audio, (d, t) => bar.update(d / t));
+  bar.stop();
+  const codes = new Uint16Array(enc.frames * stages);
+  for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
+  return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes };
+}
+
+async function decodeStream(s: FmacStream, source: string, o: DecodeOpts, engine: InferenceEngine): Promise<Float32Array> {
+  if (s.modelId !== engine.info.modelId)
+    throw new UserError(`${source}: made by a different model (id ${s.modelId}); this model is ${engine.info.modelId} (pass the right --model)`);
+  if (s.stages > engine.info.codec.rvq.stages) throw new UserError(`${source}: has ${s.stages} stages but the model has ${engine.info.codec.rvq.stages}`);
+  const settings = decodeSettings(o);
+  const bar = progressBar("decode", 100, "%");
+  const audio = await decodeAudio(engine, s.codes, s.frames, s.stages, s.length, { ...settings, onProgress: (d, t) => bar.update(Math.round((100 * d) / t)) });
+  bar.stop();
+  return audio;
+}
+
+export function registerCodec(program: Command): void {
+  encodeOptions(modelOptions(program.command("encode")))
+    .description("encode audio to a .fmac bitstream (24 kHz, 1.5 or 3 kbit/s)")
+    .argument("<audio>", "input audio (WAV, FLAC, MP3, Ogg)")
+    .requiredOption("-o, --output <file.fmac>", "output bitstream")
+    .action(async (input: string, o: EncodeOpts) => {
+      const out = requireOutput(o.output, ".fmac");
+      const engine = await openEngine(o.model, o.engine);
+      const s = await encodeFile(input, o, engine);
+      const bytes = writeFmac(s);
+      writeFileAtomic(out, bytes);
+      console.log(`${out}: ${bytes.length} bytes, ${s.stages} stages, ${((bytes.length * 8) / (s.length / SAMPLE_RATE) / 1000).toFixed(3)} kbit/s`);
+      engine.dispose();
+    });
+
+  decodeOptions(modelOptions(program.command("decode")))
+    .description("decode a .fmac bitstream to a 24 kHz WAV file")
+    .argument("<file.fmac>", "input bitstream")
+    .requiredOption("-o, --output <file.wav>", "output WAV")
+    .action(async (input: string, o: DecodeOpts) => {
+      const out = requireOutput(o.output, ".wav");
+      const s = readFmac(await readInputFile(input), input);
+      const engine = await openEngine(o.model, o.engine);
+      const audio = await decodeStream(s, input, o, engine);
+      writeFileAtomic(out, encodeWav([audio], SAMPLE_RATE, o.format));
+      console.log(`${out}: ${(audio.length / SAMPLE_RATE).toFixed(2)} s`);
+      engine.dispose();
+    });
+
+  decodeOptions(encodeOptions(modelOptions(program.command("roundtrip"))))
+    .description("encode and decode through a .fmac bitstream; prints the true bit rate")
+    .argument("<audio>", "input audio")
+    .requiredOption("-o, --output <file.wav>", "output WAV")
+    .option("--keep <file.fmac>", "also write the bitstream")
+    .action(async (input: string, o: EncodeOpts & DecodeOpts & { keep?: string }) => {
+      const out = requireOutput(o.output, ".wav");
+      if (o.keep) requireOutput(o.keep, ".fmac");
+      const engine = await openEngine(o.model, o.engine);
+      const t0 = performance.now();
+      const s = await encodeFile(input, o, engine);
+      const bytes = writeFmac(s);
+      const t1 = performance.now();
+      const audio = await decodeStream(readFmac(bytes, "bitstream"), "bitstream", o, engine);
+      const t2 = performance.now();
+      if (o.keep) writeFileAtomic(o.keep, bytes);
+      writeFileAtomic(out, encodeWav([audio], SAMPLE_RATE, o.format));
+      const secs = s.length / SAMPLE_RATE;
+      console.log(
+        `${out}: ${secs.toFixed(2)} s at ${((bytes.length * 8) / secs / 1000).toFixed(3)} kbit/s (file size incl. header), ` +
+          `encode ${(secs / ((t1 - t0) / 1000)).toFixed(1)}x, decode ${(secs / ((t2 - t1) / 1000)).toFixed(1)}x real time`,
+      );
+      engine.dispose();
+    });
+}

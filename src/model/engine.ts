@@ -1,0 +1,31 @@
+/**
+ * An inference engine runs the networks of a trained FlowMAC model on
+ * fixed-size blocks; the block logic, the Euler solver and guidance live in
+ * pipeline.ts and are shared by every engine. The jax-js engine is the
+ * reference; the onnxruntime engine (onnx-engine.ts) is the fast one.
+ */
+import type { CodecConfig } from "./config.js";
+import type { VocoderConfig } from "./vocoder.js";
+import type { MelStats } from "../audio/stats.js";
+
+export interface EngineInfo {
+  codec: CodecConfig;
+  vocoder: VocoderConfig;
+  stats: MelStats;
+  /** First 8 bytes of the SHA-256 of the codec weights, hex: the bitstream's model id. */
+  modelId: string;
+}
+
+export interface InferenceEngine {
+  readonly name: string;
+  readonly info: EngineInfo;
+  /** Normalised mel [T, nMels] -> codes [S, T] (all stages). */
+  encode(melNorm: Float32Array, frames: number): Promise<Int32Array>;
+  /** Codes [stages, T] -> prior mel mu [T, nMels] (normalised). */
+  prior(codes: Int32Array, stages: number, frames: number): Promise<Float32Array>;
+  /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
+  vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;
+  /** Log-mel (not normalised) [T, nMels] -> audio [T * 512]. */
+  vocode(mel: Float32Array, frames: number): Promise<Float32Array>;
+  dispose(): void;
+}

@@ -1,0 +1,70 @@
+/**
+ * Loading a trained FlowMAC model: codec weights (codec.safetensors, which
+ * carry the mel statistics) and vocoder weights (vocoder.safetensors) from a
+ * model directory or from bytes (browser). The bitstream's model id is the
+ * first 8 bytes of the SHA-256 of the codec weights.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseMelStats, type MelStats } from "../audio/stats.js";
+import { parseCheckpoint, restoreTree, type LoadedFile } from "../nn/checkpoint.js";
+import type { Params } from "../nn/params.js";
+import { Rng } from "../nn/rng.js";
+import { tree } from "../nn/runtime.js";
+import { UserError } from "../util/errors.js";
+import { initCodec, type CodecBuffers, type CodecParams } from "./codec.js";
+import type { CodecConfig } from "./config.js";
+import type { EngineInfo } from "./engine.js";
+import { initGenerator, type GeneratorParams, type VocoderConfig } from "./vocoder.js";
+
+export const DEFAULT_MODEL_DIR = fileURLToPath(new URL("../../../models/default/", import.meta.url));
+
+export interface ModelFiles {
+  codec: Uint8Array;
+  vocoder: Uint8Array;
+  codecSource: string;
+  vocoderSource: string;
+}
+
+export function readModelDir(dir: string): ModelFiles {
+  const codecPath = join(dir, "codec.safetensors");
+  const vocoderPath = join(dir, "vocoder.safetensors");
+  for (const p of [codecPath, vocoderPath]) if (!existsSync(p)) throw new UserError(`${dir}: not a model directory (missing ${p.split("/").pop()})`);
+  return { codec: new Uint8Array(readFileSync(codecPath)), vocoder: new Uint8Array(readFileSync(vocoderPath)), codecSource: codecPath, vocoderSource: vocoderPath };
+}
+
+export async function modelIdOf(codecBytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", codecBytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export interface LoadedModel {
+  info: EngineInfo;
+  codec: CodecParams;
+  buffers: CodecBuffers;
+  generator: GeneratorParams;
+  codecFile: LoadedFile;
+  vocoderFile: LoadedFile;
+}
+
+function restoreInto<T>(file: LoadedFile, prefix: string, like: T): T {
+  const out = restoreTree(file, prefix, like as unknown as Params) as unknown as T;
+  tree.dispose(like as any);
+  return out;
+}
+
+export async function loadModel(files: ModelFiles): Promise<LoadedModel> {
+  const codecFile = parseCheckpoint(files.codec, files.codecSource, "codec");
+  const vocoderFile = parseCheckpoint(files.vocoder, files.vocoderSource, "vocoder");
+  const codecConfig = codecFile.config as CodecConfig;
+  const vocoderConfig = vocoderFile.config as VocoderConfig;
+  if (!codecFile.metadata.mel_stats) throw new UserError(`${files.codecSource}: codec weights carry no mel statistics`);
+  const stats: MelStats = parseMelStats(codecFile.metadata.mel_stats, files.codecSource);
+  const like = initCodec(new Rng(0), codecConfig);
+  const codec = restoreInto(codecFile, "params.codec", like.params);
+  const buffers = restoreInto(codecFile, "buffers", like.buffers);
+  const generator = restoreInto(vocoderFile, "params.gen", initGenerator(new Rng(0), vocoderConfig));
+  const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: await modelIdOf(files.codec) };
+  return { info, codec, buffers, generator, codecFile, vocoderFile };
+}
