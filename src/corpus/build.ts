@@ -156,13 +156,14 @@ export function buildCorpus(o: BuildOptions): ManifestEntry[] {
     let n = 0;
     for (const f of files) {
       if (total >= src.totalSeconds * o.scale) break;
-      const input = soxReadable(f, tmp);
-      const dur = soxDuration(input);
-      const take = Math.min(dur, src.maxSeconds);
-      const start = dur > take ? (dur - take) / 2 : 0;
       const id = `${src.name}/${safeId(f.replace(/^\/usr\/share\//, ""))}`.replace(/\.(ogg|wav|opus)$/, "");
       const rel = `clips/${id}.wav`;
-      convert(input, join(o.out, rel), start, dur > take ? take : undefined);
+      if (!existsSync(join(o.out, rel))) {
+        const input = soxReadable(f, tmp);
+        const dur = soxDuration(input);
+        const take = Math.min(dur, src.maxSeconds);
+        convert(input, join(o.out, rel), dur > take ? (dur - take) / 2 : 0, dur > take ? take : undefined);
+      }
       total += add({ id, path: rel, source: src.name, package: src.pkg, licence, kind: src.kind }, f);
       n++;
     }
