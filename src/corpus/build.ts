@@ -202,6 +202,20 @@ function sentence(rng: Rng, pool: string[], english: boolean): string {
   return parts.join(", ") + ".";
 }
 
+/** Runs a synthesis step; false if it failed (the same inputs always fail, so the corpus stays deterministic). */
+function tryRun(f: () => void): boolean {
+  try {
+    f();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function espeak(args: string[]): boolean {
+  return tryRun(() => run("espeak-ng", args));
+}
+
 function synthesiseSpeech(o: BuildOptions, rng: Rng, tmp: string, add: Adder): void {
   const pool = textPool();
   const dir = join(o.out, "clips", "tts");
@@ -227,11 +241,7 @@ function synthesiseSpeech(o: BuildOptions, rng: Rng, tmp: string, add: Adder): v
     const raw = join(tmp, "espeak.wav");
     const rate = String(120 + rng.int(80));
     const pitch = String(20 + rng.int(60));
-    try {
-      run("espeak-ng", ["-v", `${voice}+${variant}`, "-s", rate, "-p", pitch, "-w", raw, text]);
-    } catch {
-      run("espeak-ng", ["-v", voice, "-s", rate, "-p", pitch, "-w", raw, text]); // some voice/variant pairs do not load
-    }
+    if (!espeak(["-v", `${voice}+${variant}`, "-s", rate, "-p", pitch, "-w", raw, text]) && !espeak(["-v", voice, "-s", rate, "-p", pitch, "-w", raw, text])) continue; // a few voices fail on some texts
     const id = `tts/espeak-${String(i).padStart(4, "0")}-${safeId(voice)}-${safeId(variant)}`;
     convert(raw, join(o.out, `clips/${id}.wav`));
     total += add({ id, path: `clips/${id}.wav`, source: "espeak-ng", package: "espeak-ng-data", licence: licenceOf("espeak-ng-data"), kind: "speech-synthetic" }, id);
@@ -245,18 +255,24 @@ function synthesiseSpeech(o: BuildOptions, rng: Rng, tmp: string, add: Adder): v
     const [voice, pkg, english] = festivalVoices[i % festivalVoices.length];
     const text = english ? sentence(rng, pool, true) : sentence(rng, pool, false);
     const raw = join(tmp, "festival.wav");
-    run("text2wave", ["-eval", `(voice_${voice})`, "-o", raw], text);
     const id = `tts/festival-${String(i).padStart(4, "0")}-${voice}`;
-    convert(raw, join(o.out, `clips/${id}.wav`));
+    if (!tryRun(() => {
+      rmSync(raw, { force: true });
+      run("text2wave", ["-eval", `(voice_${voice})`, "-o", raw], text);
+      convert(raw, join(o.out, `clips/${id}.wav`));
+    })) continue; // a voice that cannot say a text produces no audio
     total += add({ id, path: `clips/${id}.wav`, source: "festival", package: pkg, licence: licenceOf(pkg), kind: "speech-synthetic" }, id);
   }
   const fliteVoices = ["kal", "kal16", "awb", "rms", "slt"];
   for (let i = 0; i < counts.flite; i++) {
     const voice = fliteVoices[i % fliteVoices.length];
     const raw = join(tmp, "flite.wav");
-    run("flite", ["-voice", voice, "-t", sentence(rng, pool, true), "-o", raw]);
+    const text = sentence(rng, pool, true);
     const id = `tts/flite-${String(i).padStart(4, "0")}-${voice}`;
-    convert(raw, join(o.out, `clips/${id}.wav`));
+    if (!tryRun(() => {
+      run("flite", ["-voice", voice, "-t", text, "-o", raw]);
+      convert(raw, join(o.out, `clips/${id}.wav`));
+    })) continue;
     total += add({ id, path: `clips/${id}.wav`, source: "flite", package: "flite", licence: licenceOf("flite"), kind: "speech-synthetic" }, id);
   }
   o.log(`synthetic speech: ${(total / 60).toFixed(1)} min`);
@@ -276,9 +292,12 @@ function synthesiseMusic(o: BuildOptions, rng: Rng, tmp: string, add: Adder): vo
     const mid = join(tmp, "piece.mid");
     writeFileSync(mid, randomMidi(rng, 15 + rng.int(15)));
     const raw = join(tmp, "fluid.wav");
-    run("fluidsynth", ["-ni", "-q", "-g", String(0.4 + rng.uniform() * 0.6), "-r", "24000", "-F", raw, font, mid]);
+    const gain = String(0.4 + rng.uniform() * 0.6);
     const id = `midi/piece-${String(i).padStart(4, "0")}-${basename(font).replace(/\..*$/, "")}`;
-    convert(raw, join(o.out, `clips/${id}.wav`));
+    if (!tryRun(() => {
+      run("fluidsynth", ["-ni", "-q", "-g", gain, "-r", "24000", "-F", raw, font, mid]);
+      convert(raw, join(o.out, `clips/${id}.wav`));
+    })) continue;
     total += add({ id, path: `clips/${id}.wav`, source: "fluidsynth", package: pkg, licence: licenceOf(pkg), kind: "music-synthetic" }, id);
   }
   o.log(`synthetic music: ${(total / 60).toFixed(1)} min`);

@@ -8,7 +8,7 @@ import { sinusoidalEmbedding } from "../nn/layers.js";
 import { np, type JArray } from "../nn/runtime.js";
 import { cfmLengthMultiple, cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
 import type { CodecConfig } from "./config.js";
-import { dequantize, initRvq, quantize, type RvqBuffers } from "./rvq.js";
+import { dequantize, initRvq, nearestCode, quantize, type RvqBuffers } from "./rvq.js";
 import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
 export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams };
@@ -90,6 +90,37 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
     condMask: np.array(cond).reshape([B, 1, 1]),
     stageMask: np.array(stageMask).reshape([S, B]),
   };
+}
+
+/** Inference encoder: normalised mel [1, T, nMels] -> codes [S, T] (int32), nearest entries stage by stage. */
+export function encodeCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray): JArray {
+  const T = mel.shape[1];
+  let r = transformerStack(p.encoder, c.encoder, mel).reshape([T, c.rvq.dim]);
+  const codes: JArray[] = [];
+  for (const cb of b.codebooks) {
+    const idx = nearestCode(r.ref, cb);
+    r = r.sub(np.take(cb.ref, idx.ref, 0));
+    codes.push(idx);
+  }
+  r.dispose();
+  return np.stack(codes, 0);
+}
+
+/**
+ * Inference prior: codes [S, T] (int32) and a stage mask [S] (1 = stage used)
+ * -> the decoded quantised mel mu [1, T, nMels]. The mask lets one fixed-shape
+ * graph serve every bit rate.
+ */
+export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, codes: JArray, mask: JArray): JArray {
+  const T = codes.shape[1];
+  let zq: JArray | null = null;
+  b.codebooks.forEach((cb, s) => {
+    const q = np.take(cb.ref, codes.ref.slice(s), 0).mul(mask.ref.slice(s));
+    zq = zq ? zq.add(q) : q;
+  });
+  codes.dispose();
+  mask.dispose();
+  return transformerStack(p.decoder, c.decoder, zq!.reshape([1, T, c.rvq.dim]));
 }
 
 export { cfmLengthMultiple, dequantize };

@@ -21,8 +21,8 @@ export interface InferenceEngine {
   readonly info: EngineInfo;
   /** Normalised mel [T, nMels] -> codes [S, T] (all stages). */
   encode(melNorm: Float32Array, frames: number): Promise<Int32Array>;
-  /** Codes [stages, T] -> prior mel mu [T, nMels] (normalised). */
-  prior(codes: Int32Array, stages: number, frames: number): Promise<Float32Array>;
+  /** Codes [S, T] (all S stages; unused ones masked) and stage mask [S] -> prior mel mu [T, nMels] (normalised). */
+  prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
   vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;
   /** Log-mel (not normalised) [T, nMels] -> audio [T * 512]. */

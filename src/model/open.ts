@@ -1,14 +1,61 @@
-/** Opens a model directory with the requested inference engine. */
+/**
+ * Opens a model directory with an inference engine. The onnx engine uses the
+ * ONNX graphs exported from the model's weights, cached per model id under
+ * ~/.cache/flowmac (exported on first use, a few seconds).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { initJax } from "../nn/runtime.js";
 import type { InferenceEngine } from "./engine.js";
+import { exportModelOnnx, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
 import { JaxEngine } from "./jax-engine.js";
-import { DEFAULT_MODEL_DIR, loadModel, readModelDir } from "./load.js";
+import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "./load.js";
 
-export type EngineName = "jax";
+export const ENGINES = ["onnx", "jax"] as const;
+export type EngineName = (typeof ENGINES)[number];
 
-export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: EngineName = "jax"): Promise<InferenceEngine> {
-  void engine;
+export function onnxCacheDir(modelId: string): string {
+  const base = process.env.FLOWMAC_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "flowmac");
+  return join(base, modelId);
+}
+
+export function writeBundle(b: OnnxBundle, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  for (const name of ONNX_GRAPHS) writeFileSync(join(dir, `${name}.onnx`), b.graphs[name]);
+  writeFileSync(join(dir, "model.json"), JSON.stringify(b.info) + "\n"); // written last: marks a complete export
+}
+
+export function readBundle(dir: string, modelId: string): OnnxBundle | null {
+  const infoPath = join(dir, "model.json");
+  if (!existsSync(infoPath)) return null;
+  const info = JSON.parse(readFileSync(infoPath, "utf8")) as OnnxBundle["info"];
+  if (info.modelId !== modelId) return null;
+  const graphs = {} as Record<GraphName, Uint8Array>;
+  for (const name of ONNX_GRAPHS) graphs[name] = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
+  return { info, graphs };
+}
+
+export async function onnxBundleFor(m: LoadedModel): Promise<OnnxBundle> {
+  const dir = onnxCacheDir(m.info.modelId);
+  const cached = readBundle(dir, m.info.modelId);
+  if (cached) return cached;
+  const bundle = exportModelOnnx(m);
+  try {
+    writeBundle(bundle, dir);
+  } catch {
+    // A read-only cache only costs a re-export next time.
+  }
+  return bundle;
+}
+
+export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: EngineName = "onnx"): Promise<InferenceEngine> {
   await initJax();
   const m = await loadModel(readModelDir(modelDir));
-  return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
+  if (engine === "jax") return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
+  const { OnnxEngine } = await import("./onnx-engine.js");
+  const ort = await import("onnxruntime-node");
+  const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m));
+  new JaxEngine(m.info, m.codec, m.buffers, m.generator).dispose();
+  return engineOut;
 }

@@ -9,7 +9,7 @@
  */
 import { MelFrontEnd } from "../audio/mel.js";
 import { denormalizeMel, normalizeMel } from "../audio/stats.js";
-import { sinusoidalEmbedding } from "../nn/layers.js";
+import { timeEmbeddingValues } from "../nn/time-embedding.js";
 import { hashNormal } from "../nn/rng.js";
 import { framesFor, HOP } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
@@ -87,13 +87,16 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
   const guided = o.guidance !== 0;
   const B = guided ? 2 : 1;
   for (const [k, start] of starts.entries()) {
-    // Codes for the block, stage-major [stages, BLOCK]; edge frames repeat outside the signal.
-    const bc = new Int32Array(stages * BLOCK);
+    // Codes for the block, stage-major [S, BLOCK] (stages beyond the stream's are masked off);
+    // edge frames repeat outside the signal.
+    const S = codec.rvq.stages;
+    const bc = new Int32Array(S * BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
       for (let s = 0; s < stages; s++) bc[s * BLOCK + i] = codes[t * streamStages + s];
     }
-    const mu = await engine.prior(bc, stages, BLOCK);
+    const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
+    const mu = await engine.prior(bc, mask, BLOCK);
     let x = new Float32Array(BLOCK * n);
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
@@ -106,8 +109,8 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
       const t = step * dt;
       const xB = new Float32Array(B * BLOCK * n);
       for (let b = 0; b < B; b++) xB.set(x, b * BLOCK * n);
-      const tEmb = sinusoidalEmbedding(new Float32Array(B).fill(t), codec.cfm.channels[0]);
-      const v = await engine.vectorField(xB, muB, tEmb.dataSync() as Float32Array, B, BLOCK);
+      const tEmb = timeEmbeddingValues(new Float32Array(B).fill(t), codec.cfm.channels[0]);
+      const v = await engine.vectorField(xB, muB, tEmb, B, BLOCK);
       const next = new Float32Array(BLOCK * n);
       for (let j = 0; j < next.length; j++) {
         const vc = v[j];

@@ -11,6 +11,7 @@
  */
 import type { ConvParams, LinearParams, NormParams } from "./init.js";
 import { jnn, np, random, type JArray } from "./runtime.js";
+import { timeEmbeddingValues } from "./time-embedding.js";
 
 // ---------------------------------------------------------------- matmul
 
@@ -365,25 +366,7 @@ export function embedding(table: JArray, ids: JArray): JArray {
   return np.take(table.ref, ids, 0);
 }
 
-/**
- * Sinusoidal time embedding as in Matcha-TTS/Grad-TTS: [sin(scale t f), cos(scale t f)]
- * with f_i = exp(-i ln(10000) / (dim/2 - 1)); returns [B, dim] for B times.
- * Computed on the host: t is always a host value (sampled or scheduled), and
- * jax-js's float32 sin loses ~5e-5 at arguments near 1000, while here each
- * argument is rounded to float32 as PyTorch does and the sine taken exactly.
- */
+/** The sinusoidal time embedding [B, dim] of host times t (see time-embedding.ts). */
 export function sinusoidalEmbedding(t: ArrayLike<number>, dim: number, scale = 1000): JArray {
-  const half = dim / 2;
-  const c = Math.fround(Math.log(10000) / (half - 1));
-  const out = new Float32Array(t.length * dim);
-  for (let b = 0; b < t.length; b++) {
-    const st = Math.fround(scale * Math.fround(t[b]));
-    for (let i = 0; i < half; i++) {
-      const f = Math.fround(Math.exp(Math.fround(-i * c)));
-      const arg = Math.fround(st * f);
-      out[b * dim + i] = Math.sin(arg);
-      out[b * dim + half + i] = Math.cos(arg);
-    }
-  }
-  return np.array(out).reshape([t.length, dim]);
+  return np.array(timeEmbeddingValues(t, dim, scale)).reshape([t.length, dim]);
 }

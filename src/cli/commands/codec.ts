@@ -4,14 +4,13 @@ import { encodeWav, type WavSampleFormat } from "../../audio/wav.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import { bitrate, FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
-import { openEngine, type EngineName } from "../../model/open.js";
+import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
 
-const ENGINES = ["jax"] as const;
 
 interface ModelOpts {
   model?: string;
@@ -37,11 +36,11 @@ interface DecodeOpts extends ModelOpts {
 function modelOptions(cmd: Command): Command {
   return cmd
     .option("--model <dir>", "model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine: jax (reference)", parseChoice("engine", ENGINES), defaultEngine());
+    .option("--engine <name>", "inference engine: onnx (fast) or jax (reference)", parseChoice("engine", ENGINES), defaultEngine());
 }
 
 function defaultEngine(): EngineName {
-  return "jax";
+  return "onnx";
 }
 
 function encodeOptions(cmd: Command): Command {

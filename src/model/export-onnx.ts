@@ -1,0 +1,42 @@
+/**
+ * Exports a loaded model's four networks to ONNX at the pipeline's block
+ * shape: the encoder with its RVQ search, the prior decoder (stage mask as an
+ * input, so one graph serves every bit rate), one CFM vector-field evaluation
+ * (batch 2 for guidance and batch 1), and the vocoder. model.json carries
+ * what the pipeline needs besides the graphs (configs, mel statistics, model id).
+ */
+import { np } from "../nn/runtime.js";
+import { exportOnnx } from "../onnx/export.js";
+import { cfmVectorField } from "./cfm.js";
+import { encodeCodes, priorFromCodes } from "./codec.js";
+import type { EngineInfo } from "./engine.js";
+import type { LoadedModel } from "./load.js";
+import { BLOCK } from "./pipeline.js";
+import { generate } from "./vocoder.js";
+
+export const ONNX_GRAPHS = ["encoder", "prior", "cfm1", "cfm2", "vocoder"] as const;
+export type GraphName = (typeof ONNX_GRAPHS)[number];
+
+export interface OnnxBundle {
+  info: EngineInfo & { block: number };
+  graphs: Record<GraphName, Uint8Array>;
+}
+
+export function exportModelOnnx(m: LoadedModel): OnnxBundle {
+  const c = m.info.codec;
+  const n = c.nMels;
+  const S = c.rvq.stages;
+  const w = (value: unknown) => ({ name: "w", value, kind: "weight" as const });
+  const input = (name: string, value: unknown) => ({ name, value, kind: "input" as const });
+  const zeros = (shape: number[]) => np.zeros(shape);
+  const cfm = (B: number) =>
+    exportOnnx(`cfm${B}`, (p: any, x: any, mu: any, t: any) => cfmVectorField(p, c.cfm, x, mu, t), [w(m.codec.cfm), input("x", zeros([B, BLOCK, n])), input("mu", zeros([B, BLOCK, n])), input("t_emb", zeros([B, c.cfm.channels[0]]))], ["v"]);
+  const graphs: Record<GraphName, Uint8Array> = {
+    encoder: exportOnnx("encoder", (p: any, b: any, mel: any) => encodeCodes(p, b, c, mel), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("mel", zeros([1, BLOCK, n]))], ["codes"]),
+    prior: exportOnnx("prior", (p: any, b: any, codes: any, mask: any) => priorFromCodes(p, b, c, codes, mask), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("codes", np.zeros([S, BLOCK], { dtype: np.int32 })), input("mask", zeros([S]))], ["mu"]),
+    cfm1: cfm(1),
+    cfm2: cfm(2),
+    vocoder: exportOnnx("vocoder", (p: any, mel: any) => generate(p, m.info.vocoder, mel), [w(m.generator), input("mel", zeros([1, BLOCK, n]))], ["audio"]),
+  };
+  return { info: { ...m.info, block: BLOCK }, graphs };
+}

@@ -1,0 +1,58 @@
+/**
+ * The fast engine: the exported ONNX graphs on onnxruntime (onnxruntime-node
+ * in Node, onnxruntime-web in browsers; the caller passes the module), one
+ * intra-op thread. Same interface, same block shapes as the jax-js engine.
+ */
+import type * as OrtTypes from "onnxruntime-common";
+import type { EngineInfo, InferenceEngine } from "./engine.js";
+import type { GraphName, OnnxBundle } from "./export-onnx.js";
+
+type Ort = typeof OrtTypes;
+
+export class OnnxEngine implements InferenceEngine {
+  readonly name = "onnx";
+  private constructor(
+    readonly info: EngineInfo,
+    private ort: Ort,
+    private sessions: Record<GraphName, OrtTypes.InferenceSession>,
+  ) {}
+
+  static async create(ort: Ort, bundle: OnnxBundle, threads = 1): Promise<OnnxEngine> {
+    const sessions = {} as Record<GraphName, OrtTypes.InferenceSession>;
+    for (const [name, bytes] of Object.entries(bundle.graphs) as [GraphName, Uint8Array][])
+      sessions[name] = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" });
+    return new OnnxEngine(bundle.info, ort, sessions);
+  }
+
+  private f32(data: Float32Array, dims: number[]) {
+    return new this.ort.Tensor("float32", data, dims);
+  }
+
+  async encode(melNorm: Float32Array, frames: number): Promise<Int32Array> {
+    const out = await this.sessions.encoder.run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]) });
+    return Int32Array.from(out.codes.data as Int32Array);
+  }
+
+  async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {
+    const S = this.info.codec.rvq.stages;
+    const out = await this.sessions.prior.run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S]) });
+    return out.mu.data as Float32Array;
+  }
+
+  async vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array> {
+    const n = this.info.codec.nMels;
+    const s = batch === 2 ? this.sessions.cfm2 : batch === 1 ? this.sessions.cfm1 : null;
+    if (!s) throw new Error(`onnx engine: no CFM graph for batch ${batch}`);
+    const out = await s.run({ x: this.f32(x, [batch, frames, n]), mu: this.f32(mu, [batch, frames, n]), t_emb: this.f32(tEmb, [batch, tEmb.length / batch]) });
+    return out.v.data as Float32Array;
+  }
+
+  async vocode(mel: Float32Array, frames: number): Promise<Float32Array> {
+    const out = await this.sessions.vocoder.run({ mel: this.f32(mel, [1, frames, this.info.codec.nMels]) });
+    return out.audio.data as Float32Array;
+  }
+
+  dispose(): void {
+    for (const s of Object.values(this.sessions)) void s.release();
+  }
+}
