@@ -5,6 +5,7 @@ import { UserError } from "../util/errors.js";
 import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerMel } from "./commands/mel.js";
+import { registerPlot } from "./commands/plot.js";
 import { registerStats } from "./commands/stats.js";
 import { registerTrain } from "./commands/train.js";
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerStats(program);
   registerCorpus(program);
   registerTrain(program);
+  registerPlot(program);
   return program;
 }
 
