@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { logMelL1, melCepstralDistortion, multiResolutionStft, siSdr } from "../src/eval/metrics.js";
+import { stoi10k } from "../src/eval/stoi.js";
+import { parseSafeTensors } from "../src/util/safetensors.js";
+import { FIXTURES } from "./helpers.js";
+
+// Reference values: scripts/reference/metrics_reference.py, run with Debian's
+// /usr/bin/python3 (numpy/scipy), an independent implementation of each metric.
+const ref = JSON.parse(readFileSync(`${FIXTURES}metrics/reference.json`, "utf8"));
+const sig = parseSafeTensors(new Uint8Array(readFileSync(`${FIXTURES}metrics/signals.safetensors`))).tensors;
+const f32 = (k: string) => sig.get(k)!.data as Float32Array;
+const f64 = (k: string) => Float64Array.from(f32(k));
+
+describe("metrics agree with the numpy/scipy reference", () => {
+  it("STOI and ESTOI (10 kHz signals), to 1e-6", () => {
+    expect(stoi10k(f64("ref10"), f64("deg10"), false)).toBeCloseTo(ref.stoi_noise, 6);
+    expect(stoi10k(f64("ref10"), f64("deg10"), true)).toBeCloseTo(ref.estoi_noise, 6);
+    expect(stoi10k(f64("ref10"), f64("deg10b"), false)).toBeCloseTo(ref.stoi_smear, 6);
+    expect(stoi10k(f64("ref10"), f64("deg10b"), true)).toBeCloseTo(ref.estoi_smear, 6);
+    expect(stoi10k(f64("ref10"), f64("ref10"), false)).toBeCloseTo(1, 6);
+  });
+
+  it("SI-SDR, multi-resolution STFT, MCD and log-mel L1 (24 kHz)", () => {
+    expect(siSdr(f32("ref24"), f32("deg24"))).toBeCloseTo(ref.si_sdr, 3);
+    const m = multiResolutionStft(f32("ref24"), f32("deg24"));
+    expect(m.sc).toBeCloseTo(ref.mrstft_sc, 4);
+    expect(m.logMag).toBeCloseTo(ref.mrstft_logmag, 4);
+    expect(melCepstralDistortion(f32("ref24"), f32("deg24"))).toBeCloseTo(ref.mcd, 3);
+    expect(logMelL1(f32("ref24"), f32("deg24"))).toBeCloseTo(ref.mel_l1, 4);
+  });
+
+  it("SI-SDR is scale-invariant and a metric never compares different lengths", () => {
+    const a = f32("ref24");
+    const scaled = a.map((v) => 3 * v);
+    expect(siSdr(a, scaled)).toBeGreaterThan(100);
+    expect(() => siSdr(a, a.subarray(1))).toThrow(/differ in length/);
+    expect(() => logMelL1(a, a.subarray(5))).toThrow(/align them first/);
+  });
+});
