@@ -7,7 +7,7 @@ test/fixtures/metrics/reference.json (the metric values).
 STOI/ESTOI follow pystoi (Taal 2011, Jensen 2016) on 10 kHz signals; SI-SDR
 (Le Roux 2019); multi-resolution STFT distance with numpy's rfft on centred,
 reflect-padded Hann frames; MCD from the torchaudio Slaney filterbank fixture
-and scipy's orthonormal DCT-II."""
+and scipy's DCT-II."""
 import json, struct, sys
 import numpy as np
 from scipy.fft import dct
@@ -121,8 +121,9 @@ def logmel(x):
     return np.log(np.maximum(mag_frames(x, 2048, 512) @ FB, 1e-5))
 
 def mcd(r, d, K=24):
-    a = dct(logmel(r), type=2, norm="ortho", axis=1)[:, 1:K + 1]
-    b = dct(logmel(d), type=2, norm="ortho", axis=1)[:, 1:K + 1]
+    M = FB.shape[1]  # cepstrum c_k = (1/M) sum_m log S(m) cos(pi k (m+1/2) / M) = unnormalised DCT-II / (2M)
+    a = dct(logmel(r), type=2, axis=1)[:, 1:K + 1] / (2 * M)
+    b = dct(logmel(d), type=2, axis=1)[:, 1:K + 1] / (2 * M)
     return float(np.mean(10 / np.log(10) * np.sqrt(2 * np.sum((a - b) ** 2, axis=1))))
 
 sc, lm = mrstft(ref24, deg24)

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
 import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
+import { registerEval } from "./commands/eval.js";
 import { registerMel } from "./commands/mel.js";
 import { registerPlot } from "./commands/plot.js";
 import { registerStats } from "./commands/stats.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerCorpus(program);
   registerTrain(program);
   registerPlot(program);
+  registerEval(program);
   return program;
 }
 

@@ -86,8 +86,9 @@ export function siSdr(ref: Float32Array, deg: Float32Array): number {
 
 /**
  * Mel-cepstral distortion in dB: 10/ln(10) * sqrt(2 * sum_{k=1..K} (c_k - c'_k)^2)
- * averaged over frames, with c the orthonormal DCT-II of the 128-band natural-log
- * mel (K = 24, c0 — the energy — left out, as is usual).
+ * averaged over frames, with c_k = (1/M) sum_m log S(m) cos(pi k (m + 1/2) / M)
+ * the cepstrum of the M = 128-band natural-log mel (the coefficients of its
+ * cosine series), K = 24, c0 (the energy) left out, as is usual.
  */
 export function melCepstralDistortion(ref: Float32Array, deg: Float32Array, K = 24): number {
   assertSameLength(ref, deg, "MCD");
@@ -97,7 +98,7 @@ export function melCepstralDistortion(ref: Float32Array, deg: Float32Array, K = 
   const M = a.bands;
   const basis = new Float64Array((K + 1) * M);
   for (let k = 0; k <= K; k++)
-    for (let m = 0; m < M; m++) basis[k * M + m] = Math.sqrt((k === 0 ? 1 : 2) / M) * Math.cos((Math.PI * k * (m + 0.5)) / M);
+    for (let m = 0; m < M; m++) basis[k * M + m] = Math.cos((Math.PI * k * (m + 0.5)) / M) / M;
   let total = 0;
   for (let t = 0; t < a.frames; t++) {
     let s = 0;

@@ -1,0 +1,77 @@
+import type { Command } from "commander";
+import { existsSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { listAudioFiles } from "../../audio/files.js";
+import { loadAudio } from "../../audio/load.js";
+import { readManifest } from "../../train/data.js";
+import { codecFromSpec, type EvalCodec } from "../../eval/codecs.js";
+import { installPeers } from "../../eval/peers.js";
+import { markdownTable, runEval, writeReport, type Clip } from "../../eval/run.js";
+import type { InferenceEngine } from "../../model/engine.js";
+import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
+import { UserError } from "../../util/errors.js";
+import { parseChoice, parseFloatOption, parseIntOption } from "../options.js";
+import { progressBar } from "../progress.js";
+
+interface EvalOpts {
+  codecs: string;
+  output: string;
+  model?: string;
+  engine: EngineName;
+  split: "train" | "validation";
+  maxClips?: number;
+  maxSeconds?: number;
+  plotClip?: string;
+}
+
+/** Clips from audio files, or from a corpus directory's split. */
+function clipPaths(inputs: string[], split: string): { name: string; path: string }[] {
+  if (inputs.length === 1 && existsSync(inputs[0]) && statSync(inputs[0]).isDirectory() && existsSync(join(inputs[0], "manifest.jsonl")))
+    return readManifest(inputs[0]).filter((e) => e.split === split).map((e) => ({ name: e.id, path: join(inputs[0], e.path) }));
+  return listAudioFiles(inputs).map((p) => ({ name: basename(p), path: p }));
+}
+
+/** Evenly spaced picks, so a capped evaluation still spans the whole list. */
+function spread<T>(xs: T[], n?: number): T[] {
+  if (!n || n >= xs.length) return xs;
+  return Array.from({ length: n }, (_, i) => xs[Math.floor((i * xs.length) / n)]);
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("evaluate FlowMAC against peer codecs (Opus, Codec 2, Speex) on the same clips: table, CSVs, spectrograms")
+    .argument("<inputs...>", "audio files, a directory of them, or a corpus directory (uses its --split)")
+    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps), vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
+    .requiredOption("-o, --output <report-dir>", "report directory")
+    .option("--model <dir>", "FlowMAC model directory (default: the bundled model)")
+    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx")
+    .option("--split <name>", "corpus split to evaluate", parseChoice("split", ["validation", "train"] as const), "validation")
+    .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
+    .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
+    .option("--plot-clip <name>", "clip whose spectrograms are plotted (default: the first)")
+    .action(async (inputs: string[], o: EvalOpts) => {
+      const specs = o.codecs.split(",").map((s) => s.trim()).filter(Boolean);
+      if (specs.length === 0) throw new UserError("--codecs is empty");
+      let engine: Promise<InferenceEngine> | null = null;
+      const getEngine = () => (engine ??= openEngine(o.model, o.engine));
+      const codecs: EvalCodec[] = [];
+      for (const s of specs) codecs.push(await codecFromSpec(s, getEngine));
+      installPeers(codecs.filter((c) => c.packages.length > 0) as any, (m) => console.error(m));
+      const paths = spread(clipPaths(inputs, o.split), o.maxClips);
+      if (paths.length === 0) throw new UserError(`no clips found in ${inputs.join(", ")}`);
+      const clips: Clip[] = [];
+      for (const p of paths) {
+        const audio = await loadAudio(p.path);
+        clips.push({ name: p.name, audio: o.maxSeconds ? audio.subarray(0, Math.round(o.maxSeconds * 24000)) : audio });
+      }
+      const bar = progressBar("eval", clips.length * codecs.length);
+      const res = await runEval(clips, codecs, (d) => bar.update(d));
+      bar.stop();
+      writeReport(o.output, clips, res, o.plotClip);
+      console.log(markdownTable(res.summary));
+      console.log(`report: ${join(o.output, "table.md")}, results.csv, clips.csv, spectrograms.png`);
+      const opened = engine as Promise<InferenceEngine> | null;
+      if (opened) (await opened).dispose();
+    });
+}

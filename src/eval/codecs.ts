@@ -1,0 +1,60 @@
+/** The codecs an evaluation can run: FlowMAC variants (in-process) and the peers (command-line tools). */
+import { writeFmac } from "../bitstream/fmac.js";
+import { FRAME_RATE } from "../model/config.js";
+import type { InferenceEngine } from "../model/engine.js";
+import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "../model/pipeline.js";
+import { MelFrontEnd } from "../audio/mel.js";
+import { UserError } from "../util/errors.js";
+import { peerFromSpec, type CodecRun, type PeerCodec } from "./peers.js";
+
+export interface EvalCodec {
+  name: string;
+  packages: string[];
+  run(audio24k: Float32Array): Promise<CodecRun>;
+}
+
+function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, steps?: number): EvalCodec {
+  const perStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
+  const stages = Math.round((kbps * 1000) / perStage);
+  if (stages < 1 || stages > engine.info.codec.rvq.stages) throw new UserError(`flowmac@${kbps}: the model codes ${perStage} bit/s per stage, up to ${engine.info.codec.rvq.stages} stages`);
+  const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...(steps ? { steps } : {}) };
+  return {
+    name: `flowmac${lc ? "-lc" : ""}@${kbps}${steps ? `:${steps}` : ""}`,
+    packages: [],
+    async run(audio) {
+      const t0 = performance.now();
+      const enc = await encodeAudio(engine, audio);
+      const codes = new Uint16Array(enc.frames * stages);
+      for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
+      const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes }).length;
+      const t1 = performance.now();
+      const out = await decodeAudio(engine, codes, enc.frames, stages, audio.length, decode);
+      const t2 = performance.now();
+      return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${steps ? ` --steps ${steps}` : ""} (engine ${engine.name})`] };
+    },
+  };
+}
+
+/** The vocoder alone on the original mel: the ceiling any FlowMAC rate can reach. Not a codec (0 bytes). */
+function vocoderOnly(engine: InferenceEngine): EvalCodec {
+  return {
+    name: "vocoder-only",
+    packages: [],
+    async run(audio) {
+      const t0 = performance.now();
+      const mel = new MelFrontEnd().compute(audio);
+      const out = await vocodeMel(engine, mel.data, mel.frames, audio.length);
+      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: ["flowmac resynth (original mel -> vocoder)"] };
+    },
+  };
+}
+
+/** "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "vocoder-only", or a peer spec. */
+export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(spec);
+  if (m) return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], m[3] ? Number(m[3]) : undefined));
+  if (spec === "vocoder-only") return engine().then(vocoderOnly);
+  const peer: PeerCodec | null = peerFromSpec(spec);
+  if (!peer) throw new UserError(`unknown codec '${spec}' (use flowmac@3, flowmac@1.5, flowmac-lc@3, vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0, ...)`);
+  return peer;
+}
