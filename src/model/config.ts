@@ -88,7 +88,7 @@ export const CODEC_CONFIGS: Record<string, CodecConfig> = {
     nMels: 128,
     encoder: stack(32, 1, 2, 8),
     decoder: stack(32, 1, 2, 8),
-    rvq: { dim: 8, stages: 4, codebookSize: 16, decay: 0.9, dropoutProb: 0.5, minStages: 1, deadThreshold: 0.1 },
+    rvq: { dim: 8, stages: 4, codebookSize: 64, decay: 0.9, dropoutProb: 0.5, minStages: 1, deadThreshold: 0.1 },
     cfm: { channels: [32, 32], blocksPerLevel: 1, midBlocks: 1, heads: 2, headDim: 16, groups: 4, timeEmbDim: 32, window: 8, dropout: 0, sigmaMin: 1e-4, condDropProb: 0.2 },
     loss: { prior: 0.01, vq: 0.25 },
   },

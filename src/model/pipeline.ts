@@ -71,6 +71,34 @@ export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, 
   return { codes, frames, stages: S };
 }
 
+/**
+ * Euler integration of dx/dt = v from t = 0 to 1 in `steps` steps with
+ * classifier-free guidance: `field(xB, t)` evaluates the vector field on a
+ * batch of copies of x (2 with guidance: conditional then unconditional, else
+ * 1) and returns them concatenated; v = v_c + w (v_c - v_u).
+ */
+export async function eulerSolve(
+  x0: Float32Array,
+  steps: number,
+  guidance: number,
+  field: (xB: Float32Array, t: number) => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const guided = guidance !== 0;
+  const n = x0.length;
+  const dt = 1 / steps;
+  let x = x0;
+  for (let step = 0; step < steps; step++) {
+    const xB = new Float32Array(guided ? 2 * n : n);
+    xB.set(x);
+    if (guided) xB.set(x, n);
+    const v = await field(xB, step * dt);
+    const next = new Float32Array(n);
+    for (let j = 0; j < n; j++) next[j] = x[j] + dt * (guided ? v[j] + guidance * (v[j] - v[n + j]) : v[j]);
+    x = next;
+  }
+  return x;
+}
+
 /** Cross-fade weight of frame i of a block: ramps over the margins, 1 in the core. */
 function fadeWeight(i: number): number {
   return Math.min(1, (i + 0.5) / (2 * MARGIN), (BLOCK - i - 0.5) / (2 * MARGIN));
@@ -84,8 +112,7 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
   const acc = new Float32Array(frames * n);
   const wsum = new Float32Array(frames);
   const starts = blockStarts(frames);
-  const guided = o.guidance !== 0;
-  const B = guided ? 2 : 1;
+  const B = o.guidance !== 0 ? 2 : 1;
   for (const [k, start] of starts.entries()) {
     // Codes for the block, stage-major [S, BLOCK] (stages beyond the stream's are masked off);
     // edge frames repeat outside the signal.
@@ -97,28 +124,18 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
     }
     const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
     const mu = await engine.prior(bc, mask, BLOCK);
-    let x = new Float32Array(BLOCK * n);
+    const x0 = new Float32Array(BLOCK * n);
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
-      for (let m = 0; m < n; m++) x[i * n + m] = o.temperature * hashNormal(o.seed, t, m);
+      for (let m = 0; m < n; m++) x0[i * n + m] = o.temperature * hashNormal(o.seed, t, m);
     }
+    // Batch row 0 is conditioned on mu, row 1 (with guidance) on a zero condition.
     const muB = new Float32Array(B * BLOCK * n);
-    muB.set(mu); // the second (unconditional) half keeps a zero condition
-    const dt = 1 / o.steps;
-    for (let step = 0; step < o.steps; step++) {
-      const t = step * dt;
-      const xB = new Float32Array(B * BLOCK * n);
-      for (let b = 0; b < B; b++) xB.set(x, b * BLOCK * n);
+    muB.set(mu);
+    const x = await eulerSolve(x0, o.steps, o.guidance, async (xB, t) => {
       const tEmb = timeEmbeddingValues(new Float32Array(B).fill(t), codec.cfm.channels[0]);
-      const v = await engine.vectorField(xB, muB, tEmb, B, BLOCK);
-      const next = new Float32Array(BLOCK * n);
-      for (let j = 0; j < next.length; j++) {
-        const vc = v[j];
-        const vj = guided ? vc + o.guidance * (vc - v[BLOCK * n + j]) : vc;
-        next[j] = x[j] + dt * vj;
-      }
-      x = next;
-    }
+      return engine.vectorField(xB, muB, tEmb, B, BLOCK);
+    });
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
       if (t < 0 || t >= frames) continue;
@@ -126,7 +143,7 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
       wsum[t] += w;
       for (let m = 0; m < n; m++) acc[t * n + m] += w * x[i * n + m];
     }
-    o.onProgress?.(k + 1, starts.length + blockStarts(frames).length);
+    o.onProgress?.(k + 1, starts.length);
   }
   for (let t = 0; t < frames; t++) for (let m = 0; m < n; m++) acc[t * n + m] /= wsum[t];
   return denormalizeMel({ frames, bands: n, data: acc }, stats).data;

@@ -25,8 +25,10 @@ export interface CodecTrainConfig {
 }
 
 export const CODEC_TRAIN: Record<string, CodecTrainConfig> = {
-  small: { batch: 8, frames: 128, steps: 20000, lr: 3e-4, warmup: 500, emaDecay: 0.999, gainDb: 6, valClips: 16 },
-  tiny: { batch: 2, frames: 16, steps: 50, lr: 2e-3, warmup: 5, emaDecay: 0.9, gainDb: 0, valClips: 2 },
+  // No EMA of the codec weights: the RVQ codebooks follow the online encoder, and an
+  // averaged encoder would no longer match them. The cosine decay does the smoothing.
+  small: { batch: 8, frames: 128, steps: 20000, lr: 3e-4, warmup: 500, emaDecay: 0, gainDb: 6, valClips: 16 },
+  tiny: { batch: 2, frames: 16, steps: 50, lr: 2e-3, warmup: 5, emaDecay: 0, gainDb: 0, valClips: 2 },
 };
 
 const LOG_FLOOR = Math.log(1e-5);
@@ -65,10 +67,10 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   // Fixed validation crops (the middle of each of the first clips), fixed noise and flow times.
   const valSet = val.filter((v) => v.mel.frames >= T).slice(0, t.valClips);
   const valBatches: Float32Array[] = [];
-  for (let i = 0; i + B <= valSet.length; i += B) {
+  for (let i = 0; i < valSet.length; i += B) {
     const mel = new Float32Array(N * 128);
     for (let b = 0; b < B; b++) {
-      const clip = valSet[i + b];
+      const clip = valSet[(i + b) % valSet.length]; // a short last batch repeats clips
       mel.set(prepareMel(cropAt(clip, Math.floor((clip.mel.frames - T) / 2), T).mel, stats, 0), b * T * 128);
     }
     valBatches.push(mel);

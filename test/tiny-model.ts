@@ -1,0 +1,31 @@
+import { Rng } from "../src/nn/rng.js";
+import { CODEC_CONFIGS } from "../src/model/config.js";
+import { initCodec } from "../src/model/codec.js";
+import { VOCODER_CONFIGS, initGenerator } from "../src/model/vocoder.js";
+import type { EngineInfo } from "../src/model/engine.js";
+import type { LoadedModel } from "../src/model/load.js";
+
+/** An untrained tiny model (random weights), enough to test shapes, plumbing and determinism. */
+export function tinyModel(seed = 0, vocoder = "vocos-tiny"): LoadedModel {
+  const rng = new Rng(seed);
+  const codec = CODEC_CONFIGS.tiny;
+  const { params, buffers } = initCodec(rng, codec);
+  const vc = VOCODER_CONFIGS[vocoder];
+  const info: EngineInfo = {
+    codec,
+    vocoder: vc,
+    stats: { bands: 128, frames: 1000, mean: Array(128).fill(-6), std: Array(128).fill(2.5) },
+    modelId: "00112233445566" + String(seed).padStart(2, "0"),
+  };
+  return { info, codec: params, buffers, generator: initGenerator(rng, vc), codecFile: null as any, vocoderFile: null as any };
+}
+
+export function testSignal(seconds: number, rate = 24000): Float32Array {
+  const n = Math.round(seconds * rate);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = i / rate;
+    x[i] = 0.3 * Math.sin(2 * Math.PI * 220 * t) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 2 * t)) + 0.1 * Math.sin(2 * Math.PI * 1375 * t * (1 + 0.1 * t));
+  }
+  return x;
+}
