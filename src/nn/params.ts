@@ -3,12 +3,14 @@
  * name their leaves with dotted paths ("enc.blocks.0.attn.wq"), which is how
  * weights and checkpoints are stored.
  */
+import { Array as JaxArray } from "@jax-js/jax";
 import { np, type JArray } from "./runtime.js";
 
 export type Params = { [key: string]: JArray | Params | Params[] | JArray[] };
 
+/** instanceof, not a look at `.ref`: that getter takes a reference (and leaked every array it touched). */
 function isArray(x: unknown): x is JArray {
-  return typeof x === "object" && x !== null && "shape" in x && "dtype" in x && typeof (x as JArray).ref === "object";
+  return x instanceof JaxArray;
 }
 
 /** Leaves in a fixed order (object insertion order, arrays by index) with their dotted names. */

@@ -135,7 +135,10 @@ function fmt(m: Record<string, number>): string {
     .join(" ");
 }
 
-export function runTraining(task: TrainTask, o: RunOptions): { step: number; stopped: boolean } {
+/** Lets pending signals (Ctrl-C) reach their handlers: the loop below is otherwise fully synchronous. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ step: number; stopped: boolean }> {
   mkdirSync(o.out, { recursive: true });
   const logPath = join(o.out, "log.jsonl");
   const rng = new Rng(o.seed);
@@ -159,6 +162,7 @@ export function runTraining(task: TrainTask, o: RunOptions): { step: number; sto
   let stopped = false;
   try {
     while (step < o.steps) {
+      await yieldToEventLoop();
       const ts = Date.now();
       const metrics = task.step(step, rng);
       for (const grp of Object.values(task.groups)) {

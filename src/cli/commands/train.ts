@@ -59,8 +59,8 @@ function common(cmd: Command, configs: string[], defaultConfig: string): Command
     .option("--log-every <n>", "log every n steps", parseIntOption("log-every", 1, 1e9), 10);
 }
 
-function run(task: TrainTask, o: TrainOpts, steps: number): void {
-  const res = runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, maxHours: o.maxHours });
+async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> {
+  const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, maxHours: o.maxHours });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
 }
 
@@ -78,7 +78,7 @@ export function registerTrain(program: Command): void {
       if (o.lr) t.lr = o.lr;
       if (o.steps) t.steps = o.steps;
       const task = createCodecTask(CODEC_CONFIGS[o.config], t, trainClips, valClips, statsFor(o, trainClips), o.seed);
-      run(task, o, t.steps);
+      await run(task, o, t.steps);
     });
   common(train.command("vocoder").description("train the mel-to-audio vocoder (GAN)"), Object.keys(VOCODER_TRAIN), "vocos-small").action(async (o: TrainOpts) => {
     await initJax();
@@ -90,6 +90,6 @@ export function registerTrain(program: Command): void {
     if (o.lr) t.lr = o.lr;
     if (o.steps) t.steps = o.steps;
     const task = createVocoderTask(VOCODER_CONFIGS[o.config], t, trainClips, valClips, o.seed);
-    run(task, o, t.steps);
+    await run(task, o, t.steps);
   });
 }
