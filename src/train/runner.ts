@@ -4,7 +4,7 @@
  * steps, checkpoints every K steps and on Ctrl-C, resume from a full
  * checkpoint (bit-for-bit) or from weights alone.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { emaUpdate, initAdamState, learningRate, uploadLike, type AdamState, type AdamW, type Schedule } from "../nn/optim.js";
 import { hasTree, hostTree, readCheckpointFile, restoreHost, restoreState, restoreTree, saveCheckpoint, type HostTree, type LoadedFile } from "../nn/checkpoint.js";
@@ -145,6 +145,11 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
   let step = 0;
   if (o.resume) {
     step = restore(task, readCheckpointFile(o.resume, task.model), rng);
+    // Entries past the checkpoint (from a run that went on after it) would be logged twice.
+    if (existsSync(logPath)) {
+      const kept = readFileSync(logPath, "utf8").split("\n").filter((l) => l.trim() && !((JSON.parse(l) as { step?: number }).step! > step));
+      writeFileSync(logPath, kept.map((l) => l + "\n").join(""));
+    }
     appendFileSync(logPath, JSON.stringify({ event: "resume", from: o.resume, step, time: new Date().toISOString() }) + "\n");
   } else {
     if (existsSync(logPath)) writeFileSync(logPath, "");
