@@ -5,10 +5,12 @@ import { UserError } from "../util/errors.js";
 import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
+import { registerExport } from "./commands/export.js";
 import { registerMel } from "./commands/mel.js";
 import { registerPlot } from "./commands/plot.js";
 import { registerStats } from "./commands/stats.js";
 import { registerTrain } from "./commands/train.js";
+import { registerVocoder } from "./commands/vocoder.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCodec(program);
+  registerVocoder(program);
+  registerExport(program);
   registerMel(program);
   registerStats(program);
   registerCorpus(program);

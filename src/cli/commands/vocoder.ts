@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
+import { fromBandMajor, MelFrontEnd } from "../../audio/mel.js";
+import { encodeWav } from "../../audio/wav.js";
+import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
+import { vocodeMel } from "../../model/pipeline.js";
+import { UserError } from "../../util/errors.js";
+import { readInputFile, writeFileAtomic } from "../../util/files.js";
+import { decodeNpy } from "../../util/npy.js";
+import { parseChoice, requireOutput } from "../options.js";
+import { progressBar } from "../progress.js";
+
+interface Opts {
+  output: string;
+  model?: string;
+  engine: EngineName;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .requiredOption("-o, --output <file.wav>", "output WAV (24 kHz, 16-bit)")
+    .option("--model <dir>", "model directory (default: the bundled model)")
+    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx");
+}
+
+async function vocodeToFile(mel: Float32Array, frames: number, length: number, o: Opts): Promise<void> {
+  const engine = await openEngine(o.model, o.engine);
+  const bar = progressBar("vocode", 1);
+  const audio = await vocodeMel(engine, mel, frames, length, (d, t) => bar.update(d / t));
+  bar.stop();
+  writeFileAtomic(o.output, encodeWav([audio], SAMPLE_RATE, "pcm16"));
+  console.log(`${o.output}: ${(length / SAMPLE_RATE).toFixed(2)} s`);
+  engine.dispose();
+}
+
+export function registerVocoder(program: Command): void {
+  common(program.command("vocode"))
+    .description("turn a log-mel .npy [128, frames] (the layout 'flowmac mel' writes) into audio with the vocoder")
+    .argument("<mel.npy>", "float32 log-mel, natural log, [128, frames]")
+    .action(async (input: string, o: Opts) => {
+      requireOutput(o.output, ".wav");
+      const { data, shape } = decodeNpy(await readInputFile(input), input);
+      if (shape.length !== 2 || shape[0] !== 128) throw new UserError(`${input}: expected a [128, frames] log-mel, got [${shape}]`);
+      if (!data.every(Number.isFinite)) throw new UserError(`${input}: contains NaN or infinite values`);
+      const mel = fromBandMajor(data, 128, shape[1]);
+      // Each frame covers one hop from its centre on: frames x 512 samples.
+      await vocodeToFile(mel.data, mel.frames, mel.frames * 512, o);
+    });
+
+  common(program.command("resynth"))
+    .description("audio -> mel -> vocoder: hear the vocoder alone (the ceiling of the codec's quality)")
+    .argument("<audio>", "input audio")
+    .action(async (input: string, o: Opts) => {
+      requireOutput(o.output, ".wav");
+      const audio = await loadAudio(input);
+      const mel = new MelFrontEnd().compute(audio);
+      await vocodeToFile(mel.data, mel.frames, audio.length, o);
+    });
+}
