@@ -62,7 +62,7 @@ export class Stft {
   magnitude(x: Float32Array | Float64Array, t: number, mag: Float64Array): void {
     this.frame(x, t, this.spec);
     const s = this.spec;
-    for (let k = 0; k < this.bins; k++) mag[k] = Math.hypot(s[2 * k], s[2 * k + 1]);
+    for (let k = 0; k < this.bins; k++) mag[k] = Math.sqrt(s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1]); // Math.hypot is ~5x slower
   }
 
   /** Full complex STFT: array of frames, each interleaved [re, im] x bins. */

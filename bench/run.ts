@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: speed of the front end, the neural core, the vocoders and
+ * the codec (jax-js reference engine vs onnxruntime), on one core. Figures are
+ * best-of-n wall times on this machine; compare ratios measured in one run.
+ * Options: --quick (fewer, shorter runs), --only <section>.
+ */
+import "core-js/actual/iterator/index.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { MelFrontEnd } from "../src/audio/mel.js";
+import { initJax, jit, np, tree } from "../src/nn/runtime.js";
+import { Rng } from "../src/nn/rng.js";
+import { countParams } from "../src/nn/params.js";
+import { CODEC_CONFIGS } from "../src/model/config.js";
+import { initCodec } from "../src/model/codec.js";
+import { VOCODER_CONFIGS, generate, initGenerator } from "../src/model/vocoder.js";
+import { JaxEngine } from "../src/model/jax-engine.js";
+import { OnnxEngine } from "../src/model/onnx-engine.js";
+import { exportModelOnnx } from "../src/model/export-onnx.js";
+import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "../src/model/load.js";
+import type { InferenceEngine } from "../src/model/engine.js";
+import { decodeAudio, encodeAudio, BLOCK } from "../src/model/pipeline.js";
+import { benchNn } from "./nn.js";
+import { bestOf, printRows, type BenchRow } from "./util.js";
+import * as ort from "onnxruntime-node";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
+const want = (s: string) => !only || only === s;
+const SR = 24000;
+
+function speech(seconds: number): Float32Array {
+  // A speech-like test signal (harmonic source with formant-ish AM); speed does not depend on content.
+  const x = new Float32Array(Math.round(seconds * SR));
+  for (let i = 0; i < x.length; i++) {
+    const t = i / SR;
+    const f0 = 120 + 30 * Math.sin(2 * Math.PI * 0.5 * t);
+    let v = 0;
+    for (let h = 1; h < 30; h++) v += Math.sin(2 * Math.PI * f0 * h * t) * Math.exp(-((h * f0 - 700) ** 2) / 2e5) + 0.3 * Math.sin(2 * Math.PI * f0 * h * t) / h;
+    x[i] = 0.1 * v * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t) ** 2);
+  }
+  return x;
+}
+
+function benchMel(): BenchRow[] {
+  const secs = quick ? 10 : 60;
+  const x = speech(secs);
+  const fe = new MelFrontEnd();
+  const ms = bestOf(() => fe.compute(x), quick ? 2 : 3);
+  return [{ name: `log-mel front end (${secs} s of 24 kHz audio)`, value: secs / (ms / 1000), unit: "x real time", ms }];
+}
+
+function benchVocoders(): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const frames = 235; // 5 s
+  for (const name of ["vocos-small", "bigvgan-small", "vocos-paper", "bigvgan-paper"]) {
+    if (quick && name.endsWith("paper")) continue;
+    const c = VOCODER_CONFIGS[name];
+    const g = initGenerator(new Rng(0), c);
+    const f = jit((p: any, m: any) => generate(p, c, m));
+    const mel = np.array(new Rng(1).normalArray(frames * 128).map((v) => v - 5)).reshape([1, frames, 128]);
+    const ms = bestOf(() => f(tree.ref(g), mel.ref).dataSync(), 1);
+    rows.push({ name: `${name} generator, jax-js (${(countParams(g) / 1e6).toFixed(2)} M params)`, value: (frames * 512) / SR / (ms / 1000), unit: "x real time", ms });
+    tree.dispose(g);
+  }
+  return rows;
+}
+
+async function modelForBench(): Promise<{ m: LoadedModel; label: string }> {
+  if (existsSync(join(DEFAULT_MODEL_DIR, "codec.safetensors"))) return { m: await loadModel(readModelDir(DEFAULT_MODEL_DIR)), label: "bundled model" };
+  // Speed does not depend on the weights: untrained small configs stand in.
+  const rng = new Rng(0);
+  const codec = CODEC_CONFIGS.small;
+  const vocoder = VOCODER_CONFIGS["vocos-small"];
+  const { params, buffers } = initCodec(rng, codec);
+  const info = { codec, vocoder, stats: { bands: 128, frames: 1, mean: Array(128).fill(-6), std: Array(128).fill(2.5) }, modelId: "0000000000000000" };
+  return { m: { info, codec: params, buffers, generator: initGenerator(rng, vocoder), codecFile: null as any, vocoderFile: null as any }, label: "untrained small configs" };
+}
+
+async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<BenchRow[]> {
+  const secs = audio.length / SR;
+  const rows: BenchRow[] = [];
+  const prof = new Map<string, number>();
+  const wrap = (e: InferenceEngine): InferenceEngine => {
+    const timed = <T extends unknown[], R>(name: string, f: (...a: T) => Promise<R>) => async (...a: T) => {
+      const t0 = performance.now();
+      const r = await f(...a);
+      prof.set(name, (prof.get(name) ?? 0) + performance.now() - t0);
+      return r;
+    };
+    return { name: e.name, info: e.info, encode: timed("encoder", e.encode.bind(e)), prior: timed("prior decoder", e.prior.bind(e)), vectorField: timed("CFM vector field", e.vectorField.bind(e)), vocode: timed("vocoder", e.vocode.bind(e)), dispose: () => e.dispose() };
+  };
+  const w = wrap(engine);
+  await encodeAudio(w, audio.subarray(0, SR)); // warm-up (jit compiles, session first runs)
+  let t0 = performance.now();
+  const enc = await encodeAudio(w, audio);
+  const encMs = performance.now() - t0;
+  rows.push({ name: `${engine.name}: encode`, value: secs / (encMs / 1000), unit: "x real time", ms: encMs });
+  for (const [label, o] of [
+    ["decode LC (1 step, no guidance, 1 NFE)", { steps: 1, guidance: 0 }],
+    ["decode default (32 steps, guidance 1, 64 NFE)", { steps: 32, guidance: 1 }],
+  ] as const) {
+    await decodeAudio(w, enc.codes.subarray(0, 48 * enc.stages), 48, enc.stages, 48 * 512 - 1, { ...o, temperature: 1, seed: 0 });
+    prof.clear();
+    t0 = performance.now();
+    await decodeAudio(w, enc.codes, enc.frames, enc.stages, audio.length, { ...o, temperature: 1, seed: 0 });
+    const ms = performance.now() - t0;
+    const parts = [...prof.entries()].map(([k, v]) => `${k} ${((100 * v) / ms).toFixed(0)}%`).join(", ");
+    rows.push({ name: `${engine.name}: ${label} [${parts}]`, value: secs / (ms / 1000), unit: "x real time", ms });
+  }
+  return rows;
+}
+
+async function benchCodec(): Promise<BenchRow[]> {
+  const { m, label } = await modelForBench();
+  const audio = speech(quick ? 5 : 10);
+  console.log(`\ncodec benchmark on ${audio.length / SR} s of audio, ${label}, blocks of ${BLOCK} frames`);
+  const onnx = await OnnxEngine.create(ort as any, exportModelOnnx(m));
+  const rows = await timeCodec(onnx, audio);
+  onnx.dispose();
+  const jax = new JaxEngine(m.info, m.codec, m.buffers, m.generator);
+  rows.push(...(await timeCodec(jax, audio)));
+  return rows;
+}
+
+await initJax();
+console.log(`flowmac benchmarks (node ${process.version}, one thread${quick ? ", --quick" : ""})`);
+if (want("mel")) printRows("front end", benchMel());
+if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
+if (want("vocoder")) printRows("vocoder generators", benchVocoders());
+if (want("codec")) printRows("codec inference", await benchCodec());
