@@ -9,18 +9,13 @@ import { np } from "../nn/runtime.js";
 import { exportOnnx } from "../onnx/export.js";
 import { cfmVectorField } from "./cfm.js";
 import { encodeCodes, priorFromCodes } from "./codec.js";
-import type { EngineInfo } from "./engine.js";
 import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
 import { generate } from "./vocoder.js";
 
-export const ONNX_GRAPHS = ["encoder", "prior", "cfm1", "cfm2", "vocoder"] as const;
-export type GraphName = (typeof ONNX_GRAPHS)[number];
+import { type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
-export interface OnnxBundle {
-  info: EngineInfo & { block: number };
-  graphs: Record<GraphName, Uint8Array>;
-}
+export { ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
 export function exportModelOnnx(m: LoadedModel): OnnxBundle {
   const c = m.info.codec;

@@ -5,7 +5,7 @@
  */
 import type * as OrtTypes from "onnxruntime-common";
 import type { EngineInfo, InferenceEngine } from "./engine.js";
-import type { GraphName, OnnxBundle } from "./export-onnx.js";
+import type { GraphName, OnnxBundle } from "./export-onnx-names.js";
 
 type Ort = typeof OrtTypes;
 

@@ -1,0 +1,28 @@
+/**
+ * The browser entry point: the same pipeline, bitstream and ONNX engine as in
+ * Node (nothing here needs jax-js), with onnxruntime-web and a model bundle
+ * fetched over HTTP (made by `flowmac export` / `npm run demo:build`).
+ */
+import type * as OrtTypes from "onnxruntime-common";
+import { ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./model/export-onnx-names.js";
+import { OnnxEngine } from "./model/onnx-engine.js";
+
+export { encodeAudio, decodeAudio, DEFAULT_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
+export { readFmac, writeFmac, type FmacStream } from "./bitstream/fmac.js";
+export { encodeWav } from "./audio/wav.js";
+export { OnnxEngine };
+
+export async function openWebEngine(ort: typeof OrtTypes, baseUrl: string, onProgress?: (loaded: number, total: number) => void): Promise<OnnxEngine> {
+  const get = async (name: string) => {
+    const r = await fetch(new URL(name, baseUrl));
+    if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
+    return r;
+  };
+  const info = (await (await get("model.json")).json()) as OnnxBundle["info"];
+  const graphs = {} as Record<GraphName, Uint8Array>;
+  for (const [i, name] of ONNX_GRAPHS.entries()) {
+    graphs[name] = new Uint8Array(await (await get(`${name}.onnx`)).arrayBuffer());
+    onProgress?.(i + 1, ONNX_GRAPHS.length);
+  }
+  return OnnxEngine.create(ort, { info, graphs });
+}
