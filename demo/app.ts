@@ -1,5 +1,5 @@
 /** The browser demo: decode an input with Web Audio, run FlowMAC with onnxruntime-web, play the result. */
-import * as ort from "onnxruntime-web";
+import * as ort from "onnxruntime-web/wasm";
 import { decodeAudio, DEFAULT_DECODE, encodeAudio, encodeWav, LC_DECODE, openWebEngine, readFmac, writeFmac, type OnnxEngine } from "../src/web.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -45,7 +45,8 @@ async function run() {
   if (!engine || !input) return;
   const kbps = Number($<HTMLSelectElement>("kbps").value);
   const mode = $<HTMLSelectElement>("mode").value;
-  const stages = Math.round((kbps * 1000) / 375);
+  const info = engine.info.codec.rvq;
+  const stages = Math.min(info.stages, Math.round((kbps * 1000) / (46.875 * Math.log2(info.codebookSize))));
   $<HTMLButtonElement>("run").disabled = true;
   try {
     const secs = input.length / SR;
@@ -54,7 +55,7 @@ async function run() {
     const enc = await encodeAudio(engine, input);
     const codes = new Uint16Array(enc.frames * stages);
     for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
-    const fmac = writeFmac({ modelId: engine.info.modelId, sampleRate: SR, stages, bitsPerIndex: 8, length: input.length, frames: enc.frames, codes });
+    const fmac = writeFmac({ modelId: engine.info.modelId, sampleRate: SR, stages, bitsPerIndex: Math.log2(info.codebookSize), length: input.length, frames: enc.frames, codes });
     const t1 = performance.now();
     const stream = readFmac(fmac, "bitstream");
     const o = { ...DEFAULT_DECODE, ...(mode === "lc" ? LC_DECODE : { steps: Number(mode) }) };
