@@ -29,3 +29,15 @@ export function testSignal(seconds: number, rate = 24000): Float32Array {
   }
   return x;
 }
+
+/** Writes a tiny random model as a model directory (codec.safetensors + vocoder.safetensors). */
+export async function writeTinyModelDir(dir: string, seed = 0): Promise<string> {
+  const { saveCheckpoint } = await import("../src/nn/checkpoint.js");
+  const { mkdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  mkdirSync(dir, { recursive: true });
+  const m = tinyModel(seed);
+  saveCheckpoint(join(dir, "codec.safetensors"), { model: "codec", config: m.info.codec, trees: { "params.codec": m.codec as any, buffers: m.buffers as any }, info: { mel_stats: JSON.stringify(m.info.stats) } });
+  saveCheckpoint(join(dir, "vocoder.safetensors"), { model: "vocoder", config: m.info.vocoder, trees: { "params.gen": m.generator as any } });
+  return dir;
+}

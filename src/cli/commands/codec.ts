@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
 import { encodeWav, type WavSampleFormat } from "../../audio/wav.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
-import { bitrate, FRAME_RATE } from "../../model/config.js";
+import { FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
@@ -64,7 +64,9 @@ function stagesFor(o: EncodeOpts, engine: InferenceEngine): number {
   const bitsPerStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
   const s = o.stages ?? (o.kbps !== undefined ? Math.round((o.kbps * 1000) / bitsPerStage) : max);
   if (s < 1 || s > max || (o.kbps !== undefined && Math.abs(s * bitsPerStage - o.kbps * 1000) > 1))
-    throw new UserError(`--kbps ${o.kbps ?? ""}--stages ${s}: this model codes ${bitsPerStage} bit/s per stage with at most ${max} stages (${bitrate(max) / 1000} kbit/s)`);
+    throw new UserError(
+      `${o.stages !== undefined ? `--stages ${o.stages}` : `--kbps ${o.kbps}`}: this model codes ${bitsPerStage} bit/s per stage with 1 to ${max} stages (up to ${(max * bitsPerStage) / 1000} kbit/s)`,
+    );
   return s;
 }
 
@@ -116,6 +118,7 @@ export function registerCodec(program: Command): void {
     .requiredOption("-o, --output <file.wav>", "output WAV")
     .action(async (input: string, o: DecodeOpts) => {
       const out = requireOutput(o.output, ".wav");
+      decodeSettings(o); // flags first: a bad flag is reported before any file is read
       const s = readFmac(await readInputFile(input), input);
       const engine = await openEngine(o.model, o.engine);
       const audio = await decodeStream(s, input, o, engine);
@@ -132,6 +135,7 @@ export function registerCodec(program: Command): void {
     .action(async (input: string, o: EncodeOpts & DecodeOpts & { keep?: string }) => {
       const out = requireOutput(o.output, ".wav");
       if (o.keep) requireOutput(o.keep, ".fmac");
+      decodeSettings(o);
       const engine = await openEngine(o.model, o.engine);
       const t0 = performance.now();
       const s = await encodeFile(input, o, engine);

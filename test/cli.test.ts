@@ -1,0 +1,124 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeWav } from "../src/audio/wav.js";
+import { crc32 } from "../src/bitstream/crc32.js";
+import { initJax } from "../src/nn/runtime.js";
+import { testSignal, writeTinyModelDir } from "./tiny-model.js";
+
+const BIN = fileURLToPath(new URL("../bin/flowmac.js", import.meta.url));
+let dir: string;
+let model: string;
+
+function flowmac(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache"), FLOWMAC_QUIET: "1" } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A failure is one line on stderr, naming the input, with a non-zero exit and no output file. */
+function expectCleanFailure(r: ReturnType<typeof flowmac>, pattern: RegExp, output?: string) {
+  expect(r.code).not.toBe(0);
+  expect(r.err.trim().split("\n")).toHaveLength(1);
+  expect(r.err).toMatch(pattern);
+  expect(r.err).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
+  if (output) expect(existsSync(output)).toBe(false);
+  expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+}
+
+beforeAll(async () => {
+  await initJax();
+  dir = mkdtempSync(join(tmpdir(), "flowmac-cli-"));
+  model = await writeTinyModelDir(join(dir, "model"));
+  writeFileSync(join(dir, "ok.wav"), encodeWav([testSignal(1.2, 16000)], 16000, "pcm16"));
+});
+
+describe("flowmac CLI on bad input", () => {
+  const wav = (name: string, bytes: Uint8Array) => {
+    writeFileSync(join(dir, name), bytes);
+    return join(dir, name);
+  };
+
+  it("missing file, empty file, non-audio file, directory", () => {
+    const out = join(dir, "x.npy");
+    expectCleanFailure(flowmac("mel", join(dir, "nope.wav"), "-o", out), /nope\.wav: no such file/, out);
+    expectCleanFailure(flowmac("mel", wav("empty.wav", new Uint8Array(0)), "-o", out), /empty\.wav: file is empty/, out);
+    expectCleanFailure(flowmac("mel", wav("text.wav", new TextEncoder().encode("just some text, not audio at all")), "-o", out), /text\.wav: not a supported audio file/, out);
+    expectCleanFailure(flowmac("mel", dir, "-o", out), /is a directory/, out);
+  });
+
+  it("truncated and lying WAV headers, unsupported codec", () => {
+    const good = encodeWav([testSignal(0.5)], 24000, "pcm16");
+    const out = join(dir, "y.npy");
+    expectCleanFailure(flowmac("mel", wav("trunc.wav", good.subarray(0, 1000)), "-o", out), /trunc\.wav: invalid WAV file \(header declares \d+ bytes of audio but only \d+ are present/, out);
+    const lying = Uint8Array.from(good);
+    new DataView(lying.buffer).setUint16(32, 7, true); // block align
+    expectCleanFailure(flowmac("mel", wav("lying.wav", lying), "-o", out), /lying\.wav: invalid WAV file \(block align 7/, out);
+    const adpcm = Uint8Array.from(good);
+    new DataView(adpcm.buffer).setUint16(20, 0x11, true); // IMA ADPCM
+    expectCleanFailure(flowmac("mel", wav("adpcm.wav", adpcm), "-o", out), /adpcm\.wav: invalid WAV file \(unsupported encoding \(format tag 17\)/, out);
+  });
+
+  it("zero-length, all-silent and NaN signals", () => {
+    const out = join(dir, "z.npy");
+    expectCleanFailure(flowmac("mel", wav("zero.wav", encodeWav([new Float32Array(0)], 24000)), "-o", out), /zero\.wav: contains no samples/, out);
+    expectCleanFailure(flowmac("mel", wav("silent.wav", encodeWav([new Float32Array(4800)], 24000)), "-o", out), /silent\.wav: signal is all zeros/, out);
+    const nan = new Float32Array(4800).fill(0.1);
+    nan[100] = NaN;
+    expectCleanFailure(flowmac("mel", wav("nan.wav", encodeWav([nan], 24000, "float32")), "-o", out), /nan\.wav: sample 100 is NaN/, out);
+  });
+
+  it("silly flags", () => {
+    const ok = join(dir, "ok.wav");
+    const out = join(dir, "o.wav");
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--steps", "0"), /--steps must be an integer from 1/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--kbps", "2"), /--kbps/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--engine", "gpu"), /--engine must be one of onnx, jax/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", join(dir, "o.mp3"), "--model", model), /must end in \.wav/);
+    expectCleanFailure(flowmac("decode", ok, "-o", out, "--model", model, "--lc", "--steps", "4"), /--lc fixes 1 step/, out);
+    expect(flowmac("frobnicate").code).not.toBe(0);
+  });
+
+  it("wrong model files: missing, not safetensors, swapped codec and vocoder", () => {
+    const ok = join(dir, "ok.wav");
+    const out = join(dir, "m.wav");
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", join(dir, "nomodel")), /not a model directory/, out);
+    const bad = join(dir, "badmodel");
+    spawnSync("mkdir", ["-p", bad]);
+    writeFileSync(join(bad, "codec.safetensors"), "garbage");
+    writeFileSync(join(bad, "vocoder.safetensors"), readFileSync(join(model, "vocoder.safetensors")));
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", bad), /codec\.safetensors: not a valid safetensors file/, out);
+    writeFileSync(join(bad, "codec.safetensors"), readFileSync(join(model, "vocoder.safetensors")));
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", bad), /holds a 'vocoder' model, expected 'codec'/, out);
+  });
+});
+
+describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
+  it("encode -> decode through a file; corrupt, truncated, foreign and other-model .fmac are refused", () => {
+    const ok = join(dir, "ok.wav");
+    const fmac = join(dir, "ok.fmac");
+    const enc = flowmac("encode", ok, "-o", fmac, "--model", model, "--stages", "2");
+    expect(enc.err).toBe("");
+    expect(enc.code).toBe(0);
+    const dec = flowmac("decode", fmac, "-o", join(dir, "dec.wav"), "--model", model, "--lc");
+    expect(dec.code).toBe(0);
+    expect(readFileSync(join(dir, "dec.wav")).length).toBe(44 + 2 * 28800); // 1.2 s at 24 kHz, 16-bit
+    const bytes = readFileSync(fmac);
+    const bad = (name: string, b: Uint8Array, re: RegExp) => {
+      const out = join(dir, `${name}.wav`);
+      writeFileSync(join(dir, `${name}.fmac`), b);
+      expectCleanFailure(flowmac("decode", join(dir, `${name}.fmac`), "-o", out, "--model", model), re, out);
+    };
+    const flipped = Uint8Array.from(bytes);
+    flipped[40] ^= 0x20;
+    bad("corrupt", flipped, /corrupt\.fmac: corrupt \.fmac file \(CRC mismatch\)/);
+    bad("short", bytes.subarray(0, bytes.length - 3), /short\.fmac: truncated/);
+    bad("foreign", readFileSync(ok), /foreign\.fmac: not a \.fmac file/);
+    const other = Uint8Array.from(bytes);
+    other[8] ^= 0xff; // another model id (and so a CRC that no longer matches: fix it up)
+    new DataView(other.buffer).setUint32(other.length - 4, crc32(other.subarray(0, other.length - 4)), true);
+    bad("othermodel", other, /othermodel\.fmac: made by a different model/);
+  });
+});
