@@ -104,25 +104,38 @@ function fadeWeight(i: number): number {
   return Math.min(1, (i + 0.5) / (2 * MARGIN), (BLOCK - i - 0.5) / (2 * MARGIN));
 }
 
-/** Decoded (not normalised) log-mel [frames, nMels] from codes (frame-major [frames, streamStages]). */
-export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, o: DecodeOptions): Promise<Float32Array> {
+/**
+ * The decoded (denormalised) log-mel, yielded in consecutive chunks of CORE
+ * frames (the last one shorter), each final when yielded: a chunk is done once
+ * the blocks on both sides of it have been cross-faded in. Memory stays
+ * bounded by a few blocks, whatever the length.
+ */
+export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, o: DecodeOptions): AsyncGenerator<Float32Array> {
   const { codec, stats } = engine.info;
   const n = codec.nMels;
+  const S = codec.rvq.stages;
   const stages = Math.min(o.stages ?? streamStages, streamStages);
-  const acc = new Float32Array(frames * n);
-  const wsum = new Float32Array(frames);
   const starts = blockStarts(frames);
   const B = o.guidance !== 0 ? 2 : 1;
+  const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
+  // Cross-fade accumulators of the chunks still open, by chunk index.
+  const open = new Map<number, { acc: Float32Array; w: Float32Array }>();
+  const chunkLen = (j: number) => Math.min(CORE, frames - j * CORE);
+  const finish = (j: number): Float32Array => {
+    const c = open.get(j)!;
+    open.delete(j);
+    const len = chunkLen(j);
+    for (let t = 0; t < len; t++) for (let m = 0; m < n; m++) c.acc[t * n + m] /= c.w[t];
+    return denormalizeMel({ frames: len, bands: n, data: c.acc.subarray(0, len * n) }, stats).data;
+  };
   for (const [k, start] of starts.entries()) {
-    // Codes for the block, stage-major [S, BLOCK] (stages beyond the stream's are masked off);
+    // Codes for the block, stage-major [S, BLOCK] (stages beyond the stream's masked off);
     // edge frames repeat outside the signal.
-    const S = codec.rvq.stages;
     const bc = new Int32Array(S * BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
       for (let s = 0; s < stages; s++) bc[s * BLOCK + i] = codes[t * streamStages + s];
     }
-    const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
     const mu = await engine.prior(bc, mask, BLOCK);
     const x0 = new Float32Array(BLOCK * n);
     for (let i = 0; i < BLOCK; i++) {
@@ -139,35 +152,90 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
       if (t < 0 || t >= frames) continue;
-      const w = fadeWeight(i);
-      wsum[t] += w;
-      for (let m = 0; m < n; m++) acc[t * n + m] += w * x[i * n + m];
+      const j = Math.floor(t / CORE);
+      if (!open.has(j)) open.set(j, { acc: new Float32Array(CORE * n), w: new Float32Array(CORE) });
+      const c = open.get(j)!;
+      const f = fadeWeight(i);
+      const r = t - j * CORE;
+      c.w[r] += f;
+      for (let m = 0; m < n; m++) c.acc[r * n + m] += f * x[i * n + m];
     }
     o.onProgress?.(k + 1, starts.length);
+    if (k >= 1) yield finish(k - 1); // no later block reaches back into chunk k-1
   }
-  for (let t = 0; t < frames; t++) for (let m = 0; m < n; m++) acc[t * n + m] /= wsum[t];
-  return denormalizeMel({ frames, bands: n, data: acc }, stats).data;
+  for (const j of [...open.keys()].sort((a, b) => a - b)) yield finish(j);
 }
 
-/** Audio [length] from a log-mel [frames, nMels], block by block (exact: the vocoder's context is within the margins). */
-export async function vocodeMel(engine: InferenceEngine, mel: Float32Array, frames: number, length: number, onProgress?: (d: number, t: number) => void): Promise<Float32Array> {
+/**
+ * Audio from consecutive mel chunks of CORE frames, block by block, yielded in
+ * consecutive pieces that end at `length` samples. Exact: the vocoder's
+ * receptive field lies within the block margins.
+ */
+export async function* vocodeChunks(engine: InferenceEngine, chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, frames: number, length: number, onProgress?: (d: number, t: number) => void): AsyncGenerator<Float32Array> {
   const n = engine.info.codec.nMels;
-  const out = new Float32Array(length);
-  const starts = blockStarts(frames);
-  const floor = new Float32Array(n).fill(Math.log(1e-5));
-  for (const [k, start] of starts.entries()) {
-    const audio = await engine.vocode(window(mel, frames, n, start, () => floor), BLOCK);
-    const from = start * HOP;
-    const to = Math.min(length, (start + CORE) * HOP);
-    if (to > from) out.set(audio.subarray(MARGIN * HOP, MARGIN * HOP + (to - from)), from);
-    onProgress?.(k + 1, starts.length);
+  const floorRow = new Float32Array(n).fill(Math.log(1e-5));
+  const total = blockStarts(frames).length;
+  let prev: Float32Array | null = null;
+  let cur: Float32Array | null = null;
+  let j = 0;
+  const block = async (next: Float32Array | null): Promise<Float32Array> => {
+    // Frames [j*CORE - MARGIN, j*CORE + CORE + MARGIN): the end of prev, cur, the start of next.
+    const mel = new Float32Array(BLOCK * n);
+    for (let i = 0; i < BLOCK; i++) {
+      const r = i - MARGIN;
+      let row: Float32Array = floorRow;
+      if (r < 0 && prev) row = prev.subarray((prev.length / n + r) * n, (prev.length / n + r + 1) * n);
+      else if (r >= 0 && r < cur!.length / n) row = cur!.subarray(r * n, (r + 1) * n);
+      else if (r >= CORE && next && r - CORE < next.length / n) row = next.subarray((r - CORE) * n, (r - CORE + 1) * n);
+      mel.set(row, i * n);
+    }
+    const audio = await engine.vocode(mel, BLOCK);
+    const from = j * CORE * HOP;
+    const to = Math.min(length, (j * CORE + cur!.length / n) * HOP, (j + 1) * CORE * HOP);
+    onProgress?.(j + 1, total);
+    j++;
+    return audio.slice(MARGIN * HOP, MARGIN * HOP + Math.max(0, to - from));
+  };
+  for await (const next of chunks) {
+    if (cur) {
+      yield await block(next);
+      prev = cur;
+    }
+    cur = next;
+  }
+  if (cur) yield await block(null); // frames * HOP > length, so the last block reaches the end
+}
+
+async function collect(chunks: AsyncIterable<Float32Array>, size: number): Promise<Float32Array> {
+  const out = new Float32Array(size);
+  let o = 0;
+  for await (const c of chunks) {
+    out.set(c.subarray(0, size - o), o);
+    o += c.length;
   }
   return out;
 }
 
-export async function decodeAudio(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, length: number, o: DecodeOptions): Promise<Float32Array> {
+/** The whole decoded (denormalised) log-mel [frames, nMels]. */
+export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, o: DecodeOptions): Promise<Float32Array> {
+  return collect(decodeMelChunks(engine, codes, frames, streamStages, o), frames * engine.info.codec.nMels);
+}
+
+/** Audio [length] from a whole log-mel [frames, nMels]. */
+export async function vocodeMel(engine: InferenceEngine, mel: Float32Array, frames: number, length: number, onProgress?: (d: number, t: number) => void): Promise<Float32Array> {
+  const n = engine.info.codec.nMels;
+  const chunks = blockStarts(frames).map((s) => mel.subarray(s * n, Math.min(frames, s + CORE) * n));
+  return collect(vocodeChunks(engine, chunks, frames, length, onProgress), length);
+}
+
+/** Decoded audio in consecutive pieces (bounded memory: for long files, write them out as they come). */
+export function decodeAudioChunks(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, length: number, o: DecodeOptions): AsyncGenerator<Float32Array> {
   if (frames !== framesFor(length)) throw new Error(`${frames} frames do not match ${length} samples`);
   const nb = blockStarts(frames).length;
-  const mel = await decodeMel(engine, codes, frames, streamStages, { ...o, onProgress: (d) => o.onProgress?.(d, 2 * nb) });
-  return vocodeMel(engine, mel, frames, length, (d) => o.onProgress?.(nb + d, 2 * nb));
+  const mel = decodeMelChunks(engine, codes, frames, streamStages, { ...o, onProgress: (d) => o.onProgress?.(d, 2 * nb) });
+  return vocodeChunks(engine, mel, frames, length, (d) => o.onProgress?.(nb + d, 2 * nb));
+}
+
+export async function decodeAudio(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, length: number, o: DecodeOptions): Promise<Float32Array> {
+  return collect(decodeAudioChunks(engine, codes, frames, streamStages, length, o), length);
 }

@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
-import { encodeWav, type WavSampleFormat } from "../../audio/wav.js";
+import { type WavSampleFormat } from "../../audio/wav.js";
+import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import { FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
-import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
+import { decodeAudioChunks, DEFAULT_DECODE, encodeAudio, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
@@ -86,15 +87,27 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
   return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes };
 }
 
-async function decodeStream(s: FmacStream, source: string, o: DecodeOpts, engine: InferenceEngine): Promise<Float32Array> {
+function checkStream(s: FmacStream, source: string, engine: InferenceEngine): void {
   if (s.modelId !== engine.info.modelId)
     throw new UserError(`${source}: made by a different model (id ${s.modelId}); this model is ${engine.info.modelId} (pass the right --model)`);
   if (s.stages > engine.info.codec.rvq.stages) throw new UserError(`${source}: has ${s.stages} stages but the model has ${engine.info.codec.rvq.stages}`);
-  const settings = decodeSettings(o);
+}
+
+/** Decodes straight into a WAV file, block by block: memory stays bounded for any length. */
+async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, engine: InferenceEngine): Promise<void> {
+  checkStream(s, source, engine);
   const bar = progressBar("decode", 100, "%");
-  const audio = await decodeAudio(engine, s.codes, s.frames, s.stages, s.length, { ...settings, onProgress: (d, t) => bar.update(Math.round((100 * d) / t)) });
-  bar.stop();
-  return audio;
+  const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
+  try {
+    for await (const chunk of decodeAudioChunks(engine, s.codes, s.frames, s.stages, s.length, { ...decodeSettings(o), onProgress: (d, t) => bar.update(Math.round((100 * d) / t)) }))
+      writer.write(chunk);
+    writer.close();
+  } catch (e) {
+    writer.abort();
+    throw e;
+  } finally {
+    bar.stop();
+  }
 }
 
 export function registerCodec(program: Command): void {
@@ -121,9 +134,8 @@ export function registerCodec(program: Command): void {
       decodeSettings(o); // flags first: a bad flag is reported before any file is read
       const s = readFmac(await readInputFile(input), input);
       const engine = await openEngine(o.model, o.engine);
-      const audio = await decodeStream(s, input, o, engine);
-      writeFileAtomic(out, encodeWav([audio], SAMPLE_RATE, o.format));
-      console.log(`${out}: ${(audio.length / SAMPLE_RATE).toFixed(2)} s`);
+      await decodeToFile(s, input, out, o, engine);
+      console.log(`${out}: ${(s.length / SAMPLE_RATE).toFixed(2)} s`);
       engine.dispose();
     });
 
@@ -141,10 +153,9 @@ export function registerCodec(program: Command): void {
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);
       const t1 = performance.now();
-      const audio = await decodeStream(readFmac(bytes, "bitstream"), "bitstream", o, engine);
+      await decodeToFile(readFmac(bytes, "bitstream"), "bitstream", out, o, engine);
       const t2 = performance.now();
       if (o.keep) writeFileAtomic(o.keep, bytes);
-      writeFileAtomic(out, encodeWav([audio], SAMPLE_RATE, o.format));
       const secs = s.length / SAMPLE_RATE;
       console.log(
         `${out}: ${secs.toFixed(2)} s at ${((bytes.length * 8) / secs / 1000).toFixed(3)} kbit/s (file size incl. header), ` +

@@ -1,0 +1,59 @@
+/**
+ * Writes a mono WAV file piece by piece (the length is known up front), so
+ * long decodes never hold the whole output in memory. Like writeFileAtomic,
+ * the bytes go to a temporary sibling that is renamed only when complete.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { UserError } from "../util/errors.js";
+import { encodeWav, type WavSampleFormat } from "./wav.js";
+
+export class WavFileWriter {
+  private fd: number;
+  private tmp: string;
+  private written = 0;
+
+  constructor(private path: string, sampleRate: number, private total: number, private format: WavSampleFormat = "pcm16") {
+    const dir = dirname(path);
+    if (!existsSync(dir)) throw new UserError(`${path}: directory ${dir} does not exist`);
+    this.tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+    try {
+      this.fd = openSync(this.tmp, "w");
+    } catch (e) {
+      throw new UserError(`${path}: cannot write (${(e as Error).message})`);
+    }
+    // The header of a file with `total` samples: encodeWav of an empty signal, sizes patched.
+    const header = encodeWav([new Float32Array(0)], sampleRate, format);
+    const bps = format === "pcm16" ? 2 : 4;
+    const v = new DataView(header.buffer);
+    v.setUint32(4, 36 + total * bps, true);
+    v.setUint32(40, total * bps, true);
+    writeSync(this.fd, header);
+  }
+
+  write(samples: Float32Array): void {
+    if (this.written + samples.length > this.total) throw new Error(`WavFileWriter: more than ${this.total} samples`);
+    const body = encodeWav([samples], 24000, this.format).subarray(44);
+    writeSync(this.fd, body);
+    this.written += samples.length;
+  }
+
+  close(): void {
+    if (this.written !== this.total) {
+      this.abort();
+      throw new Error(`WavFileWriter: ${this.written} of ${this.total} samples written`);
+    }
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    renameSync(this.tmp, this.path);
+  }
+
+  abort(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+    rmSync(this.tmp, { force: true });
+  }
+}
