@@ -64,7 +64,7 @@ export function readWav(bytes: Uint8Array, source = "input"): DecodedAudio {
   const f = fmt!;
   if (dataStart < 0) fail("no data chunk");
   if (f.channels < 1) fail("zero channels");
-  if (f.rate < 1000 || f.rate > 768000) fail(`sample rate ${f.rate} Hz is out of range`);
+  if (f.rate < 1000 || f.rate > 192000) fail(`sample rate ${f.rate} Hz is out of range (1-192 kHz)`); // the resampler's limits
   const supported: Record<number, number[]> = {
     [FORMAT_PCM]: [8, 16, 24, 32],
     [FORMAT_FLOAT]: [32, 64],
