@@ -29,6 +29,7 @@ export async function decodeAudioBytes(bytes: Uint8Array, source: string): Promi
   }
   if (!decoded || !decoded.channelData?.length || !(decoded.sampleRate > 0))
     throw new UserError(`${source}: decoder returned no audio`);
+  if (decoded.sampleRate < 1000 || decoded.sampleRate > 192000) throw new UserError(`${source}: sample rate ${decoded.sampleRate} Hz is out of range (1-192 kHz)`);
   return { sampleRate: decoded.sampleRate, channels: decoded.channelData };
 }
 
