@@ -50,6 +50,8 @@ export function drawLines(r: Raster, x0: number, y0: number, w: number, h: numbe
       const b = tx(s.y[i]);
       if (Number.isFinite(a) && Number.isFinite(b)) r.line(px(s.x[i - 1]), py(a), px(s.x[i]), py(b), c);
     }
+    // Sparse series (validation every K steps) get a marker per point.
+    if (s.x.length < 60) s.x.forEach((x, i) => Number.isFinite(tx(s.y[i])) && r.rect(px(x) - 2, py(tx(s.y[i])) - 2, 5, 5, c));
     r.rect(x0 + L + pw - 110, y0 + T + 4 + k * 10, 8, 6, c);
     r.text(x0 + L + pw - 98, y0 + T + 3 + k * 10, s.name.slice(0, 16), [40, 40, 40]);
   });
