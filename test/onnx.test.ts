@@ -1,0 +1,74 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import * as ort from "onnxruntime-node";
+import { initJax, np, tree } from "../src/nn/runtime.js";
+import { jnn } from "../src/nn/runtime.js";
+import { exportOnnx } from "../src/onnx/export.js";
+import { exportModelOnnx } from "../src/model/export-onnx.js";
+import { JaxEngine } from "../src/model/jax-engine.js";
+import { OnnxEngine } from "../src/model/onnx-engine.js";
+import { decodeAudio, decodeMel, encodeAudio } from "../src/model/pipeline.js";
+import { Rng } from "../src/nn/rng.js";
+import { tinyModel, testSignal } from "./tiny-model.js";
+
+beforeAll(initJax);
+
+const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let err = 0;
+  let peak = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    peak = Math.max(peak, Math.abs(b[i]));
+  }
+  return err / Math.max(peak, 1e-12);
+};
+
+async function runOnnx(bytes: Uint8Array, feeds: Record<string, { data: Float32Array | Int32Array; dims: number[] }>) {
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const t: Record<string, ort.Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) t[k] = new ort.Tensor(v.data instanceof Int32Array ? "int32" : "float32", v.data, v.dims);
+  return s.run(t);
+}
+
+describe("jaxpr -> ONNX exporter", () => {
+  it("translates element-wise ops, reductions, matmuls, gathers, pads, slices, concatenation and comparisons", async () => {
+    const rng = new Rng(1);
+    const x = np.array(rng.normalArray(2 * 5 * 4)).reshape([2, 5, 4]);
+    const w = np.array(rng.normalArray(4 * 3)).reshape([4, 3]);
+    const table = np.array(rng.normalArray(6 * 3)).reshape([6, 3]);
+    const ids = np.array([5, 0, 2], { dtype: np.int32 });
+    const f = (x: any, w: any, t: any, i: any) => {
+      const y = np.matmul(x.ref, w); // [2,5,3]
+      const g = np.take(t, i, 0); // [3,3]
+      const p = np.pad(y.ref, [[0, 0], [1, 2], [0, 0]]).slice([], [1, 6], []);
+      const e = jnn.softmax(np.exp(p.mul(0.1)).add(np.sqrt(np.abs(x.ref.sum(-1, { keepdims: true })).add(1))), -1);
+      const c = np.concatenate([e, np.where(y.greater(0), 1, -1).astype(np.float32)], 2);
+      return [c.max(1), np.tanh(g).sum(), np.argmin(x, 2)];
+    };
+    const ref = f(x.ref, w.ref, table.ref, ids.ref).map((a: any) => a.dataSync());
+    const bytes = exportOnnx("t", f, [
+      { name: "x", value: x, kind: "input" },
+      { name: "w", value: w, kind: "weight" },
+      { name: "t", value: table, kind: "weight" },
+      { name: "i", value: ids, kind: "input" },
+    ], ["a", "b", "c"]);
+    const out = await runOnnx(bytes, { x: { data: x.ref.dataSync() as Float32Array, dims: [2, 5, 4] }, i: { data: Int32Array.from([5, 0, 2]), dims: [3] } });
+    expect(rel(out.a.data as Float32Array, ref[0])).toBeLessThan(1e-5);
+    expect(rel(out.b.data as Float32Array, ref[1])).toBeLessThan(1e-5);
+    expect(Array.from(out.c.data as Int32Array)).toEqual(Array.from(ref[2]));
+  });
+});
+
+describe("ONNX engine parity with the jax-js engine (tiny model)", () => {
+  it("same codes from the same audio; decoded mels and audio within 1e-4 relative", async () => {
+    const m = tinyModel(3);
+    const jaxE = new JaxEngine(m.info, tree.ref(m.codec), tree.ref(m.buffers), tree.ref(m.generator));
+    const onnxE = await OnnxEngine.create(ort as any, exportModelOnnx(m));
+    const audio = testSignal(6.5);
+    const a = await encodeAudio(jaxE, audio);
+    const b = await encodeAudio(onnxE, audio);
+    expect(b.codes).toEqual(a.codes);
+    const o = { steps: 3, guidance: 1, temperature: 1, seed: 1 };
+    expect(rel(await decodeMel(onnxE, a.codes, a.frames, a.stages, o), await decodeMel(jaxE, a.codes, a.frames, a.stages, o))).toBeLessThan(1e-4);
+    expect(rel(await decodeAudio(onnxE, a.codes, a.frames, a.stages, audio.length, o), await decodeAudio(jaxE, a.codes, a.frames, a.stages, audio.length, o))).toBeLessThan(1e-4);
+  });
+});
