@@ -47,8 +47,9 @@ describe("tiny codec model end to end (random weights)", () => {
     expect(enc.frames).toBe(framesFor(audio.length));
     expect(enc.frames).toBeGreaterThan(CORE);
     expect(enc.stages).toBe(4);
-    expect(Math.max(...enc.codes)).toBeLessThan(16);
-    const s = readFmac(writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages: 4, bitsPerIndex: 4, length: audio.length, frames: enc.frames, codes: enc.codes }));
+    const K = engine.info.codec.rvq.codebookSize;
+    expect(Math.max(...enc.codes)).toBeLessThan(K);
+    const s = readFmac(writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages: 4, bitsPerIndex: Math.log2(K), length: audio.length, frames: enc.frames, codes: enc.codes }));
     expect(s.codes).toEqual(enc.codes);
   });
 
