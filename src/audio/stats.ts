@@ -62,23 +62,21 @@ export class MelStatsAccumulator {
 const STD_FLOOR = 1e-3;
 
 export function normalizeMel(mel: LogMel, stats: MelStats): LogMel {
-  checkBands(mel, stats);
-  const out = new Float32Array(mel.data.length);
-  for (let t = 0; t < mel.frames; t++)
-    for (let m = 0; m < mel.bands; m++) {
-      const i = t * mel.bands + m;
-      out[i] = (mel.data[i] - stats.mean[m]) / Math.max(stats.std[m], STD_FLOOR);
-    }
-  return { ...mel, data: out };
+  return mapBands(mel, stats, (v, mean, std) => (v - mean) / std);
 }
 
 export function denormalizeMel(mel: LogMel, stats: MelStats): LogMel {
+  return mapBands(mel, stats, (v, mean, std) => v * std + mean);
+}
+
+/** Applies f(value, band mean, band std) to every value (std floored at STD_FLOOR). */
+function mapBands(mel: LogMel, stats: MelStats, f: (v: number, mean: number, std: number) => number): LogMel {
   checkBands(mel, stats);
   const out = new Float32Array(mel.data.length);
   for (let t = 0; t < mel.frames; t++)
     for (let m = 0; m < mel.bands; m++) {
       const i = t * mel.bands + m;
-      out[i] = mel.data[i] * Math.max(stats.std[m], STD_FLOOR) + stats.mean[m];
+      out[i] = f(mel.data[i], stats.mean[m], Math.max(stats.std[m], STD_FLOOR));
     }
   return { ...mel, data: out };
 }

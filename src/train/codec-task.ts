@@ -10,19 +10,9 @@ import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
-import { evalParams, newGroup, type TrainTask } from "./runner.js";
+import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
 
-export interface CodecTrainConfig {
-  batch: number;
-  frames: number;
-  steps: number;
-  lr: number;
-  warmup: number;
-  emaDecay: number;
-  /** Random gain in dB (+-), applied as a shift of the log-mel. */
-  gainDb: number;
-  valClips: number;
-}
+export type CodecTrainConfig = TrainSettings;
 
 export const CODEC_TRAIN: Record<string, CodecTrainConfig> = {
   // No EMA of the codec weights: the RVQ codebooks follow the online encoder, and an

@@ -13,6 +13,22 @@ import { Rng } from "../nn/rng.js";
 import { tree, type JArray } from "../nn/runtime.js";
 import { progressBar } from "../cli/progress.js";
 
+/** The settings of a training run that are not the model's (one per model config). */
+export interface TrainSettings {
+  batch: number;
+  /** Crop length in mel frames. */
+  frames: number;
+  steps: number;
+  /** Peak learning rate. */
+  lr: number;
+  warmup: number;
+  /** EMA decay of the shipped weights (0: none). */
+  emaDecay: number;
+  /** Random gain in dB (+-) applied to each crop. */
+  gainDb: number;
+  valClips: number;
+}
+
 export interface TrainGroup {
   params: Params;
   opt: AdamW;

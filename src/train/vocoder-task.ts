@@ -5,18 +5,9 @@ import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { ClipSampler, cropAt, HOP, randomCrop, type Clip } from "./data.js";
-import { evalParams, newGroup, type TrainTask } from "./runner.js";
+import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
 
-export interface VocoderTrainConfig {
-  batch: number;
-  frames: number;
-  steps: number;
-  lr: number;
-  warmup: number;
-  emaDecay: number;
-  gainDb: number;
-  valClips: number;
-}
+export type VocoderTrainConfig = TrainSettings;
 
 export const VOCODER_TRAIN: Record<string, VocoderTrainConfig> = {
   "vocos-small": { batch: 8, frames: 32, steps: 20000, lr: 5e-4, warmup: 200, emaDecay: 0.999, gainDb: 6, valClips: 16 },

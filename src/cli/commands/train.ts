@@ -7,7 +7,7 @@ import { VOCODER_CONFIGS } from "../../model/vocoder.js";
 import { initJax } from "../../nn/runtime.js";
 import { CODEC_TRAIN, createCodecTask } from "../../train/codec-task.js";
 import { loadClips, type Clip } from "../../train/data.js";
-import { runTraining, type TrainTask } from "../../train/runner.js";
+import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
 import { parseChoice, parseFloatOption, parseIntOption } from "../options.js";
@@ -59,6 +59,19 @@ function common(cmd: Command, configs: string[], defaultConfig: string): Command
     .option("--log-every <n>", "log every n steps", parseIntOption("log-every", 1, 1e9), 10);
 }
 
+/** The corpus splits and the run settings: the config's defaults with the command line's overrides. */
+async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: Clip[]; val: Clip[]; t: TrainSettings }> {
+  await initJax();
+  const train = loadClips(o.data, "train", (m) => console.error(m));
+  const val = loadClips(o.data, "validation", (m) => console.error(m));
+  const t = { ...defaults };
+  if (o.batch) t.batch = o.batch;
+  if (o.frames) t.frames = o.frames;
+  if (o.lr) t.lr = o.lr;
+  if (o.steps) t.steps = o.steps;
+  return { train, val, t };
+}
+
 async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> {
   const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, maxHours: o.maxHours });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
@@ -69,27 +82,11 @@ export function registerTrain(program: Command): void {
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
     .option("--stats <stats.json>", "mel statistics (default: computed from the training split)")
     .action(async (o: TrainOpts) => {
-      await initJax();
-      const trainClips = loadClips(o.data, "train", (m) => console.error(m));
-      const valClips = loadClips(o.data, "validation", (m) => console.error(m));
-      const t = { ...CODEC_TRAIN[o.config] };
-      if (o.batch) t.batch = o.batch;
-      if (o.frames) t.frames = o.frames;
-      if (o.lr) t.lr = o.lr;
-      if (o.steps) t.steps = o.steps;
-      const task = createCodecTask(CODEC_CONFIGS[o.config], t, trainClips, valClips, statsFor(o, trainClips), o.seed);
-      await run(task, o, t.steps);
+      const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[o.config]);
+      await run(createCodecTask(CODEC_CONFIGS[o.config], t, clips, val, statsFor(o, clips), o.seed), o, t.steps);
     });
   common(train.command("vocoder").description("train the mel-to-audio vocoder (GAN)"), Object.keys(VOCODER_TRAIN), "vocos-small").action(async (o: TrainOpts) => {
-    await initJax();
-    const trainClips = loadClips(o.data, "train", (m) => console.error(m));
-    const valClips = loadClips(o.data, "validation", (m) => console.error(m));
-    const t = { ...VOCODER_TRAIN[o.config] };
-    if (o.batch) t.batch = o.batch;
-    if (o.frames) t.frames = o.frames;
-    if (o.lr) t.lr = o.lr;
-    if (o.steps) t.steps = o.steps;
-    const task = createVocoderTask(VOCODER_CONFIGS[o.config], t, trainClips, valClips, o.seed);
-    await run(task, o, t.steps);
+    const { train: clips, val, t } = await prepare(o, VOCODER_TRAIN[o.config]);
+    await run(createVocoderTask(VOCODER_CONFIGS[o.config], t, clips, val, o.seed), o, t.steps);
   });
 }
