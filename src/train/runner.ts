@@ -27,6 +27,8 @@ export interface TrainSettings {
   /** Random gain in dB (+-) applied to each crop. */
   gainDb: number;
   valClips: number;
+  /** Validation crop length in frames (default: the training crop length). */
+  valFrames?: number;
 }
 
 export interface TrainGroup {

@@ -51,7 +51,8 @@ export function createVocoderTask(c: VocoderConfig, t: VocoderTrainConfig, train
     return { mel: np.array(mel).reshape([B, F, 128]), audio: np.array(audio).reshape([B, N]) };
   };
 
-  const valSet = val.filter((v) => v.mel.frames >= F).slice(0, t.valClips);
+  const VF = t.valFrames ?? F;
+  const valSet = val.filter((v) => v.mel.frames >= VF).slice(0, t.valClips);
 
   return {
     model: "vocoder",
@@ -85,8 +86,8 @@ export function createVocoderTask(c: VocoderConfig, t: VocoderTrainConfig, train
       let sum = 0;
       const ew = evalParams(gen);
       for (const clip of valSet) {
-        const crop = cropAt(clip, Math.floor((clip.mel.frames - F) / 2), F);
-        const l = valLoss(tree.ref(ew), np.array(crop.mel).reshape([1, F, 128]), np.array(crop.audio).reshape([1, N]));
+        const crop = cropAt(clip, Math.floor((clip.mel.frames - VF) / 2), VF);
+        const l = valLoss(tree.ref(ew), np.array(crop.mel).reshape([1, VF, 128]), np.array(crop.audio).reshape([1, VF * HOP]));
         sum += (l.dataSync() as Float32Array)[0];
       }
       tree.dispose(ew);
