@@ -38,3 +38,19 @@ describe("metrics agree with the numpy/scipy reference", () => {
     expect(() => logMelL1(a, a.subarray(5))).toThrow(/align them first/);
   });
 });
+
+describe("block-join measure", () => {
+  it("is ~1 for a signal without discontinuities and flags a jump at a join", async () => {
+    const { blockJoinStats } = await import("../src/eval/joins.js");
+    const { CORE } = await import("../src/model/pipeline.js");
+    const frames = 3 * CORE + 50;
+    const smooth = new Float32Array(frames * 128).map((_, i) => Math.sin(Math.floor(i / 128) * 0.3 + (i % 128) * 0.1));
+    const s = blockJoinStats(smooth, frames);
+    expect(s.joins).toBe(3);
+    expect(s.ratio).toBeGreaterThan(0.8);
+    expect(s.ratio).toBeLessThan(1.2);
+    const jumpy = Float32Array.from(smooth);
+    for (let t = CORE; t < frames; t++) for (let m = 0; m < 128; m++) jumpy[t * 128 + m] += t >= CORE ? 2 : 0;
+    expect(blockJoinStats(jumpy, frames).ratio).toBeGreaterThan(1.2);
+  });
+});
