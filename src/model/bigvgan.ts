@@ -30,7 +30,7 @@ export function initBigVgan(rng: Rng, c: BigVganConfig): BigVganParams {
   const ups: ConvParams[] = [];
   const blocks: AmpParams[][] = [];
   let ch = c.initialChannels;
-  c.upsampleRates.forEach((r, i) => {
+  c.upsampleRates.forEach((_, i) => {
     const out = ch / 2;
     ups.push(initConvTranspose1d(rng, ch, out, c.upsampleKernels[i]));
     blocks.push(

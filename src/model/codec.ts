@@ -6,9 +6,9 @@
 import type { Rng } from "../nn/rng.js";
 import { sinusoidalEmbedding } from "../nn/layers.js";
 import { np, type JArray } from "../nn/runtime.js";
-import { cfmLengthMultiple, cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
+import { cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
 import type { CodecConfig } from "./config.js";
-import { dequantize, initRvq, nearestCode, quantize, type RvqBuffers } from "./rvq.js";
+import { initRvq, nearestCode, quantize, type RvqBuffers } from "./rvq.js";
 import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
 export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams };
@@ -123,4 +123,3 @@ export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, 
   return transformerStack(p.decoder, c.decoder, zq!.reshape([1, T, c.rvq.dim]));
 }
 
-export { cfmLengthMultiple, dequantize };

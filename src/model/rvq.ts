@@ -81,17 +81,6 @@ export function quantize(b: RvqBuffers, z: JArray, stageMask: JArray | null): Qu
   return { zq, codes: np.stack(codes, 0), residuals: np.stack(residuals, 0), commit: commit!.mul(1 / S) };
 }
 
-/** Sum of the first `stages` codebook vectors for codes [S, N] -> [N, D]. */
-export function dequantize(b: RvqBuffers, codes: JArray, stages: number): JArray {
-  let out: JArray | null = null;
-  for (let s = 0; s < stages; s++) {
-    const q = np.take(b.codebooks[s].ref, codes.ref.slice(s), 0);
-    out = out ? out.add(q) : q;
-  }
-  codes.dispose();
-  return out!;
-}
-
 /**
  * EMA codebook update from one batch's codes [S, N], residuals [S, N, D] and
  * stage weights [S, N] (0 where quantizer dropout switched the stage off).
