@@ -95,10 +95,17 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
   };
   const w = wrap(engine);
   await encodeAudio(w, audio.subarray(0, SR)); // warm-up (jit compiles, session first runs)
-  let t0 = performance.now();
-  const enc = await encodeAudio(w, audio);
-  const encMs = performance.now() - t0;
-  rows.push({ name: `${engine.name}: encode`, value: secs / (encMs / 1000), unit: "x real time", ms: encMs });
+  // Best of 3 (the machine is noisy); the profile is that of the last run.
+  let enc = await encodeAudio(w, audio);
+  let encMs = Infinity;
+  let t0 = 0;
+  for (let i = 0; i < 3; i++) {
+    prof.clear();
+    t0 = performance.now();
+    enc = await encodeAudio(w, audio);
+    encMs = Math.min(encMs, performance.now() - t0);
+  }
+  rows.push({ name: `${engine.name}: encode [encoder + RVQ ${((100 * (prof.get("encoder") ?? 0)) / encMs).toFixed(0)}%, the rest mel front end]`, value: secs / (encMs / 1000), unit: "x real time", ms: encMs });
   const joins = blockJoinStats(await decodeMel(w, enc.codes, enc.frames, enc.stages, { steps: 8, guidance: 1, temperature: 1, seed: 0 }), enc.frames);
   rows.push({ name: `${engine.name}: block joins (${joins.joins}): mean frame-to-frame mel change at joins / elsewhere`, value: joins.meanRatio, unit: "ratio", ms: 0 });
   rows.push({ name: `${engine.name}: block joins: largest frame-to-frame mel change at joins / elsewhere`, value: joins.maxRatio, unit: "ratio", ms: 0 });
@@ -107,10 +114,13 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
     ["decode default (32 steps, guidance 1, 64 NFE)", { steps: 32, guidance: 1 }],
   ] as const) {
     await decodeAudio(w, enc.codes.subarray(0, 48 * enc.stages), 48, enc.stages, 48 * 512 - 1, { ...o, temperature: 1, seed: 0 });
-    prof.clear();
-    t0 = performance.now();
-    await decodeAudio(w, enc.codes, enc.frames, enc.stages, audio.length, { ...o, temperature: 1, seed: 0 });
-    const ms = performance.now() - t0;
+    let ms = Infinity;
+    for (let i = 0; i < (o.steps === 1 ? 3 : 1); i++) {
+      prof.clear();
+      t0 = performance.now();
+      await decodeAudio(w, enc.codes, enc.frames, enc.stages, audio.length, { ...o, temperature: 1, seed: 0 });
+      ms = Math.min(ms, performance.now() - t0);
+    }
     const parts = [...prof.entries()].map(([k, v]) => `${k} ${((100 * v) / ms).toFixed(0)}%`).join(", ");
     rows.push({ name: `${engine.name}: ${label} [${parts}]`, value: secs / (ms / 1000), unit: "x real time", ms });
   }

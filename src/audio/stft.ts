@@ -50,10 +50,13 @@ export class Stft {
     const begin = t * this.hop - half;
     const buf = this.frameBuf;
     const n = x.length;
-    for (let i = 0; i < this.nFft; i++) {
-      const j = begin + i;
-      buf[i] = (j >= 0 && j < n ? x[j] : x[reflectIndex(j, n)]) * this.window[i];
-    }
+    const w = this.window;
+    if (begin >= 0 && begin + this.nFft <= n) for (let i = 0; i < this.nFft; i++) buf[i] = x[begin + i] * w[i];
+    else
+      for (let i = 0; i < this.nFft; i++) {
+        const j = begin + i;
+        buf[i] = (j >= 0 && j < n ? x[j] : x[reflectIndex(j, n)]) * w[i];
+      }
     this.fft.realTransform(this.spec as unknown as number[], buf as unknown as number[]);
     if (out !== this.spec) out.set(this.spec.subarray(0, 2 * this.bins));
   }

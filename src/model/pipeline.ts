@@ -15,7 +15,7 @@ import { framesFor, HOP } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
 
 export const MARGIN = 32;
-export const BLOCK = 256;
+export const BLOCK = 320;
 export const CORE = BLOCK - 2 * MARGIN;
 
 export interface DecodeOptions {
@@ -34,6 +34,12 @@ export interface DecodeOptions {
 export const DEFAULT_DECODE: DecodeOptions = { steps: 32, guidance: 1, temperature: 1, seed: 0 };
 /** FlowMAC-LC: one Euler step, no guidance, one network evaluation. */
 export const LC_DECODE: Partial<DecodeOptions> = { steps: 1, guidance: 0 };
+
+let sharedFrontEnd: MelFrontEnd | null = null;
+/** One front end for all calls: building its filterbank costs a few milliseconds. */
+function frontEnd(): MelFrontEnd {
+  return (sharedFrontEnd ??= new MelFrontEnd());
+}
 
 /** Core starts of the blocks covering `frames` frames. */
 export function blockStarts(frames: number): number[] {
@@ -57,7 +63,7 @@ export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, 
   const { codec, stats } = engine.info;
   const n = codec.nMels;
   const S = codec.rvq.stages;
-  const mel = normalizeMel(new MelFrontEnd().compute(audio), stats);
+  const mel = normalizeMel(frontEnd().compute(audio), stats);
   const frames = mel.frames;
   // Outside the signal: digital silence (the log floor), normalised.
   const silence = normalizeMel({ frames: 1, bands: n, data: new Float32Array(n).fill(Math.log(1e-5)) }, stats).data;

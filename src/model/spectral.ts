@@ -28,19 +28,26 @@ export function dftBases(nFft: number): { cos: Float32Array; sin: Float32Array }
   return { cos: cached(`cos${nFft}`, make(Math.cos)), sin: cached(`sin${nFft}`, make((x) => -Math.sin(x))) };
 }
 
-/** Inverse real DFT bases with the synthesis window folded in: [bins, nFft] each (x = Re @ C + Im @ S). */
-export function idftBases(nFft: number): { cos: Float32Array; sin: Float32Array } {
+/**
+ * Half inverse real DFT bases with the synthesis window folded in: [bins, nFft/2 + 1]
+ * each, for output samples n = 0..nFft/2. Since cos is even and sin odd in n, and the
+ * periodic Hann window is symmetric (w[nFft - n] = w[n]), the other half follows:
+ * x[n] = A[n] + B[n] and x[nFft - n] = A[n] - B[n] with A = Re @ C, B = Im @ S.
+ * Half the multiply-adds of the full bases.
+ */
+export function idftHalfBases(nFft: number): { cos: Float32Array; sin: Float32Array } {
   const bins = nFft / 2 + 1;
+  const cols = nFft / 2 + 1;
   const w = hannWindow(nFft);
   const make = (f: (x: number) => number) => () => {
-    const m = new Float32Array(bins * nFft);
+    const m = new Float32Array(bins * cols);
     for (let k = 0; k < bins; k++) {
       const c = k === 0 || k === nFft / 2 ? 1 : 2;
-      for (let n = 0; n < nFft; n++) m[k * nFft + n] = (w[n] * c * f((2 * Math.PI * k * n) / nFft)) / nFft;
+      for (let n = 0; n < cols; n++) m[k * cols + n] = (w[n] * c * f((2 * Math.PI * k * n) / nFft)) / nFft;
     }
     return m;
   };
-  return { cos: cached(`icos${nFft}`, make(Math.cos)), sin: cached(`isin${nFft}`, make((x) => -Math.sin(x))) };
+  return { cos: cached(`ihcos${nFft}`, make(Math.cos)), sin: cached(`ihsin${nFft}`, make((x) => -Math.sin(x))) };
 }
 
 /**
@@ -90,12 +97,14 @@ export function logMel(x: JArray, nFft: number, hop: number, nMels: number): JAr
  */
 export function istft(re: JArray, im: JArray, nFft: number, hop: number): JArray {
   const [B, T, bins] = re.shape;
-  const { cos, sin } = idftBases(nFft);
-  const frames = mm(re.reshape([B * T, bins]), np.array(cos).reshape([bins, nFft]))
-    .add(mm(im.reshape([B * T, bins]), np.array(sin).reshape([bins, nFft])))
-    .reshape([B, T, nFft, 1]);
-  const y = overlapAdd(frames, hop).reshape([B, -1]); // [(T-1)*hop + nFft]
   const half = nFft / 2;
+  const { cos, sin } = idftHalfBases(nFft);
+  const a = mm(re.reshape([B * T, bins]), np.array(cos).reshape([bins, half + 1]));
+  const b = mm(im.reshape([B * T, bins]), np.array(sin).reshape([bins, half + 1]));
+  // Samples 0..half from A + B; samples half+1..nFft-1 are (A - B) at n = half-1..1, reversed.
+  const tail = np.flip(a.ref.sub(b.ref).slice([], [1, half]), 1);
+  const frames = np.concatenate([a.add(b), tail], 1).reshape([B, T, nFft, 1]);
+  const y = overlapAdd(frames, hop).reshape([B, -1]); // [(T-1)*hop + nFft]
   const out = T * hop;
   const env = np.array(windowEnvelope(nFft, hop, T).subarray(half, half + out));
   return y.slice([], [half, half + out]).mul(env);

@@ -198,6 +198,12 @@ function emit(g: GraphBuilder, jp: Jaxpr): void {
         r = g.node("Slice", [ins[0], g.ints(sl.map((s) => s[0])), g.ints(sl.map((s) => s[1])), g.ints(sl.map((_, i) => i))]);
         break;
       }
+      case "flip": {
+        // Slice backwards along each flipped axis: from -1 to before index 0, step -1.
+        const ax = p.axis as number[];
+        r = g.node("Slice", [ins[0], g.ints(ax.map(() => -1)), g.ints(ax.map(() => -(2 ** 53))), g.ints(ax), g.ints(ax.map(() => -1))]);
+        break;
+      }
       case "pad": {
         const w = p.width as [number, number][];
         r = g.node("Pad", [ins[0], g.ints([...w.map((x) => x[0]), ...w.map((x) => x[1])]), g.scalar(e.inputs[0].aval.dtype, 0)]);
