@@ -44,12 +44,18 @@ function speech(seconds: number): Float32Array {
   return x;
 }
 
-function benchMel(): BenchRow[] {
+async function benchMel(): Promise<BenchRow[]> {
   const secs = quick ? 10 : 60;
   const x = speech(secs);
-  const fe = new MelFrontEnd();
-  const ms = bestOf(() => fe.compute(x), quick ? 2 : 3);
-  return [{ name: `log-mel front end (${secs} s of 24 kHz audio)`, value: secs / (ms / 1000), unit: "x real time", ms }];
+  const rows: BenchRow[] = [];
+  for (const [label, fe] of [
+    ["fft.js, float64", new MelFrontEnd()],
+    ["PFFFT wasm SIMD: the codec's encoder", await MelFrontEnd.fast()],
+  ] as const) {
+    const ms = bestOf(() => fe.compute(x), quick ? 2 : 3);
+    rows.push({ name: `log-mel front end, ${label} (${secs} s of 24 kHz audio)`, value: secs / (ms / 1000), unit: "x real time", ms });
+  }
+  return rows;
 }
 
 function benchVocoders(): BenchRow[] {
@@ -141,7 +147,7 @@ async function benchCodec(): Promise<BenchRow[]> {
 
 await initJax();
 console.log(`flowmac benchmarks (node ${process.version}, one thread${quick ? ", --quick" : ""})`);
-if (want("mel")) printRows("front end", benchMel());
+if (want("mel")) printRows("front end", await benchMel());
 if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
 if (want("vocoder")) printRows("vocoder generators", benchVocoders());
 if (want("codec")) printRows("codec inference", await benchCodec());

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MelFrontEnd, toBandMajor } from "../src/audio/mel.js";
 import { Stft } from "../src/audio/stft.js";
+import { fftJs, loadFastFft } from "../src/audio/fft.js";
 import { maxAbsDiff, torchFixture } from "./helpers.js";
 
 describe("mel front end (parity with torchaudio)", () => {
@@ -27,6 +28,26 @@ describe("mel front end (parity with torchaudio)", () => {
       expect(mel.frames).toBe(Math.floor(n / 512) + 1);
       expect(mel.data.every(Number.isFinite)).toBe(true);
     }
+  });
+});
+
+describe("fast front end (PFFFT, wasm SIMD)", () => {
+  it("loads here, and its spectrum matches fft.js to float32 precision", async () => {
+    const fast = await loadFastFft(2048);
+    expect(fast.name).toBe("pffft-wasm-simd");
+    const x = new Float64Array(2048).map((_, i) => Math.sin(0.37 * i) + Math.cos(0.011 * i * i));
+    const a = new Float64Array(2050);
+    const b = new Float64Array(2050);
+    fast.forward(x, a);
+    fftJs(2048).forward(x, b);
+    const peak = Math.max(...b.map(Math.abs));
+    expect(maxAbsDiff(a, b) / peak).toBeLessThan(1e-6);
+  });
+
+  it("log-mel matches the torchaudio reference to 1e-4 absolute", async () => {
+    const fx = torchFixture("mel");
+    const mel = (await MelFrontEnd.fast()).compute(fx.get("audio")!.data as Float32Array);
+    expect(maxAbsDiff(toBandMajor(mel), fx.get("log_mel")!.data)).toBeLessThan(1e-4);
   });
 });
 

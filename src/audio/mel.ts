@@ -4,7 +4,8 @@
  * spectrum, natural log of max(x, 1e-5). Matches torchaudio to 1e-4.
  */
 import { slaneyFilterbank, sparsify, type SparseFilterbank } from "./melscale.js";
-import { Stft } from "./stft.js";
+import { loadFastFft, type RealFft } from "./fft.js";
+import { hannWindow, Stft } from "./stft.js";
 
 export interface MelConfig {
   sampleRate: number;
@@ -40,12 +41,18 @@ export class MelFrontEnd {
   private sparse: SparseFilterbank;
   private mag: Float64Array;
 
-  constructor(config: MelConfig = FLOWMAC_MEL) {
+  /** `fft` defaults to fft.js (synchronous); `MelFrontEnd.fast()` uses the fastest FFT available. */
+  constructor(config: MelConfig = FLOWMAC_MEL, fft?: RealFft) {
     this.config = config;
-    this.stft = new Stft(config.nFft, config.hop);
+    this.stft = new Stft(config.nFft, config.hop, hannWindow(config.nFft), fft);
     this.filterbank = slaneyFilterbank(this.stft.bins, config.nMels, config.sampleRate, config.fMin, config.fMax);
     this.sparse = sparsify(this.filterbank, this.stft.bins, config.nMels);
     this.mag = new Float64Array(this.stft.bins);
+  }
+
+  /** A front end on PFFFT (wasm SIMD) where it loads: what the codec's encoder uses. */
+  static async fast(config: MelConfig = FLOWMAC_MEL): Promise<MelFrontEnd> {
+    return new MelFrontEnd(config, await loadFastFft(config.nFft));
   }
 
   frameCount(samples: number): number {

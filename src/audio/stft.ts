@@ -1,5 +1,6 @@
-/** Short-time Fourier analysis and synthesis on fft.js, in float64. */
+/** Short-time Fourier analysis (on any RealFft) and synthesis (on fft.js), in float64. */
 import FFT from "fft.js";
+import { fftJs, type RealFft } from "./fft.js";
 
 /** Periodic Hann window (torch.hann_window default). */
 export function hannWindow(n: number): Float64Array {
@@ -23,15 +24,18 @@ export class Stft {
   readonly window: Float64Array;
   readonly bins: number;
   private fft: FFT;
+  private realFft: RealFft;
   private frameBuf: Float64Array;
   private spec: Float64Array;
 
-  constructor(nFft: number, hop: number, window: Float64Array = hannWindow(nFft)) {
+  constructor(nFft: number, hop: number, window: Float64Array = hannWindow(nFft), realFft: RealFft = fftJs(nFft)) {
+    if (realFft.size !== nFft) throw new Error(`FFT of size ${realFft.size} given for an STFT of ${nFft} points`);
     this.nFft = nFft;
     this.hop = hop;
     this.window = window;
     this.bins = nFft / 2 + 1;
     this.fft = new FFT(nFft);
+    this.realFft = realFft;
     this.frameBuf = new Float64Array(nFft);
     this.spec = new Float64Array(2 * nFft);
   }
@@ -57,8 +61,7 @@ export class Stft {
         const j = begin + i;
         buf[i] = (j >= 0 && j < n ? x[j] : x[reflectIndex(j, n)]) * w[i];
       }
-    this.fft.realTransform(this.spec as unknown as number[], buf as unknown as number[]);
-    if (out !== this.spec) out.set(this.spec.subarray(0, 2 * this.bins));
+    this.realFft.forward(buf, out);
   }
 
   /** Magnitudes of frame t written to `mag` (length bins). */

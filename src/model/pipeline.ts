@@ -35,10 +35,10 @@ export const DEFAULT_DECODE: DecodeOptions = { steps: 32, guidance: 1, temperatu
 /** FlowMAC-LC: one Euler step, no guidance, one network evaluation. */
 export const LC_DECODE: Partial<DecodeOptions> = { steps: 1, guidance: 0 };
 
-let sharedFrontEnd: MelFrontEnd | null = null;
-/** One front end for all calls: building its filterbank costs a few milliseconds. */
-function frontEnd(): MelFrontEnd {
-  return (sharedFrontEnd ??= new MelFrontEnd());
+let sharedFrontEnd: Promise<MelFrontEnd> | null = null;
+/** One front end for all calls (building its filterbank costs a few milliseconds), on the fastest FFT. */
+function frontEnd(): Promise<MelFrontEnd> {
+  return (sharedFrontEnd ??= MelFrontEnd.fast());
 }
 
 /** Core starts of the blocks covering `frames` frames. */
@@ -63,7 +63,7 @@ export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, 
   const { codec, stats } = engine.info;
   const n = codec.nMels;
   const S = codec.rvq.stages;
-  const mel = normalizeMel(frontEnd().compute(audio), stats);
+  const mel = normalizeMel((await frontEnd()).compute(audio), stats);
   const frames = mel.frames;
   // Outside the signal: digital silence (the log floor), normalised.
   const silence = normalizeMel({ frames: 1, bands: n, data: new Float32Array(n).fill(Math.log(1e-5)) }, stats).data;
