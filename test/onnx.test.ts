@@ -3,6 +3,7 @@ import * as ort from "onnxruntime-node";
 import { initJax, np, tree } from "../src/nn/runtime.js";
 import { jnn } from "../src/nn/runtime.js";
 import { exportOnnx } from "../src/onnx/export.js";
+import { groupNorm, layerNorm } from "../src/nn/layers.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
@@ -55,6 +56,39 @@ describe("jaxpr -> ONNX exporter", () => {
     expect(rel(out.a.data as Float32Array, ref[0])).toBeLessThan(1e-5);
     expect(rel(out.b.data as Float32Array, ref[1])).toBeLessThan(1e-5);
     expect(Array.from(out.c.data as Int32Array)).toEqual(Array.from(ref[2]));
+  });
+});
+
+describe("softmax and layer-norm fusion", () => {
+  const opsOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
+  const x = () => np.array(new Rng(4).normalArray(3 * 6 * 8)).reshape([3, 6, 8]);
+  const gamma = np.array(new Rng(5).normalArray(8));
+  const beta = np.array(new Rng(6).normalArray(8));
+
+  it("exports jax-js softmax and layer norm as ONNX Softmax and LayerNormalization, same values", async () => {
+    const f = (x: any, g: any, b: any) => [jnn.softmax(x.ref.mul(2), -1), layerNorm({ g: g.ref, b: b.ref }, x.ref), groupNorm({ g, b }, x, 2, 1e-5, true)];
+    const ref = f(x(), gamma.ref, beta.ref).map((a: any) => a.dataSync());
+    const bytes = exportOnnx("t", f, [{ name: "x", value: x(), kind: "input" }, { name: "g", value: gamma.ref, kind: "weight" }, { name: "b", value: beta.ref, kind: "weight" }], ["s", "l", "n"]);
+    expect(opsOf(bytes)).toContain("Softmax");
+    expect(opsOf(bytes)).toContain("LayerNormalization");
+    expect(opsOf(bytes)).not.toContain("Reciprocal"); // every chain was fused
+    const out = await runOnnx(bytes, { x: { data: x().dataSync() as Float32Array, dims: [3, 6, 8] } });
+    for (const [k, r] of [["s", ref[0]], ["l", ref[1]], ["n", ref[2]]] as const) expect(rel(out[k].data as Float32Array, r)).toBeLessThan(1e-5);
+  });
+
+  it("leaves a chain alone when one of its intermediate values is used elsewhere", async () => {
+    // A hand-written layer norm that also returns the centred signal.
+    const f = (x: any) => {
+      const h = x.ref.sub(x.mean(-1, { keepdims: true }));
+      const r = np.reciprocal(np.sqrt(np.square(h.ref).mean(-1, { keepdims: true }).add(1e-5)));
+      return [h.ref.mul(r), h];
+    };
+    const ref = f(x()).map((a: any) => a.dataSync());
+    const bytes = exportOnnx("t", f, [{ name: "x", value: x(), kind: "input" }], ["y", "h"]);
+    expect(opsOf(bytes)).not.toContain("LayerNormalization");
+    const out = await runOnnx(bytes, { x: { data: x().dataSync() as Float32Array, dims: [3, 6, 8] } });
+    expect(rel(out.y.data as Float32Array, ref[0])).toBeLessThan(1e-5);
+    expect(rel(out.h.data as Float32Array, ref[1])).toBeLessThan(1e-5);
   });
 });
 

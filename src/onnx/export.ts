@@ -6,6 +6,7 @@
  * pipeline runs fixed-size blocks).
  */
 import { makeJaxpr, tree, type JArray } from "../nn/runtime.js";
+import { FUSED_LAYER_NORM, FUSED_SOFTMAX, fuseOps } from "./fuse.js";
 import { DT, encodeModel, type AttrValue, type OnnxDType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./proto.js";
 
 export const OPSET = 18;
@@ -104,6 +105,12 @@ class GraphBuilder {
     return n;
   }
 
+  constant(values: Float32Array, dims: number[]): string {
+    const n = this.fresh("c");
+    this.initializers.push({ name: n, dtype: DT.FLOAT, dims, raw: new Uint8Array(values.buffer.slice(0)) });
+    return n;
+  }
+
   node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, out?: string): string {
     const o = out ?? this.fresh();
     this.nodes.push({ op, inputs, outputs: [o], attrs });
@@ -120,7 +127,7 @@ const REDUCE: Record<string, string> = { Add: "ReduceSum", Max: "ReduceMax", Min
 const COMPARE: Record<string, string> = { less: "Less", greater: "Greater", equal: "Equal", less_equal: "LessOrEqual", greater_equal: "GreaterOrEqual" };
 
 function emit(g: GraphBuilder, jp: Jaxpr): void {
-  for (const e of jp.eqns) {
+  for (const e of fuseOps(jp.eqns, jp.outs) as Eqn[]) {
     const ins = e.inputs.map((a) => g.name(a));
     const out = e.outBinders[0];
     const p = e.params;
@@ -167,6 +174,15 @@ function emit(g: GraphBuilder, jp: Jaxpr): void {
       case "dot":
         r = emitDot(g, e, ins);
         break;
+      case FUSED_SOFTMAX:
+        r = g.node("Softmax", ins, { axis: p.axis });
+        break;
+      case FUSED_LAYER_NORM: {
+        // LayerNormalization needs a scale; a bias is optional.
+        const scale = ins[1] ?? g.constant(new Float32Array(p.dim).fill(1), [p.dim]);
+        r = g.node("LayerNormalization", [ins[0], scale, ...ins.slice(2)], { axis: -1, epsilon: { float: p.epsilon } });
+        break;
+      }
       case "compare":
         if (p.op === "not_equal") r = g.node("Not", [g.node("Equal", ins)]);
         else if (COMPARE[p.op]) r = g.node(COMPARE[p.op], ins);

@@ -1,0 +1,188 @@
+/**
+ * Peephole fusion on a jaxpr before ONNX translation: jax-js writes softmax
+ * and layer norm as chains of 10-15 element-wise primitives; onnxruntime runs
+ * each as one kernel (Softmax, LayerNormalization) several times faster.
+ * A chain is fused only when its intermediate values are used nowhere else,
+ * so the fused graph computes the same function.
+ */
+
+export interface FuseAtom {
+  aval: { shape: number[]; dtype: string };
+  value?: number | boolean;
+}
+export interface FuseEqn {
+  primitive: string;
+  inputs: FuseAtom[];
+  outBinders: FuseAtom[];
+  params: Record<string, any>;
+}
+
+/** Primitives this pass introduces (handled by the exporter). */
+export const FUSED_SOFTMAX = "fused_softmax";
+export const FUSED_LAYER_NORM = "fused_layer_norm";
+
+class Uses {
+  private producer = new Map<FuseAtom, number>();
+  private consumers = new Map<FuseAtom, number[]>();
+  private count = new Map<FuseAtom, number>();
+
+  constructor(
+    private eqns: FuseEqn[],
+    outs: FuseAtom[],
+  ) {
+    eqns.forEach((e, i) => {
+      e.outBinders.forEach((o) => this.producer.set(o, i));
+      for (const a of e.inputs) {
+        if (a.value !== undefined) continue;
+        this.count.set(a, (this.count.get(a) ?? 0) + 1);
+        const c = this.consumers.get(a) ?? [];
+        if (!c.includes(i)) c.push(i);
+        this.consumers.set(a, c);
+      }
+    });
+    for (const o of outs) this.count.set(o, (this.count.get(o) ?? 0) + 1 + eqns.length); // graph outputs are never internal
+  }
+
+  /** How many times `a` is read (graph outputs count as many). */
+  reads(a: FuseAtom): number {
+    return this.count.get(a) ?? 0;
+  }
+
+  /** The single eqn consuming `a` (which must be used exactly `times` times), or null. */
+  only(a: FuseAtom, times = 1): { i: number; e: FuseEqn } | null {
+    if ((this.count.get(a) ?? 0) !== times) return null;
+    const c = this.consumers.get(a) ?? [];
+    return c.length === 1 ? { i: c[0], e: this.eqns[c[0]] } : null;
+  }
+}
+
+const isScalar = (a: FuseAtom, v: number, rel = 1e-6) => typeof a.value === "number" && Math.abs(a.value - v) <= rel * Math.abs(v);
+const lastAxis = (e: FuseEqn, rank: number) => Array.isArray(e.params.axis) && e.params.axis.length === 1 && e.params.axis[0] === rank - 1;
+/** The operand of a binary eqn that is not `a` (commutative ops), or null if `a` is not an operand. */
+const other = (e: FuseEqn, a: FuseAtom): FuseAtom | null => (e.inputs[0] === a ? e.inputs[1] : e.inputs[1] === a ? e.inputs[0] : null);
+
+interface Match {
+  /** Eqns to drop; the fused eqn takes the place of the last one. */
+  drop: number[];
+  fused: FuseEqn;
+}
+
+/** reduce_max -> reshape -> [stop_gradient] -> neg -> add x -> exp -> reduce_sum -> reshape -> reciprocal -> mul. */
+function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
+  const e = eqns[i];
+  if (e.primitive !== "reduce" || e.params.op !== "Max") return null;
+  const x = e.inputs[0];
+  const rank = x.aval.shape.length;
+  if (!lastAxis(e, rank) || x.aval.dtype !== "float32") return null;
+  const drop = [i];
+  const step = (a: FuseAtom, prim: string, times = 1) => {
+    const n = uses.only(a, times);
+    if (!n || n.e.primitive !== prim) return null;
+    drop.push(n.i);
+    return n.e;
+  };
+  const rs = step(e.outBinders[0], "reshape");
+  if (!rs) return null;
+  let m = rs.outBinders[0];
+  const sg = uses.only(m);
+  if (sg?.e.primitive === "stop_gradient") {
+    drop.push(sg.i);
+    m = sg.e.outBinders[0];
+  }
+  const neg = step(m, "neg");
+  const add = neg && step(neg.outBinders[0], "add");
+  if (!add || other(add, neg!.outBinders[0]) !== x) return null;
+  const exp = step(add.outBinders[0], "exp");
+  if (!exp) return null;
+  const ex = exp.outBinders[0];
+  // exp's output feeds the sum and the final product: two uses in two eqns.
+  const consumers = eqns.map((q, k) => [q, k] as const).filter(([q]) => q.inputs.includes(ex));
+  if (consumers.length !== 2) return null;
+  const sumAt = consumers.find(([q]) => q.primitive === "reduce" && q.params.op === "Add" && lastAxis(q, rank));
+  const mulAt = consumers.find(([q]) => q.primitive === "mul");
+  if (!sumAt || !mulAt || uses.reads(ex) !== 2) return null;
+  drop.push(sumAt[1]);
+  const rs2 = step(sumAt[0].outBinders[0], "reshape");
+  const rec = rs2 && step(rs2.outBinders[0], "reciprocal");
+  if (!rec || uses.only(rec.outBinders[0])?.i !== mulAt[1] || other(mulAt[0], rec.outBinders[0]) !== ex) return null;
+  drop.push(mulAt[1]);
+  return { drop, fused: { primitive: FUSED_SOFTMAX, inputs: [x], outBinders: mulAt[0].outBinders, params: { axis: rank - 1 } } };
+}
+
+/**
+ * Layer norm over the last axis: sum/n -> neg -> add x (= h) -> h*h -> sum/n
+ * -> + eps -> sqrt -> reciprocal -> h * r, then optionally * gamma and + beta
+ * (vectors over the last axis).
+ */
+function matchLayerNorm(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
+  const e = eqns[i];
+  if (e.primitive !== "reduce" || e.params.op !== "Add") return null;
+  const x = e.inputs[0];
+  const rank = x.aval.shape.length;
+  const D = x.aval.shape[rank - 1];
+  if (!lastAxis(e, rank) || x.aval.dtype !== "float32") return null;
+  const drop = [i];
+  const step = (a: FuseAtom, prim: string, times = 1) => {
+    const n = uses.only(a, times);
+    if (!n || n.e.primitive !== prim) return null;
+    drop.push(n.i);
+    return n.e;
+  };
+  const rs = step(e.outBinders[0], "reshape");
+  const mean = rs && step(rs.outBinders[0], "mul");
+  if (!mean || !isScalar(other(mean, rs!.outBinders[0])!, 1 / D)) return null;
+  const neg = step(mean.outBinders[0], "neg");
+  const cen = neg && step(neg.outBinders[0], "add");
+  if (!cen || other(cen, neg!.outBinders[0]) !== x) return null;
+  const h = cen.outBinders[0];
+  // h is used three times: twice by h*h, once by the final h * r.
+  const hc = eqns.map((q, k) => [q, k] as const).filter(([q]) => q.inputs.includes(h));
+  if (hc.length !== 2) return null;
+  const sq = hc.find(([q]) => q.primitive === "mul" && q.inputs[0] === h && q.inputs[1] === h);
+  const scale = hc.find(([q]) => q !== sq?.[0] && q.primitive === "mul");
+  if (!sq || !scale || uses.reads(h) !== 3) return null;
+  drop.push(sq[1]);
+  const sum = step(sq[0].outBinders[0], "reduce");
+  if (!sum || sum.params.op !== "Add" || !lastAxis(sum, rank)) return null;
+  const rs2 = step(sum.outBinders[0], "reshape");
+  const varE = rs2 && step(rs2.outBinders[0], "mul");
+  if (!varE || !isScalar(other(varE, rs2!.outBinders[0])!, 1 / D)) return null;
+  const addEps = step(varE.outBinders[0], "add");
+  const eps = addEps && other(addEps, varE.outBinders[0]);
+  if (!addEps || !eps || typeof eps.value !== "number") return null;
+  const sqrt = step(addEps.outBinders[0], "sqrt");
+  const rec = sqrt && step(sqrt.outBinders[0], "reciprocal");
+  if (!rec || uses.only(rec.outBinders[0])?.i !== scale[1] || other(scale[0], rec.outBinders[0]) !== h) return null;
+  drop.push(scale[1]);
+  let out = scale[0].outBinders[0];
+  const inputs: FuseAtom[] = [x];
+  const isVector = (a: FuseAtom | null) => !!a && a.value === undefined && a.aval.shape.length === 1 && a.aval.shape[0] === D;
+  const g = uses.only(out);
+  if (g?.e.primitive === "mul" && isVector(other(g.e, out))) {
+    inputs.push(other(g.e, out)!);
+    drop.push(g.i);
+    out = g.e.outBinders[0];
+    const b = uses.only(out);
+    if (b?.e.primitive === "add" && isVector(other(b.e, out))) {
+      inputs.push(other(b.e, out)!);
+      drop.push(b.i);
+      out = b.e.outBinders[0];
+    }
+  }
+  return { drop, fused: { primitive: FUSED_LAYER_NORM, inputs, outBinders: [out], params: { epsilon: eps.value, dim: D } } };
+}
+
+/** The eqns with every fusable softmax and layer-norm chain replaced by one fused eqn. */
+export function fuseOps(eqns: FuseEqn[], outs: FuseAtom[]): FuseEqn[] {
+  const uses = new Uses(eqns, outs);
+  const dropped = new Set<number>();
+  const placed = new Map<number, FuseEqn>();
+  for (let i = 0; i < eqns.length; i++) {
+    if (dropped.has(i)) continue;
+    const m = matchSoftmax(eqns, uses, i) ?? matchLayerNorm(eqns, uses, i);
+    if (!m || m.drop.some((k) => dropped.has(k))) continue;
+    m.drop.forEach((k) => dropped.add(k));
+    placed.set(Math.max(...m.drop), m.fused);
+  }
+  return eqns.flatMap((e, i) => (placed.has(i) ? [placed.get(i)!] : dropped.has(i) ? [] : [e]));
+}
