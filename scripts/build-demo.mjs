@@ -24,10 +24,14 @@ await build({
   target: "es2022",
   outfile: join(out, "app.js"),
   minify: true,
+  // PFFFT's Emscripten loader imports node:module only when it runs under Node.
+  external: ["module"],
   logLevel: "warning",
 });
 cpSync(join(root, "demo/index.html"), join(out, "index.html"));
 for (const f of ["ort-wasm-simd-threaded.wasm", "ort-wasm-simd-threaded.mjs"]) cpSync(join(root, "node_modules/onnxruntime-web/dist", f), join(out, f));
+// The bundle loads PFFFT's wasm from next to itself (new URL("pffft.wasm", import.meta.url)).
+cpSync(join(root, "node_modules/@echogarden/pffft-wasm/dist/simd/pffft.wasm"), join(out, "pffft.wasm"));
 cpSync(join(root, "samples"), join(out, "samples"), { recursive: true });
 
 const { initJax } = await import(join(root, "dist/src/nn/runtime.js"));
