@@ -70,6 +70,20 @@ describe("flowmac CLI on bad input", () => {
     expectCleanFailure(flowmac("mel", wav("nan.wav", encodeWav([nan], 24000, "float32")), "-o", out), /nan\.wav: sample 100 is NaN/, out);
   });
 
+  it("encode (which streams its input) refuses the same bad audio, leaving no .fmac", () => {
+    const out = join(dir, "bad.fmac");
+    const good = encodeWav([testSignal(0.5)], 24000, "pcm16");
+    const nan = new Float32Array(4800).fill(0.1);
+    nan[100] = NaN;
+    const enc = (path: string) => flowmac("encode", path, "-o", out, "--model", model);
+    expectCleanFailure(enc(wav("trunc.wav", good.subarray(0, 1000))), /trunc\.wav: invalid WAV file \(header declares/, out);
+    expectCleanFailure(enc(wav("silent.wav", encodeWav([new Float32Array(4800)], 24000))), /silent\.wav: signal is all zeros/, out);
+    expectCleanFailure(enc(wav("nan.wav", encodeWav([nan], 24000, "float32"))), /nan\.wav: sample 100 is NaN/, out);
+    expectCleanFailure(enc(wav("zero.wav", encodeWav([new Float32Array(0)], 24000))), /zero\.wav: contains no samples/, out);
+    expectCleanFailure(enc(wav("text.wav", new TextEncoder().encode("just some text, not audio at all"))), /text\.wav: not a supported audio file/, out);
+    expectCleanFailure(enc(join(dir, "nope.wav")), /nope\.wav: no such file/, out);
+  });
+
   it("silly flags", () => {
     const ok = join(dir, "ok.wav");
     const out = join(dir, "o.wav");

@@ -59,9 +59,12 @@ export class MelFrontEnd {
     return this.stft.frameCount(samples);
   }
 
-  /** Log-mel of frame t of x, written to out[outOffset .. outOffset + nMels). */
-  frame(x: Float32Array, t: number, out: Float32Array, outOffset: number): void {
-    this.stft.magnitude(x, t, this.mag);
+  /**
+   * Log-mel of frame t, written to out[outOffset .. outOffset + nMels). x holds
+   * samples from index `offset` of a signal of `total` samples (see Stft.frame).
+   */
+  frame(x: Float32Array, t: number, out: Float32Array, outOffset: number, offset = 0, total = x.length): void {
+    this.stft.magnitude(x, t, this.mag, offset, total);
     const { start, weights } = this.sparse;
     for (let m = 0; m < this.config.nMels; m++) {
       const w = weights[m];

@@ -46,27 +46,29 @@ export class Stft {
   }
 
   /**
-   * Windowed spectrum of centred frame `t` of x (reflect padding of nFft/2), as
-   * interleaved [re, im] pairs of `bins` bins written to `out`.
+   * Windowed spectrum of centred frame `t` of a signal of `total` samples
+   * (reflect padding of nFft/2), as interleaved [re, im] pairs of `bins` bins
+   * written to `out`. x holds the signal's samples from index `offset` on
+   * (all of it by default); it must cover the frame and, near the signal's
+   * ends, the samples the padding reflects.
    */
-  frame(x: Float32Array | Float64Array, t: number, out: Float64Array): void {
+  frame(x: Float32Array | Float64Array, t: number, out: Float64Array, offset = 0, total = x.length): void {
     const half = this.nFft / 2;
     const begin = t * this.hop - half;
     const buf = this.frameBuf;
-    const n = x.length;
     const w = this.window;
-    if (begin >= 0 && begin + this.nFft <= n) for (let i = 0; i < this.nFft; i++) buf[i] = x[begin + i] * w[i];
+    if (begin >= 0 && begin + this.nFft <= total) for (let i = 0, j = begin - offset; i < this.nFft; i++, j++) buf[i] = x[j] * w[i];
     else
       for (let i = 0; i < this.nFft; i++) {
         const j = begin + i;
-        buf[i] = (j >= 0 && j < n ? x[j] : x[reflectIndex(j, n)]) * w[i];
+        buf[i] = x[(j >= 0 && j < total ? j : reflectIndex(j, total)) - offset] * w[i];
       }
     this.realFft.forward(buf, out);
   }
 
   /** Magnitudes of frame t written to `mag` (length bins). */
-  magnitude(x: Float32Array | Float64Array, t: number, mag: Float64Array): void {
-    this.frame(x, t, this.spec);
+  magnitude(x: Float32Array | Float64Array, t: number, mag: Float64Array, offset = 0, total = x.length): void {
+    this.frame(x, t, this.spec, offset, total);
     const s = this.spec;
     for (let k = 0; k < this.bins; k++) mag[k] = Math.sqrt(s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1]); // Math.hypot is ~5x slower
   }

@@ -22,43 +22,63 @@ export function isWav(bytes: Uint8Array): boolean {
   return bytes.length >= 12 && (tag === "RIFF" || tag === "RIFX" || tag === "RF64") && String.fromCharCode(...bytes.subarray(8, 12)) === "WAVE";
 }
 
-export function readWav(bytes: Uint8Array, source = "input"): DecodedAudio {
+/** Where a WAV file's samples are and how they are encoded. */
+export interface WavLayout {
+  tag: number;
+  channels: number;
+  sampleRate: number;
+  bits: number;
+  blockAlign: number;
+  /** Byte offset of the first sample frame. */
+  dataStart: number;
+  /** Whole sample frames in the data chunk. */
+  frames: number;
+}
+
+/**
+ * Parses and checks a WAV header. `read(pos, len)` returns up to len bytes of
+ * the file at pos (fewer at its end), so the header can come from memory or
+ * from a file read piecemeal; `size` is the file's length in bytes.
+ */
+export function parseWavHeader(read: (pos: number, len: number) => Uint8Array, size: number, source = "input"): WavLayout {
   const fail = (why: string): never => {
     throw new UserError(`${source}: invalid WAV file (${why})`);
   };
-  if (!isWav(bytes)) fail("no RIFF/WAVE header");
-  if (String.fromCharCode(...bytes.subarray(0, 4)) === "RIFX") fail("big-endian RIFX is not supported");
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isWav(read(0, 12))) fail("no RIFF/WAVE header");
+  if (String.fromCharCode(...read(0, 4)) === "RIFX") fail("big-endian RIFX is not supported");
   let pos = 12;
   let fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number } | null = null;
   let dataStart = -1;
   let dataLen = 0;
-  while (pos + 8 <= bytes.length) {
-    const id = String.fromCharCode(...bytes.subarray(pos, pos + 4));
-    let size = view.getUint32(pos + 4, true);
+  while (pos + 8 <= size) {
+    const head = read(pos, 8);
+    const id = String.fromCharCode(...head.subarray(0, 4));
+    let chunk = new DataView(head.buffer, head.byteOffset, 8).getUint32(4, true);
     const body = pos + 8;
     if (id === "fmt ") {
-      if (size < 16 || body + size > bytes.length) fail(`fmt chunk of ${size} bytes is too short or truncated`);
-      let tag = view.getUint16(body, true);
-      const channels = view.getUint16(body + 2, true);
-      const rate = view.getUint32(body + 4, true);
-      const blockAlign = view.getUint16(body + 12, true);
-      const bits = view.getUint16(body + 14, true);
+      if (chunk < 16 || body + chunk > size) fail(`fmt chunk of ${chunk} bytes is too short or truncated`);
+      const b = read(body, Math.min(chunk, 40));
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      let tag = view.getUint16(0, true);
+      const channels = view.getUint16(2, true);
+      const rate = view.getUint32(4, true);
+      const blockAlign = view.getUint16(12, true);
+      const bits = view.getUint16(14, true);
       if (tag === FORMAT_EXTENSIBLE) {
-        if (size < 40) fail("WAVE_FORMAT_EXTENSIBLE fmt chunk is shorter than 40 bytes");
-        tag = view.getUint16(body + 24, true); // first two bytes of the sub-format GUID
+        if (chunk < 40) fail("WAVE_FORMAT_EXTENSIBLE fmt chunk is shorter than 40 bytes");
+        tag = view.getUint16(24, true); // first two bytes of the sub-format GUID
       }
       fmt = { tag, channels, rate, blockAlign, bits };
     } else if (id === "data") {
       dataStart = body;
-      const remaining = bytes.length - body;
+      const remaining = size - body;
       // 0 or 0xFFFFFFFF: streaming writers that could not seek back to fill the size in.
-      if (size === 0xffffffff || (size === 0 && remaining > 0 && fmt !== null)) size = remaining;
-      if (size > remaining) fail(`header declares ${size} bytes of audio but only ${remaining} are present (truncated file?)`);
-      dataLen = size;
+      if (chunk === 0xffffffff || (chunk === 0 && remaining > 0 && fmt !== null)) chunk = remaining;
+      if (chunk > remaining) fail(`header declares ${chunk} bytes of audio but only ${remaining} are present (truncated file?)`);
+      dataLen = chunk;
       break;
     }
-    pos = body + size + (size & 1);
+    pos = body + chunk + (chunk & 1);
   }
   if (!fmt) fail("no fmt chunk");
   const f = fmt!;
@@ -73,18 +93,26 @@ export function readWav(bytes: Uint8Array, source = "input"): DecodedAudio {
   };
   if (!(f.tag in supported)) fail(`unsupported encoding (format tag ${f.tag}); use PCM or float`);
   if (!supported[f.tag].includes(f.bits)) fail(`${f.bits}-bit samples are not supported for format tag ${f.tag}`);
-  const bytesPerSample = f.bits / 8;
-  if (f.blockAlign !== bytesPerSample * f.channels)
+  if (f.blockAlign !== (f.bits / 8) * f.channels)
     fail(`block align ${f.blockAlign} does not match ${f.channels} channels of ${f.bits}-bit samples`);
-  const frames = Math.floor(dataLen / f.blockAlign);
-  const channels = Array.from({ length: f.channels }, () => new Float32Array(frames));
-  for (let i = 0; i < frames; i++) {
-    for (let c = 0; c < f.channels; c++) {
-      const p = dataStart + i * f.blockAlign + c * bytesPerSample;
-      channels[c][i] = readSample(view, p, f.tag, f.bits);
-    }
-  }
-  return { sampleRate: f.rate, channels };
+  return { tag: f.tag, channels: f.channels, sampleRate: f.rate, bits: f.bits, blockAlign: f.blockAlign, dataStart, frames: Math.floor(dataLen / f.blockAlign) };
+}
+
+/** Decodes whole sample frames (bytes holds frames x blockAlign bytes) into one array per channel. */
+export function decodeWavFrames(bytes: Uint8Array, layout: WavLayout): Float32Array[] {
+  const frames = Math.floor(bytes.length / layout.blockAlign);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bytesPerSample = layout.bits / 8;
+  const channels = Array.from({ length: layout.channels }, () => new Float32Array(frames));
+  for (let i = 0; i < frames; i++)
+    for (let c = 0; c < layout.channels; c++) channels[c][i] = readSample(view, i * layout.blockAlign + c * bytesPerSample, layout.tag, layout.bits);
+  return channels;
+}
+
+export function readWav(bytes: Uint8Array, source = "input"): DecodedAudio {
+  const layout = parseWavHeader((pos, len) => bytes.subarray(pos, pos + len), bytes.length, source);
+  const data = bytes.subarray(layout.dataStart, layout.dataStart + layout.frames * layout.blockAlign);
+  return { sampleRate: layout.sampleRate, channels: decodeWavFrames(data, layout) };
 }
 
 function readSample(view: DataView, p: number, tag: number, bits: number): number {

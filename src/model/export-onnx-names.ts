@@ -4,7 +4,14 @@ import type { EngineInfo } from "./engine.js";
 export const ONNX_GRAPHS = ["encoder", "prior", "cfm1", "cfm2", "vocoder"] as const;
 export type GraphName = (typeof ONNX_GRAPHS)[number];
 
+/**
+ * Version of the exported graphs' layout: bumped whenever the exporter or the
+ * pipeline changes what the graphs compute or expect (block size, inputs), so
+ * that cached or user-exported bundles from older versions are not used.
+ */
+export const ONNX_FORMAT = 3;
+
 export interface OnnxBundle {
-  info: EngineInfo & { block: number };
+  info: EngineInfo & { block: number; format: number };
   graphs: Record<GraphName, Uint8Array>;
 }

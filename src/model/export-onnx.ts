@@ -13,9 +13,9 @@ import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
 import { generate } from "./vocoder.js";
 
-import { type GraphName, type OnnxBundle } from "./export-onnx-names.js";
+import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
-export { ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
+export { ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
 export function exportModelOnnx(m: LoadedModel): OnnxBundle {
   const c = m.info.codec;
@@ -33,5 +33,5 @@ export function exportModelOnnx(m: LoadedModel): OnnxBundle {
     cfm2: cfm(2),
     vocoder: exportOnnx("vocoder", (p: any, mel: any) => generate(p, m.info.vocoder, mel), [w(m.generator), input("mel", zeros([1, BLOCK, n]))], ["audio"]),
   };
-  return { info: { ...m.info, block: BLOCK }, graphs };
+  return { info: { ...m.info, block: BLOCK, format: ONNX_FORMAT }, graphs };
 }

@@ -5,7 +5,9 @@
  */
 import type * as OrtTypes from "onnxruntime-common";
 import type { EngineInfo, InferenceEngine } from "./engine.js";
-import type { GraphName, OnnxBundle } from "./export-onnx-names.js";
+import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
+import { BLOCK } from "./pipeline.js";
+import { UserError } from "../util/errors.js";
 
 type Ort = typeof OrtTypes;
 
@@ -18,6 +20,8 @@ export class OnnxEngine implements InferenceEngine {
   ) {}
 
   static async create(ort: Ort, bundle: OnnxBundle, threads = 1): Promise<OnnxEngine> {
+    if (bundle.info.format !== ONNX_FORMAT || bundle.info.block !== BLOCK)
+      throw new UserError(`ONNX model was exported by another version of flowmac (format ${bundle.info.format ?? 1}, blocks of ${bundle.info.block}; this one needs format ${ONNX_FORMAT}, blocks of ${BLOCK}): re-export it with \`flowmac export\``);
     const sessions = {} as Record<GraphName, OrtTypes.InferenceSession>;
     for (const [name, bytes] of Object.entries(bundle.graphs) as [GraphName, Uint8Array][])
       sessions[name] = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" });

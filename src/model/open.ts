@@ -8,7 +8,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { initJax } from "../nn/runtime.js";
 import type { InferenceEngine } from "./engine.js";
-import { exportModelOnnx, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
+import { exportModelOnnx, ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
+import { BLOCK } from "./pipeline.js";
 import { JaxEngine } from "./jax-engine.js";
 import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "./load.js";
 
@@ -30,7 +31,7 @@ export function readBundle(dir: string, modelId: string): OnnxBundle | null {
   const infoPath = join(dir, "model.json");
   if (!existsSync(infoPath)) return null;
   const info = JSON.parse(readFileSync(infoPath, "utf8")) as OnnxBundle["info"];
-  if (info.modelId !== modelId) return null;
+  if (info.modelId !== modelId || info.format !== ONNX_FORMAT || info.block !== BLOCK) return null; // stale: re-exported
   const graphs = {} as Record<GraphName, Uint8Array>;
   for (const name of ONNX_GRAPHS) graphs[name] = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
   return { info, graphs };

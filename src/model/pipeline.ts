@@ -48,33 +48,104 @@ export function blockStarts(frames: number): number[] {
   return out;
 }
 
-/** Rows [start - MARGIN, start - MARGIN + BLOCK) of a [frames, width] matrix, `fill` outside it. */
-function window(data: Float32Array | Int32Array, frames: number, width: number, start: number, fill: (row: number) => ArrayLike<number>): Float32Array {
-  const out = new Float32Array(BLOCK * width);
-  for (let i = 0; i < BLOCK; i++) {
-    const t = start - MARGIN + i;
-    if (t >= 0 && t < frames) out.set(data.subarray(t * width, (t + 1) * width), i * width);
-    else out.set(fill(t), i * width);
-  }
-  return out;
+export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, onProgress?: (d: number, t: number) => void): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
+  return encodeChunks(engine, (async function* () { yield audio; })(), audio.length, onProgress);
 }
 
-export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, onProgress?: (d: number, t: number) => void): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
+/**
+ * Encodes a signal of `length` samples that arrives in chunks (any sizes), in
+ * memory bounded by one block of audio whatever the length: each block's mel
+ * frames are computed from a rolling window of samples that is trimmed as the
+ * blocks advance. Gives exactly the codes of encoding the whole signal at once.
+ */
+export async function encodeChunks(
+  engine: InferenceEngine,
+  chunks: AsyncIterable<Float32Array>,
+  length: number,
+  onProgress?: (d: number, t: number) => void,
+): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
   const { codec, stats } = engine.info;
   const n = codec.nMels;
   const S = codec.rvq.stages;
-  const mel = normalizeMel((await frontEnd()).compute(audio), stats);
-  const frames = mel.frames;
+  const fe = await frontEnd();
+  const { nFft, hop } = fe.config;
+  const frames = fe.frameCount(length);
+  const signal = new SampleWindow(chunks[Symbol.asyncIterator](), length);
   // Outside the signal: digital silence (the log floor), normalised.
   const silence = normalizeMel({ frames: 1, bands: n, data: new Float32Array(n).fill(Math.log(1e-5)) }, stats).data;
   const codes = new Uint16Array(frames * S);
   const starts = blockStarts(frames);
+  const melBlock = new Float32Array(BLOCK * n);
   for (const [k, start] of starts.entries()) {
-    const block = await engine.encode(window(mel.data, frames, n, start, () => silence), BLOCK);
+    const first = Math.max(0, start - MARGIN);
+    const last = Math.min(frames, start - MARGIN + BLOCK); // exclusive
+    // Frame t reads samples [t*hop - nFft/2, t*hop + nFft/2), reflected into the signal at its ends.
+    await signal.fill(Math.min(length, (last - 1) * hop + nFft / 2));
+    for (let i = 0; i < BLOCK; i++) {
+      const t = start - MARGIN + i;
+      if (t >= first && t < last) fe.frame(signal.samples, t, melBlock, i * n, signal.start, length);
+    }
+    const norm = normalizeMel({ frames: BLOCK, bands: n, data: melBlock }, stats).data;
+    for (let i = 0; i < BLOCK; i++) {
+      const t = start - MARGIN + i;
+      if (t < first || t >= last) norm.set(silence, i * n);
+    }
+    const block = await engine.encode(norm, BLOCK);
     for (let i = 0; i < CORE && start + i < frames; i++) for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block[s * BLOCK + MARGIN + i];
+    // The next block's first frame reads from here on (frames near 0 reflect into the first block only).
+    signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));
     onProgress?.(k + 1, starts.length);
   }
+  await signal.drain();
   return { codes, frames, stages: S };
+}
+
+/** A rolling window [start, start + samples.length) over a signal arriving in chunks. */
+class SampleWindow {
+  start = 0;
+  samples = new Float32Array(0);
+  private end = 0;
+
+  constructor(
+    private source: AsyncIterator<Float32Array>,
+    private length: number,
+  ) {}
+
+  /** Reads chunks until the window reaches sample `until` (exclusive). */
+  async fill(until: number): Promise<void> {
+    const parts: Float32Array[] = [];
+    let end = this.end;
+    while (end < until) {
+      const next = (await this.source.next()).value;
+      if (!next) throw new Error(`audio stream ended at sample ${end} of ${this.length}`);
+      const take = next.subarray(0, Math.min(next.length, this.length - end));
+      parts.push(take);
+      end += take.length;
+    }
+    if (!parts.length) return;
+    const kept = this.samples.subarray(0, this.end - this.start);
+    const grown = new Float32Array(end - this.start);
+    grown.set(kept);
+    let o = kept.length;
+    for (const p of parts) {
+      grown.set(p, o);
+      o += p.length;
+    }
+    this.samples = grown;
+    this.end = end;
+  }
+
+  /** Reads the source to its end, so that checks it makes at the end (e.g. an all-silent input) are not skipped. */
+  async drain(): Promise<void> {
+    while (!(await this.source.next()).done);
+  }
+
+  dropBefore(index: number): void {
+    if (index <= this.start) return;
+    const cut = Math.min(index, this.end) - this.start;
+    this.samples = this.samples.slice(cut);
+    this.start += cut;
+  }
 }
 
 /**

@@ -3,11 +3,15 @@ import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "./errors.js";
 
+/** Throws a one-line user error unless `path` is an existing file. */
+export function checkInputPath(path: string): void {
+  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new UserError(`${path}: is a directory, expected a file`);
+}
+
 /** Reads a whole file, turning "not found" and friends into one-line user errors. */
 export async function readInputFile(path: string): Promise<Uint8Array> {
-  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  const st = statSync(path);
-  if (st.isDirectory()) throw new UserError(`${path}: is a directory, expected a file`);
+  checkInputPath(path);
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
-import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
+import { SAMPLE_RATE } from "../../audio/load.js";
+import { openAudioStream } from "../../audio/stream.js";
 import { type WavSampleFormat } from "../../audio/wav.js";
 import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import { FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
-import { decodeAudioChunks, DEFAULT_DECODE, encodeAudio, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
+import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
@@ -77,11 +78,16 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const audio = await loadAudio(input);
   const stages = stagesFor(o, engine);
+  // Streamed: a long WAV file is read, resampled and encoded in bounded memory.
+  const audio = await openAudioStream(input);
   const bar = progressBar("encode", 1);
-  const enc = await encodeAudio(engine, audio, (d, t) => bar.update(d / t));
-  bar.stop();
+  let enc: Awaited<ReturnType<typeof encodeChunks>>;
+  try {
+    enc = await encodeChunks(engine, audio.chunks(), audio.length, (d, t) => bar.update(d / t));
+  } finally {
+    bar.stop();
+  }
   const codes = new Uint16Array(enc.frames * stages);
   for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
   return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes };
