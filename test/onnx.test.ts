@@ -106,3 +106,31 @@ describe("ONNX engine parity with the jax-js engine (tiny model)", () => {
     expect(rel(await decodeAudio(onnxE, a.codes, a.frames, a.stages, audio.length, o), await decodeAudio(jaxE, a.codes, a.frames, a.stages, audio.length, o))).toBeLessThan(1e-4);
   });
 });
+
+describe("ONNX export cache", () => {
+  it("two models that share a codec but not a vocoder get separate cached exports", async () => {
+    const { mkdtempSync, copyFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeTinyModelDir } = await import("./tiny-model.js");
+    const { openEngine } = await import("../src/model/open.js");
+    const root = mkdtempSync(join(tmpdir(), "flowmac-cache-"));
+    process.env.FLOWMAC_CACHE = join(root, "cache");
+    try {
+      const a = await writeTinyModelDir(join(root, "a"), 1);
+      const b = await writeTinyModelDir(join(root, "b"), 2);
+      copyFileSync(join(a, "codec.safetensors"), join(b, "codec.safetensors")); // same codec, other vocoder
+      const mel = new Float32Array(320 * 128).map((_, i) => Math.sin(i / 50) - 5);
+      const outs: Float32Array[] = [];
+      for (const dir of [a, b, a]) {
+        const e = await openEngine(dir, "onnx");
+        outs.push(await e.vocode(mel, 320));
+        e.dispose();
+      }
+      expect(rel(outs[0], outs[1])).toBeGreaterThan(1e-3); // b's vocoder, not a's cached export
+      expect(outs[2]).toEqual(outs[0]); // a again, from its own cache
+    } finally {
+      delete process.env.FLOWMAC_CACHE;
+    }
+  });
+});

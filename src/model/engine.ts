@@ -14,6 +14,8 @@ export interface EngineInfo {
   stats: MelStats;
   /** First 8 bytes of the SHA-256 of the codec weights, hex: the bitstream's model id. */
   modelId: string;
+  /** The same for the vocoder weights (the bitstream does not depend on them; cached ONNX exports do). */
+  vocoderId?: string;
 }
 
 export interface InferenceEngine {

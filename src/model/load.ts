@@ -65,6 +65,6 @@ export async function loadModel(files: ModelFiles): Promise<LoadedModel> {
   const codec = restoreInto(codecFile, "params.codec", like.params);
   const buffers = restoreInto(codecFile, "buffers", like.buffers);
   const generator = restoreInto(vocoderFile, "params.gen", initGenerator(new Rng(0), vocoderConfig));
-  const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: await modelIdOf(files.codec) };
+  const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
   return { info, codec, buffers, generator, codecFile, vocoderFile };
 }

@@ -16,9 +16,10 @@ import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "./
 export const ENGINES = ["onnx", "jax"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
-export function onnxCacheDir(modelId: string): string {
+/** Cache directory of a model's ONNX export: keyed by both weight files (two models may share a codec). */
+export function onnxCacheDir(info: { modelId: string; vocoderId?: string }): string {
   const base = process.env.FLOWMAC_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "flowmac");
-  return join(base, modelId);
+  return join(base, info.vocoderId ? `${info.modelId}-${info.vocoderId}` : info.modelId);
 }
 
 export function writeBundle(b: OnnxBundle, dir: string): void {
@@ -27,19 +28,19 @@ export function writeBundle(b: OnnxBundle, dir: string): void {
   writeFileSync(join(dir, "model.json"), JSON.stringify(b.info) + "\n"); // written last: marks a complete export
 }
 
-export function readBundle(dir: string, modelId: string): OnnxBundle | null {
+export function readBundle(dir: string, want: { modelId: string; vocoderId?: string }): OnnxBundle | null {
   const infoPath = join(dir, "model.json");
   if (!existsSync(infoPath)) return null;
   const info = JSON.parse(readFileSync(infoPath, "utf8")) as OnnxBundle["info"];
-  if (info.modelId !== modelId || info.format !== ONNX_FORMAT || info.block !== BLOCK) return null; // stale: re-exported
+  if (info.modelId !== want.modelId || info.vocoderId !== want.vocoderId || info.format !== ONNX_FORMAT || info.block !== BLOCK) return null; // stale: re-exported
   const graphs = {} as Record<GraphName, Uint8Array>;
   for (const name of ONNX_GRAPHS) graphs[name] = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
   return { info, graphs };
 }
 
 export async function onnxBundleFor(m: LoadedModel): Promise<OnnxBundle> {
-  const dir = onnxCacheDir(m.info.modelId);
-  const cached = readBundle(dir, m.info.modelId);
+  const dir = onnxCacheDir(m.info);
+  const cached = readBundle(dir, m.info);
   if (cached) return cached;
   const bundle = exportModelOnnx(m);
   try {
