@@ -3,7 +3,8 @@
  * Packages trained runs into a model directory (default models/default):
  * copies the runs' weights-only files (codec: online weights + mel statistics;
  * vocoder: EMA weights), and writes the model card from the runs' logs.
- * Usage: node scripts/package-model.mjs --codec <run> --vocoder <run> [--out models/default] [--results <eval table.md>]
+ * Discriminator weights are dropped from the vocoder file (inference never uses them).
+ * Usage: node scripts/package-model.mjs --codec <run> --vocoder <run> [--out models/default] [--results <eval table.md>] [--note <text for the card>]
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ const codecRun = opt("--codec");
 const vocoderRun = opt("--vocoder");
 const out = opt("--out", "models/default");
 const results = opt("--results");
+const note = opt("--note");
 if (!codecRun || !vocoderRun) {
   console.error("usage: package-model.mjs --codec <run-dir> --vocoder <run-dir> [--out dir] [--results table.md]");
   process.exit(1);
@@ -47,12 +49,36 @@ function summarise(run) {
   return { steps: train.at(-1)?.step ?? 0, hours: wall / 3600, final: Object.fromEntries(keys.map((k) => [k, mean(k)])), val: val.at(-1) ?? {}, config: JSON.parse(readFileSync(join(run, "config.json"), "utf8")), batch: `${t.batch} × ${t.frames} frames` };
 }
 
+/** A safetensors file without the tensors whose names start with `prefix` (data re-packed, metadata kept). */
+function withoutPrefix(bytes, prefix) {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8"));
+  const body = bytes.subarray(8 + n);
+  const kept = {};
+  const parts = [];
+  let offset = 0;
+  for (const [k, v] of Object.entries(header)) {
+    if (k === "__metadata__") kept[k] = v;
+    else if (!k.startsWith(prefix)) {
+      const data = body.subarray(v.data_offsets[0], v.data_offsets[1]);
+      kept[k] = { ...v, data_offsets: [offset, offset + data.length] };
+      parts.push(data);
+      offset += data.length;
+    }
+  }
+  let head = Buffer.from(JSON.stringify(kept), "utf8");
+  head = Buffer.concat([head, Buffer.alloc((8 - (head.length % 8)) % 8, 0x20)]); // safetensors pads the header to 8 bytes
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(head.length));
+  return Buffer.concat([len, head, ...parts]);
+}
+
 mkdirSync(out, { recursive: true });
 for (const [run, name] of [[codecRun, "codec"], [vocoderRun, "vocoder"]]) {
   const src = join(run, "weights.safetensors");
   const mb = statSync(src).size / 1e6;
   if (mb >= 30) throw new Error(`${src}: ${mb.toFixed(1)} MB, over the 30 MB limit for shipped models`);
-  copyFileSync(src, join(out, `${name}.safetensors`));
+  writeFileSync(join(out, `${name}.safetensors`), withoutPrefix(readFileSync(src), "params.disc."));
 }
 const c = summarise(codecRun);
 const v = summarise(vocoderRun);
@@ -74,7 +100,7 @@ The model \`flowmac encode/decode/roundtrip\` use when no \`--model\` is given.
 | codebook usage (perplexity per stage, of 256) | ${ppl} | — |
 | weights shipped | online weights (no EMA: see docs/architecture.md) and the training split's mel statistics | EMA (0.999) of the generator; discriminators not shipped |
 
-Objective scores on the bundled samples and the validation split: ${results ? "see below and" : "see"} docs/results.md.
+${note ? note + "\n\n" : ""}Objective scores on the bundled samples and the validation split: ${results ? "see below and" : "see"} docs/results.md.
 ${results && existsSync(results) ? "\n" + readFileSync(results, "utf8") : ""}
 ## Limits
 
