@@ -63,6 +63,34 @@ describe("streamed input", () => {
     engine.dispose();
   });
 
+  it("each encoder block sees exactly the rows of the whole signal's normalised mel (silence outside it)", async () => {
+    const { MelFrontEnd } = await import("../src/audio/mel.js");
+    const { normalizeMel } = await import("../src/audio/stats.js");
+    const { BLOCK, MARGIN, blockStarts } = await import("../src/model/pipeline.js");
+    const m = tinyModel(4);
+    const x = testSignal(15.3);
+    const whole = normalizeMel((await MelFrontEnd.fast()).compute(x), m.info.stats);
+    const seen: Float32Array[] = [];
+    const engine = await OnnxEngine.create(ort as any, exportModelOnnx(m));
+    const spy = Object.create(engine);
+    spy.encode = (mel: Float32Array, frames: number) => (seen.push(mel.slice()), engine.encode(mel, frames));
+    async function* pieces() {
+      for (let s = 0; s < x.length; s += 7777) yield x.subarray(s, Math.min(x.length, s + 7777));
+    }
+    await encodeChunks(spy, pieces(), x.length);
+    const starts = blockStarts(whole.frames);
+    expect(seen.length).toBe(starts.length);
+    starts.forEach((start, k) => {
+      for (const i of [0, MARGIN, BLOCK / 2, BLOCK - 1]) {
+        const t = start - MARGIN + i;
+        if (t < 0 || t >= whole.frames) continue;
+        const row = seen[k].subarray(i * 128, (i + 1) * 128);
+        expect(Math.max(...row.map((v, b) => Math.abs(v - whole.data[t * 128 + b])))).toBeLessThan(1e-5);
+      }
+    });
+    engine.dispose();
+  });
+
   it("bad samples are reported while streaming, with the sample index", async () => {
     const nan = new Float32Array(200000).fill(0.1);
     nan[150000] = NaN; // in the third read chunk

@@ -75,7 +75,9 @@ export async function encodeChunks(
   const silence = normalizeMel({ frames: 1, bands: n, data: new Float32Array(n).fill(Math.log(1e-5)) }, stats).data;
   const codes = new Uint16Array(frames * S);
   const starts = blockStarts(frames);
-  const melBlock = new Float32Array(BLOCK * n);
+  let melBlock = new Float32Array(BLOCK * n);
+  let prevMel = new Float32Array(BLOCK * n);
+  let prevOrigin = -Infinity; // frame index of prevMel's row 0
   for (const [k, start] of starts.entries()) {
     const first = Math.max(0, start - MARGIN);
     const last = Math.min(frames, start - MARGIN + BLOCK); // exclusive
@@ -83,9 +85,14 @@ export async function encodeChunks(
     await signal.fill(Math.min(length, (last - 1) * hop + nFft / 2));
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
-      if (t >= first && t < last) fe.frame(signal.samples, t, melBlock, i * n, signal.start, length);
+      if (t < first || t >= last) continue;
+      // Frames in the overlap with the previous block are computed once.
+      if (t < prevOrigin + BLOCK) melBlock.set(prevMel.subarray((t - prevOrigin) * n, (t - prevOrigin + 1) * n), i * n);
+      else fe.frame(signal.samples, t, melBlock, i * n, signal.start, length);
     }
     const norm = normalizeMel({ frames: BLOCK, bands: n, data: melBlock }, stats).data;
+    [prevMel, melBlock] = [melBlock, prevMel];
+    prevOrigin = start - MARGIN;
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
       if (t < first || t >= last) norm.set(silence, i * n);
