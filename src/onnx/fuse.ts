@@ -22,8 +22,7 @@ export const FUSED_SOFTMAX = "fused_softmax";
 export const FUSED_LAYER_NORM = "fused_layer_norm";
 
 class Uses {
-  private producer = new Map<FuseAtom, number>();
-  private consumers = new Map<FuseAtom, number[]>();
+  private consumerIndices = new Map<FuseAtom, number[]>();
   private count = new Map<FuseAtom, number>();
 
   constructor(
@@ -31,13 +30,12 @@ class Uses {
     outs: FuseAtom[],
   ) {
     eqns.forEach((e, i) => {
-      e.outBinders.forEach((o) => this.producer.set(o, i));
       for (const a of e.inputs) {
         if (a.value !== undefined) continue;
         this.count.set(a, (this.count.get(a) ?? 0) + 1);
-        const c = this.consumers.get(a) ?? [];
+        const c = this.consumerIndices.get(a) ?? [];
         if (!c.includes(i)) c.push(i);
-        this.consumers.set(a, c);
+        this.consumerIndices.set(a, c);
       }
     });
     for (const o of outs) this.count.set(o, (this.count.get(o) ?? 0) + 1 + eqns.length); // graph outputs are never internal
@@ -48,11 +46,15 @@ class Uses {
     return this.count.get(a) ?? 0;
   }
 
-  /** The single eqn consuming `a` (which must be used exactly `times` times), or null. */
-  only(a: FuseAtom, times = 1): { i: number; e: FuseEqn } | null {
-    if ((this.count.get(a) ?? 0) !== times) return null;
-    const c = this.consumers.get(a) ?? [];
-    return c.length === 1 ? { i: c[0], e: this.eqns[c[0]] } : null;
+  /** The eqns that read `a`, each once, in order. */
+  consumers(a: FuseAtom): { i: number; e: FuseEqn }[] {
+    return (this.consumerIndices.get(a) ?? []).map((i) => ({ i, e: this.eqns[i] }));
+  }
+
+  /** The single eqn reading `a`, if `a` is read exactly once, or null. */
+  only(a: FuseAtom): { i: number; e: FuseEqn } | null {
+    const c = this.consumers(a);
+    return this.reads(a) === 1 && c.length === 1 ? c[0] : null;
   }
 }
 
@@ -67,21 +69,33 @@ interface Match {
   fused: FuseEqn;
 }
 
-/** reduce_max -> reshape -> [stop_gradient] -> neg -> add x -> exp -> reduce_sum -> reshape -> reciprocal -> mul. */
-function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
+/**
+ * The start of a chain rooted at eqn i, a float32 reduce `op` over the last
+ * axis: its input x, x's rank, the eqns taken so far, and `step`, which follows
+ * a value to its only consumer if that is a `prim` eqn (and takes it).
+ */
+function chainAt(eqns: FuseEqn[], uses: Uses, i: number, op: string) {
   const e = eqns[i];
-  if (e.primitive !== "reduce" || e.params.op !== "Max") return null;
+  if (e.primitive !== "reduce" || e.params.op !== op) return null;
   const x = e.inputs[0];
   const rank = x.aval.shape.length;
   if (!lastAxis(e, rank) || x.aval.dtype !== "float32") return null;
   const drop = [i];
-  const step = (a: FuseAtom, prim: string, times = 1) => {
-    const n = uses.only(a, times);
+  const step = (a: FuseAtom, prim: string): FuseEqn | null => {
+    const n = uses.only(a);
     if (!n || n.e.primitive !== prim) return null;
     drop.push(n.i);
     return n.e;
   };
-  const rs = step(e.outBinders[0], "reshape");
+  return { root: e, x, rank, drop, step };
+}
+
+/** reduce_max -> reshape -> [stop_gradient] -> neg -> add x -> exp -> reduce_sum -> reshape -> reciprocal -> mul. */
+function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
+  const c = chainAt(eqns, uses, i, "Max");
+  if (!c) return null;
+  const { x, rank, drop, step } = c;
+  const rs = step(c.root.outBinders[0], "reshape");
   if (!rs) return null;
   let m = rs.outBinders[0];
   const sg = uses.only(m);
@@ -96,17 +110,17 @@ function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   if (!exp) return null;
   const ex = exp.outBinders[0];
   // exp's output feeds the sum and the final product: two uses in two eqns.
-  const consumers = eqns.map((q, k) => [q, k] as const).filter(([q]) => q.inputs.includes(ex));
+  const consumers = uses.consumers(ex);
   if (consumers.length !== 2) return null;
-  const sumAt = consumers.find(([q]) => q.primitive === "reduce" && q.params.op === "Add" && lastAxis(q, rank));
-  const mulAt = consumers.find(([q]) => q.primitive === "mul");
+  const sumAt = consumers.find(({ e: q }) => q.primitive === "reduce" && q.params.op === "Add" && lastAxis(q, rank));
+  const mulAt = consumers.find(({ e: q }) => q.primitive === "mul");
   if (!sumAt || !mulAt || uses.reads(ex) !== 2) return null;
-  drop.push(sumAt[1]);
-  const rs2 = step(sumAt[0].outBinders[0], "reshape");
+  drop.push(sumAt.i);
+  const rs2 = step(sumAt.e.outBinders[0], "reshape");
   const rec = rs2 && step(rs2.outBinders[0], "reciprocal");
-  if (!rec || uses.only(rec.outBinders[0])?.i !== mulAt[1] || other(mulAt[0], rec.outBinders[0]) !== ex) return null;
-  drop.push(mulAt[1]);
-  return { drop, fused: { primitive: FUSED_SOFTMAX, inputs: [x], outBinders: mulAt[0].outBinders, params: { axis: rank - 1 } } };
+  if (!rec || uses.only(rec.outBinders[0])?.i !== mulAt.i || other(mulAt.e, rec.outBinders[0]) !== ex) return null;
+  drop.push(mulAt.i);
+  return { drop, fused: { primitive: FUSED_SOFTMAX, inputs: [x], outBinders: mulAt.e.outBinders, params: { axis: rank - 1 } } };
 }
 
 /**
@@ -115,20 +129,11 @@ function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
  * (vectors over the last axis).
  */
 function matchLayerNorm(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
-  const e = eqns[i];
-  if (e.primitive !== "reduce" || e.params.op !== "Add") return null;
-  const x = e.inputs[0];
-  const rank = x.aval.shape.length;
+  const c = chainAt(eqns, uses, i, "Add");
+  if (!c) return null;
+  const { x, rank, drop, step } = c;
   const D = x.aval.shape[rank - 1];
-  if (!lastAxis(e, rank) || x.aval.dtype !== "float32") return null;
-  const drop = [i];
-  const step = (a: FuseAtom, prim: string, times = 1) => {
-    const n = uses.only(a, times);
-    if (!n || n.e.primitive !== prim) return null;
-    drop.push(n.i);
-    return n.e;
-  };
-  const rs = step(e.outBinders[0], "reshape");
+  const rs = step(c.root.outBinders[0], "reshape");
   const mean = rs && step(rs.outBinders[0], "mul");
   if (!mean || !isScalar(other(mean, rs!.outBinders[0])!, 1 / D)) return null;
   const neg = step(mean.outBinders[0], "neg");
@@ -136,13 +141,13 @@ function matchLayerNorm(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   if (!cen || other(cen, neg!.outBinders[0]) !== x) return null;
   const h = cen.outBinders[0];
   // h is used three times: twice by h*h, once by the final h * r.
-  const hc = eqns.map((q, k) => [q, k] as const).filter(([q]) => q.inputs.includes(h));
+  const hc = uses.consumers(h);
   if (hc.length !== 2) return null;
-  const sq = hc.find(([q]) => q.primitive === "mul" && q.inputs[0] === h && q.inputs[1] === h);
-  const scale = hc.find(([q]) => q !== sq?.[0] && q.primitive === "mul");
+  const sq = hc.find(({ e: q }) => q.primitive === "mul" && q.inputs[0] === h && q.inputs[1] === h);
+  const scale = hc.find(({ e: q }) => q !== sq?.e && q.primitive === "mul");
   if (!sq || !scale || uses.reads(h) !== 3) return null;
-  drop.push(sq[1]);
-  const sum = step(sq[0].outBinders[0], "reduce");
+  drop.push(sq.i);
+  const sum = step(sq.e.outBinders[0], "reduce");
   if (!sum || sum.params.op !== "Add" || !lastAxis(sum, rank)) return null;
   const rs2 = step(sum.outBinders[0], "reshape");
   const varE = rs2 && step(rs2.outBinders[0], "mul");
@@ -152,9 +157,9 @@ function matchLayerNorm(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   if (!addEps || !eps || typeof eps.value !== "number") return null;
   const sqrt = step(addEps.outBinders[0], "sqrt");
   const rec = sqrt && step(sqrt.outBinders[0], "reciprocal");
-  if (!rec || uses.only(rec.outBinders[0])?.i !== scale[1] || other(scale[0], rec.outBinders[0]) !== h) return null;
-  drop.push(scale[1]);
-  let out = scale[0].outBinders[0];
+  if (!rec || uses.only(rec.outBinders[0])?.i !== scale.i || other(scale.e, rec.outBinders[0]) !== h) return null;
+  drop.push(scale.i);
+  let out = scale.e.outBinders[0];
   const inputs: FuseAtom[] = [x];
   const isVector = (a: FuseAtom | null) => !!a && a.value === undefined && a.aval.shape.length === 1 && a.aval.shape[0] === D;
   const g = uses.only(out);
