@@ -44,16 +44,27 @@ export function downmix(channels: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Checks a signal is usable: non-empty, finite and (optionally) not pure digital silence. */
-export function validateSignal(x: Float32Array, source: string, rejectSilence = true): void {
-  if (x.length === 0) throw new UserError(`${source}: contains no samples`);
+/** The one-line errors for signals that are not audio (shared by whole-file and streamed input). */
+export const signalErrors = {
+  empty: (source: string) => new UserError(`${source}: contains no samples`),
+  silent: (source: string) => new UserError(`${source}: signal is all zeros (digital silence)`),
+};
+
+/** Throws on a NaN or infinite sample (numbered from `firstIndex`); returns whether any sample is non-zero. */
+export function checkFinite(x: Float32Array, source: string, firstIndex = 0): boolean {
   let nonzero = false;
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    if (!Number.isFinite(v)) throw new UserError(`${source}: sample ${i} is ${v} (NaN or infinite samples are not audio)`);
+    if (!Number.isFinite(v)) throw new UserError(`${source}: sample ${firstIndex + i} is ${v} (NaN or infinite samples are not audio)`);
     if (v !== 0) nonzero = true;
   }
-  if (rejectSilence && !nonzero) throw new UserError(`${source}: signal is all zeros (digital silence)`);
+  return nonzero;
+}
+
+/** Checks a signal is usable: non-empty, finite and (optionally) not pure digital silence. */
+export function validateSignal(x: Float32Array, source: string, rejectSilence = true): void {
+  if (x.length === 0) throw signalErrors.empty(source);
+  if (!checkFinite(x, source) && rejectSilence) throw signalErrors.silent(source);
 }
 
 export async function decodeToMono(bytes: Uint8Array, source: string, opts: LoadOptions = {}): Promise<Float32Array> {

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { UserError } from "../util/errors.js";
 import { checkInputPath, readInputFile } from "../util/files.js";
-import { decodeAudioBytes, downmix, SAMPLE_RATE } from "./load.js";
+import { checkFinite, decodeAudioBytes, downmix, SAMPLE_RATE, signalErrors } from "./load.js";
 import { CHUNK, resampledLength, StreamResampler } from "./resample.js";
 import { decodeWavFrames, isWav, parseWavHeader, type WavLayout } from "./wav.js";
 
@@ -63,27 +63,29 @@ async function decodedSource(path: string): Promise<MonoSource> {
   };
 }
 
-/** Opens an audio file as a stream of 24 kHz mono chunks (header errors are thrown here, sample errors while reading). */
+/**
+ * Opens an audio file as a stream of 24 kHz mono chunks (header errors are
+ * thrown here, sample errors while reading). A WAV file stays open until its
+ * chunks have been read to the end (or the reading fails).
+ */
 export async function openAudioStream(path: string, opts: { rejectSilence?: boolean } = {}): Promise<AudioStream> {
   checkInputPath(path);
   const fd = openSync(path, "r");
-  let source: MonoSource;
-  let ownsFd = false;
+  let wav: MonoSource | null = null;
   try {
     const size = fstatSync(fd).size;
     if (size === 0) throw new UserError(`${path}: file is empty`);
     const head = new Uint8Array(12);
     readSync(fd, head, 0, 12, 0);
-    if (isWav(head)) {
-      source = wavSource(path, fd, size);
-      ownsFd = true;
-    } else source = await decodedSource(path);
+    if (isWav(head)) wav = wavSource(path, fd, size);
   } finally {
-    if (!ownsFd) closeSync(fd);
+    if (!wav) closeSync(fd);
   }
+  const closeFile = () => wav && closeSync(fd);
+  const source = wav ?? (await decodedSource(path));
   if (source.length === 0) {
-    if (ownsFd) closeSync(fd);
-    throw new UserError(`${path}: contains no samples`);
+    closeFile();
+    throw signalErrors.empty(path);
   }
   const rejectSilence = opts.rejectSilence ?? true;
   return {
@@ -94,19 +96,15 @@ export async function openAudioStream(path: string, opts: { rejectSilence?: bool
       let nonzero = false;
       try {
         for (const x of source.read()) {
-          for (let i = 0; i < x.length; i++) {
-            const v = x[i];
-            if (!Number.isFinite(v)) throw new UserError(`${path}: sample ${index + i} is ${v} (NaN or infinite samples are not audio)`);
-            if (v !== 0) nonzero = true;
-          }
+          if (checkFinite(x, path, index)) nonzero = true;
           index += x.length;
           yield resampler.push(x);
         }
-        if (rejectSilence && !nonzero) throw new UserError(`${path}: signal is all zeros (digital silence)`);
+        if (rejectSilence && !nonzero) throw signalErrors.silent(path);
         yield resampler.finish();
       } finally {
         resampler.dispose();
-        if (ownsFd) closeSync(fd);
+        closeFile();
       }
     },
   };
