@@ -11,6 +11,12 @@ import { UserError } from "../util/errors.js";
 
 type Ort = typeof OrtTypes;
 
+/** Why graphs exported as `info` describes cannot run with this version of flowmac, or null if they can. */
+export function bundleVersionProblem(info: OnnxBundle["info"]): string | null {
+  if (info.format === ONNX_FORMAT && info.block === BLOCK) return null;
+  return `exported by another version of flowmac (format ${info.format ?? 1}, blocks of ${info.block}; this one needs format ${ONNX_FORMAT}, blocks of ${BLOCK})`;
+}
+
 export class OnnxEngine implements InferenceEngine {
   readonly name = "onnx";
   private constructor(
@@ -20,8 +26,8 @@ export class OnnxEngine implements InferenceEngine {
   ) {}
 
   static async create(ort: Ort, bundle: OnnxBundle, threads = 1): Promise<OnnxEngine> {
-    if (bundle.info.format !== ONNX_FORMAT || bundle.info.block !== BLOCK)
-      throw new UserError(`ONNX model was exported by another version of flowmac (format ${bundle.info.format ?? 1}, blocks of ${bundle.info.block}; this one needs format ${ONNX_FORMAT}, blocks of ${BLOCK}): re-export it with \`flowmac export\``);
+    const problem = bundleVersionProblem(bundle.info);
+    if (problem) throw new UserError(`ONNX model was ${problem}: re-export it with \`flowmac export\``);
     const sessions = {} as Record<GraphName, OrtTypes.InferenceSession>;
     for (const [name, bytes] of Object.entries(bundle.graphs) as [GraphName, Uint8Array][])
       sessions[name] = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all", executionMode: "sequential" });

@@ -8,8 +8,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { initJax } from "../nn/runtime.js";
 import type { InferenceEngine } from "./engine.js";
-import { exportModelOnnx, ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
-import { BLOCK } from "./pipeline.js";
+import { exportModelOnnx, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
+import { bundleVersionProblem, OnnxEngine } from "./onnx-engine.js";
 import { JaxEngine } from "./jax-engine.js";
 import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "./load.js";
 
@@ -32,7 +32,7 @@ export function readBundle(dir: string, want: { modelId: string; vocoderId?: str
   const infoPath = join(dir, "model.json");
   if (!existsSync(infoPath)) return null;
   const info = JSON.parse(readFileSync(infoPath, "utf8")) as OnnxBundle["info"];
-  if (info.modelId !== want.modelId || info.vocoderId !== want.vocoderId || info.format !== ONNX_FORMAT || info.block !== BLOCK) return null; // stale: re-exported
+  if (info.modelId !== want.modelId || info.vocoderId !== want.vocoderId || bundleVersionProblem(info)) return null; // stale: re-exported
   const graphs = {} as Record<GraphName, Uint8Array>;
   for (const name of ONNX_GRAPHS) graphs[name] = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
   return { info, graphs };
@@ -55,7 +55,6 @@ export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: E
   await initJax();
   const m = await loadModel(readModelDir(modelDir));
   if (engine === "jax") return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
-  const { OnnxEngine } = await import("./onnx-engine.js");
   const ort = await import("onnxruntime-node");
   const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m));
   new JaxEngine(m.info, m.codec, m.buffers, m.generator).dispose();
