@@ -6,8 +6,13 @@
  * Discriminator weights are dropped from the vocoder file (inference never uses them).
  * Usage: node scripts/package-model.mjs --codec <run> --vocoder <run> [--out models/default] [--results <eval table.md>] [--note <text for the card>]
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// The project's own safetensors reader and writer (needs `npm run build`).
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { parseSafeTensors, serializeSafeTensors } = await import(join(root, "dist/src/util/safetensors.js"));
 
 const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
@@ -17,15 +22,13 @@ const out = opt("--out", "models/default");
 const results = opt("--results");
 const note = opt("--note");
 if (!codecRun || !vocoderRun) {
-  console.error("usage: package-model.mjs --codec <run-dir> --vocoder <run-dir> [--out dir] [--results table.md]");
+  console.error("usage: package-model.mjs --codec <run-dir> --vocoder <run-dir> [--out dir] [--results table.md] [--note text]");
   process.exit(1);
 }
 
 /** The metadata of a safetensors file (the training settings ride along in "train"). */
 function metadata(path) {
-  const b = readFileSync(path);
-  const n = Number(b.readBigUInt64LE(0));
-  return JSON.parse(b.subarray(8, 8 + n).toString("utf8")).__metadata__ ?? {};
+  return parseSafeTensors(new Uint8Array(readFileSync(path)), path).metadata;
 }
 
 /** Log summary: steps, wall time over all resumed segments, last losses and validation. */
@@ -49,28 +52,10 @@ function summarise(run) {
   return { steps: train.at(-1)?.step ?? 0, hours: wall / 3600, final: Object.fromEntries(keys.map((k) => [k, mean(k)])), val: val.at(-1) ?? {}, config: JSON.parse(readFileSync(join(run, "config.json"), "utf8")), batch: `${t.batch} × ${t.frames} frames` };
 }
 
-/** A safetensors file without the tensors whose names start with `prefix` (data re-packed, metadata kept). */
-function withoutPrefix(bytes, prefix) {
-  const n = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString("utf8"));
-  const body = bytes.subarray(8 + n);
-  const kept = {};
-  const parts = [];
-  let offset = 0;
-  for (const [k, v] of Object.entries(header)) {
-    if (k === "__metadata__") kept[k] = v;
-    else if (!k.startsWith(prefix)) {
-      const data = body.subarray(v.data_offsets[0], v.data_offsets[1]);
-      kept[k] = { ...v, data_offsets: [offset, offset + data.length] };
-      parts.push(data);
-      offset += data.length;
-    }
-  }
-  let head = Buffer.from(JSON.stringify(kept), "utf8");
-  head = Buffer.concat([head, Buffer.alloc((8 - (head.length % 8)) % 8, 0x20)]); // safetensors pads the header to 8 bytes
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(head.length));
-  return Buffer.concat([len, head, ...parts]);
+/** A safetensors file without the tensors whose names start with `prefix` (metadata kept). */
+function withoutPrefix(bytes, prefix, source) {
+  const f = parseSafeTensors(new Uint8Array(bytes), source);
+  return serializeSafeTensors([...f.tensors].filter(([name]) => !name.startsWith(prefix)), f.metadata);
 }
 
 mkdirSync(out, { recursive: true });
@@ -78,7 +63,7 @@ for (const [run, name] of [[codecRun, "codec"], [vocoderRun, "vocoder"]]) {
   const src = join(run, "weights.safetensors");
   const mb = statSync(src).size / 1e6;
   if (mb >= 30) throw new Error(`${src}: ${mb.toFixed(1)} MB, over the 30 MB limit for shipped models`);
-  writeFileSync(join(out, `${name}.safetensors`), withoutPrefix(readFileSync(src), "params.disc."));
+  writeFileSync(join(out, `${name}.safetensors`), withoutPrefix(readFileSync(src), "params.disc.", src));
 }
 const c = summarise(codecRun);
 const v = summarise(vocoderRun);
