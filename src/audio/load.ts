@@ -7,7 +7,7 @@ import decodeAudio from "audio-decode";
 import { UserError } from "../util/errors.js";
 import { readInputFile } from "../util/files.js";
 import { resample } from "./resample.js";
-import { isWav, readWav, type DecodedAudio } from "./wav.js";
+import { isWav, readWav, unsupportedRate, type DecodedAudio } from "./wav.js";
 
 export const SAMPLE_RATE = 24000;
 
@@ -29,7 +29,8 @@ export async function decodeAudioBytes(bytes: Uint8Array, source: string): Promi
   }
   if (!decoded || !decoded.channelData?.length || !(decoded.sampleRate > 0))
     throw new UserError(`${source}: decoder returned no audio`);
-  if (decoded.sampleRate < 1000 || decoded.sampleRate > 192000) throw new UserError(`${source}: sample rate ${decoded.sampleRate} Hz is out of range (1-192 kHz)`);
+  const badRate = unsupportedRate(decoded.sampleRate);
+  if (badRate) throw new UserError(`${source}: ${badRate}`);
   return { sampleRate: decoded.sampleRate, channels: decoded.channelData };
 }
 

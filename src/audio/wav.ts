@@ -17,6 +17,11 @@ const FORMAT_ALAW = 6;
 const FORMAT_MULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
+/** Null if we take input at `rate` (the resampler's limits), else why not. */
+export function unsupportedRate(rate: number): string | null {
+  return rate >= 1000 && rate <= 192000 ? null : `sample rate ${rate} Hz is out of range (1-192 kHz)`;
+}
+
 export function isWav(bytes: Uint8Array): boolean {
   const tag = String.fromCharCode(...bytes.subarray(0, 4));
   return bytes.length >= 12 && (tag === "RIFF" || tag === "RIFX" || tag === "RF64") && String.fromCharCode(...bytes.subarray(8, 12)) === "WAVE";
@@ -84,7 +89,8 @@ export function parseWavHeader(read: (pos: number, len: number) => Uint8Array, s
   const f = fmt!;
   if (dataStart < 0) fail("no data chunk");
   if (f.channels < 1) fail("zero channels");
-  if (f.rate < 1000 || f.rate > 192000) fail(`sample rate ${f.rate} Hz is out of range (1-192 kHz)`); // the resampler's limits
+  const badRate = unsupportedRate(f.rate);
+  if (badRate) fail(badRate);
   const supported: Record<number, number[]> = {
     [FORMAT_PCM]: [8, 16, 24, 32],
     [FORMAT_FLOAT]: [32, 64],
