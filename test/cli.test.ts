@@ -136,3 +136,14 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     bad("othermodel", other, /othermodel\.fmac: made by a different model/);
   });
 });
+
+describe("the npm package", () => {
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  it("imports by its name (package.json exports) and its declared types exist", () => {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", 'const m = await import("flowmac"); console.log(typeof m.encodeAudio, typeof m.decodeAudio, typeof m.loadModel)'], { cwd: root, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("function function function");
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    for (const path of [pkg.main, pkg.types, pkg.exports["."].types, pkg.exports["."].import]) expect(existsSync(join(root, path)), path).toBe(true);
+  });
+});
