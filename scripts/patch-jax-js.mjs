@@ -19,7 +19,16 @@ import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// Where Node would find @jax-js/jax from this package: our own node_modules in a
+// checkout, the consumer's (hoisted) node_modules when flowmac is a dependency.
+function findJaxJs(start) {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, "node_modules/@jax-js/jax");
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    if (dirname(dir) === dir) return null;
+  }
+}
+const jaxDir = findJaxJs(join(dirname(fileURLToPath(import.meta.url)), ".."));
 const MARK = "/* flowmac-patch: contiguous dot operands */";
 const ORIGINAL =
   "for (const [i, input] of eqn.inputs.entries()) if (input instanceof Var && reductionInputHasReuse(inputShapes[i], promoted)) markNonViewProducer(input);";
@@ -40,7 +49,8 @@ const DOT_T_PATCHED = `${MARK} const flowmacP = perm.indexOf(ndim - 1); const fl
 
 let patched = 0;
 for (const file of ["index.js", "index.cjs"]) {
-  const path = join(root, "node_modules/@jax-js/jax/dist", file);
+  if (!jaxDir) break;
+  const path = join(jaxDir, "dist", file);
   if (!existsSync(path)) continue;
   let src = readFileSync(path, "utf8");
   if (src.includes(MARK)) {
