@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { initJax, np, tree } from "../src/nn/runtime.js";
-import { jnn } from "../src/nn/runtime.js";
+import { jnn, lax } from "../src/nn/runtime.js";
 import { exportOnnx } from "../src/onnx/export.js";
-import { groupNorm, layerNorm } from "../src/nn/layers.js";
+import { gelu, groupNorm, layerNorm } from "../src/nn/layers.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
@@ -89,6 +89,32 @@ describe("softmax and layer-norm fusion", () => {
     const out = await runOnnx(bytes, { x: { data: x().dataSync() as Float32Array, dims: [3, 6, 8] } });
     expect(rel(out.y.data as Float32Array, ref[0])).toBeLessThan(1e-5);
     expect(rel(out.h.data as Float32Array, ref[1])).toBeLessThan(1e-5);
+  });
+});
+
+describe("GELU fusion", () => {
+  const opsOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
+  const x = () => np.array(new Rng(7).normalArray(4 * 16, 2)).reshape([4, 16]);
+
+  it("exports the exact GELU as one ONNX Gelu, same values", async () => {
+    const ref = gelu(x()).dataSync() as Float32Array;
+    const bytes = exportOnnx("t", (v: any) => gelu(v), [{ name: "x", value: x(), kind: "input" }], ["y"]);
+    expect(opsOf(bytes)).toContain("Gelu");
+    expect(opsOf(bytes)).not.toContain("Erf");
+    const out = await runOnnx(bytes, { x: { data: x().dataSync() as Float32Array, dims: [4, 16] } });
+    expect(rel(out.y.data as Float32Array, ref)).toBeLessThan(1e-6);
+  });
+
+  it("leaves the chain alone when erf's value is also used elsewhere", async () => {
+    const f = (v: any) => {
+      const e = lax.erf(v.ref.mul(Math.SQRT1_2));
+      return [v.mul(0.5).mul(e.ref.add(1)), e];
+    };
+    const ref = f(x()).map((a: any) => a.dataSync());
+    const bytes = exportOnnx("t", f, [{ name: "x", value: x(), kind: "input" }], ["y", "e"]);
+    expect(opsOf(bytes)).not.toContain("Gelu");
+    const out = await runOnnx(bytes, { x: { data: x().dataSync() as Float32Array, dims: [4, 16] } });
+    expect(rel(out.y.data as Float32Array, ref[0])).toBeLessThan(1e-6);
   });
 });
 

@@ -10,7 +10,7 @@
  * whole forward pass.
  */
 import type { ConvParams, LinearParams, NormParams } from "./init.js";
-import { jnn, np, random, type JArray } from "./runtime.js";
+import { jnn, lax, np, random, type JArray } from "./runtime.js";
 import { timeEmbeddingValues } from "./time-embedding.js";
 
 // ---------------------------------------------------------------- matmul
@@ -257,8 +257,12 @@ export function groupNorm(p: NormParams, x: JArray, groups: number, eps = 1e-5, 
 
 export const silu = (x: JArray): JArray => jnn.silu(x);
 export const mish = (x: JArray): JArray => jnn.mish(x);
-/** Exact (erf) GELU, PyTorch's default. */
-export const gelu = (x: JArray): JArray => jnn.gelu(x, { approximate: false });
+/**
+ * Exact (erf) GELU, PyTorch's default, written as x/2 (1 + erf(x/sqrt 2)): the
+ * form onnxruntime's graph optimiser fuses into one Gelu kernel (jax-js's own
+ * gelu uses erfc(-x/sqrt 2), which it does not recognise).
+ */
+export const gelu = (x: JArray): JArray => x.ref.mul(0.5).mul(lax.erf(x.mul(Math.SQRT1_2)).add(1));
 
 /** Snake: x + 1/alpha sin^2(alpha x), alpha per channel (last axis). */
 export function snake(alpha: JArray, x: JArray): JArray {

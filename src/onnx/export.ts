@@ -6,10 +6,11 @@
  * pipeline runs fixed-size blocks).
  */
 import { makeJaxpr, tree, type JArray } from "../nn/runtime.js";
-import { FUSED_LAYER_NORM, FUSED_SOFTMAX, fuseOps } from "./fuse.js";
+import { FUSED_GELU, FUSED_LAYER_NORM, FUSED_SOFTMAX, fuseOps } from "./fuse.js";
 import { DT, encodeModel, type AttrValue, type OnnxDType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./proto.js";
 
-export const OPSET = 18;
+/** 20 for its Gelu operator (the ops used otherwise mean the same as in opset 18). */
+export const OPSET = 20;
 
 interface Aval {
   shape: number[];
@@ -176,6 +177,9 @@ function emit(g: GraphBuilder, jp: Jaxpr): void {
         break;
       case FUSED_SOFTMAX:
         r = g.node("Softmax", ins, { axis: p.axis });
+        break;
+      case FUSED_GELU:
+        r = g.node("Gelu", ins);
         break;
       case FUSED_LAYER_NORM: {
         // LayerNormalization needs a scale; a bias is optional.

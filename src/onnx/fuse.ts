@@ -1,7 +1,7 @@
 /**
- * Peephole fusion on a jaxpr before ONNX translation: jax-js writes softmax
- * and layer norm as chains of 10-15 element-wise primitives; onnxruntime runs
- * each as one kernel (Softmax, LayerNormalization) several times faster.
+ * Peephole fusion on a jaxpr before ONNX translation: jax-js writes softmax,
+ * layer norm and GELU as chains of 5-15 element-wise primitives; onnxruntime
+ * runs each as one kernel (Softmax, LayerNormalization, Gelu) several times faster.
  * A chain is fused only when its intermediate values are used nowhere else,
  * so the fused graph computes the same function.
  */
@@ -20,16 +20,19 @@ export interface FuseEqn {
 /** Primitives this pass introduces (handled by the exporter). */
 export const FUSED_SOFTMAX = "fused_softmax";
 export const FUSED_LAYER_NORM = "fused_layer_norm";
+export const FUSED_GELU = "fused_gelu";
 
 class Uses {
   private consumerIndices = new Map<FuseAtom, number[]>();
   private count = new Map<FuseAtom, number>();
+  private producers = new Map<FuseAtom, number>();
 
   constructor(
     private eqns: FuseEqn[],
     outs: FuseAtom[],
   ) {
     eqns.forEach((e, i) => {
+      for (const o of e.outBinders) this.producers.set(o, i);
       for (const a of e.inputs) {
         if (a.value !== undefined) continue;
         this.count.set(a, (this.count.get(a) ?? 0) + 1);
@@ -49,6 +52,12 @@ class Uses {
   /** The eqns that read `a`, each once, in order. */
   consumers(a: FuseAtom): { i: number; e: FuseEqn }[] {
     return (this.consumerIndices.get(a) ?? []).map((i) => ({ i, e: this.eqns[i] }));
+  }
+
+  /** The eqn computing `a`, or null for inputs and constants. */
+  producer(a: FuseAtom): { i: number; e: FuseEqn } | null {
+    const i = this.producers.get(a);
+    return i === undefined ? null : { i, e: this.eqns[i] };
   }
 
   /** The single eqn reading `a`, if `a` is read exactly once, or null. */
@@ -177,14 +186,33 @@ function matchLayerNorm(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   return { drop, fused: { primitive: FUSED_LAYER_NORM, inputs, outBinders: [out], params: { epsilon: eps.value, dim: D } } };
 }
 
-/** The eqns with every fusable softmax and layer-norm chain replaced by one fused eqn. */
+/** Exact GELU as nn/layers.ts writes it: (x * 0.5) * (erf(x * 1/sqrt 2) + 1), rooted at the erf. */
+function matchGelu(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
+  const erf = eqns[i];
+  if (erf.primitive !== "erf" || erf.inputs[0].aval.dtype !== "float32") return null;
+  const scaled = uses.producer(erf.inputs[0]);
+  if (!scaled || scaled.e.primitive !== "mul" || uses.reads(erf.inputs[0]) !== 1) return null;
+  const [p, q] = scaled.e.inputs;
+  const x = isScalar(q, Math.SQRT1_2) ? p : isScalar(p, Math.SQRT1_2) ? q : null;
+  if (!x || x.value !== undefined) return null;
+  const add = uses.only(erf.outBinders[0]);
+  if (!add || add.e.primitive !== "add" || !isScalar(other(add.e, erf.outBinders[0])!, 1)) return null;
+  const mul = uses.only(add.e.outBinders[0]);
+  const half = mul?.e.primitive === "mul" ? other(mul.e, add.e.outBinders[0]) : null;
+  const halfAt = half && uses.producer(half);
+  if (!mul || !half || !halfAt || halfAt.e.primitive !== "mul" || uses.reads(half) !== 1 || other(halfAt.e, x) === null || !isScalar(other(halfAt.e, x)!, 0.5)) return null;
+  if (mul.e.outBinders[0].aval.shape.join() !== x.aval.shape.join()) return null; // no broadcasting inside the chain
+  return { drop: [scaled.i, i, add.i, halfAt.i, mul.i], fused: { primitive: FUSED_GELU, inputs: [x], outBinders: mul.e.outBinders, params: {} } };
+}
+
+/** The eqns with every fusable softmax, layer-norm and GELU chain replaced by one fused eqn. */
 export function fuseOps(eqns: FuseEqn[], outs: FuseAtom[]): FuseEqn[] {
   const uses = new Uses(eqns, outs);
   const dropped = new Set<number>();
   const placed = new Map<number, FuseEqn>();
   for (let i = 0; i < eqns.length; i++) {
     if (dropped.has(i)) continue;
-    const m = matchSoftmax(eqns, uses, i) ?? matchLayerNorm(eqns, uses, i);
+    const m = matchSoftmax(eqns, uses, i) ?? matchLayerNorm(eqns, uses, i) ?? matchGelu(eqns, uses, i);
     if (!m || m.drop.some((k) => dropped.has(k))) continue;
     m.drop.forEach((k) => dropped.add(k));
     placed.set(Math.max(...m.drop), m.fused);
