@@ -6,6 +6,8 @@ import { ANTIALIAS_FILTER } from "../src/nn/antialias.js";
 import { VOCODER_CONFIGS, discLoss, generate, generatorLoss, initDiscriminators, initGenerator } from "../src/model/vocoder.js";
 import { istft } from "../src/model/spectral.js";
 import { Stft } from "../src/audio/stft.js";
+import { fftJs, loadFastFft } from "../src/audio/fft.js";
+import { InverseStft } from "../src/audio/istft.js";
 import { maxAbsDiff } from "./helpers.js";
 
 beforeAll(initJax);
@@ -43,6 +45,40 @@ describe("vocoder generators", () => {
     expect(y.length).toBe(T * 512);
     // Sample n of the output is sample n of the input (frame 0 is centred on sample 0).
     expect(maxAbsDiff(y.subarray(0, x.length), x)).toBeLessThan(1e-5);
+  });
+});
+
+describe("host inverse STFT (the ONNX engine's vocoder head)", () => {
+  const T = 37;
+  const bins = 1025;
+  // A spectrum no STFT produces (random phases, non-zero imaginary DC and Nyquist): the host and traced paths must still agree.
+  const re = Float32Array.from(rng.normalArray(T * bins, 1));
+  const im = Float32Array.from(rng.normalArray(T * bins, 1));
+  const traced = () => istft(np.array(re).reshape([1, T, bins]), np.array(im).reshape([1, T, bins]), 2048, 512).dataSync() as Float32Array;
+
+  for (const [name, make] of [
+    ["fft.js", async () => fftJs(2048)],
+    ["PFFFT", () => loadFastFft(2048)],
+  ] as const)
+    it(`equals the traced matmul iSTFT (${name}), to 1e-5 of its peak`, async () => {
+      const want = traced();
+      const got = new InverseStft(await make(), 512).synthesise(re, im, T);
+      expect(got.length).toBe(want.length);
+      const peak = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(maxAbsDiff(got, want) / peak).toBeLessThan(1e-5);
+    });
+
+  it("each FFT's inverse undoes its forward transform", async () => {
+    for (const fft of [fftJs(2048), await loadFastFft(2048)]) {
+      const x = Float64Array.from(rng.normalArray(2048, 1));
+      const spec = new Float64Array(2 * bins);
+      fft.forward(x, spec);
+      const r = Float32Array.from({ length: bins }, (_, k) => spec[2 * k]);
+      const i = Float32Array.from({ length: bins }, (_, k) => spec[2 * k + 1]);
+      const y = new Float32Array(2048);
+      fft.inverse(r, i, 0, y);
+      expect(maxAbsDiff(y, Float32Array.from(x)), fft.name).toBeLessThan(1e-5);
+    }
   });
 });
 

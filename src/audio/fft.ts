@@ -11,11 +11,20 @@ export interface RealFft {
   readonly name: string;
   /** Spectrum of `input` (length size) as interleaved [re, im] for bins 0..size/2. */
   forward(input: Float64Array, spectrum: Float64Array): void;
+  /**
+   * Real signal (length size) of a half spectrum given as separate re and im
+   * (bins 0..size/2, read from index `offset`), normalised as numpy's irfft:
+   * the inverse of `forward`. The imaginary parts of bins 0 and size/2 are ignored.
+   */
+  inverse(re: Float32Array, im: Float32Array, offset: number, output: Float32Array): void;
+  /** Magnitudes |X_k| of bins 0..size/2 of `input`: the mel front end's hot path. */
+  magnitude(input: Float64Array, mag: Float64Array): void;
 }
 
 export function fftJs(size: number): RealFft {
   const fft = new FFT(size);
   const full = new Float64Array(2 * size);
+  const time = new Float64Array(2 * size);
   const bins = size / 2 + 1;
   return {
     size,
@@ -24,6 +33,23 @@ export function fftJs(size: number): RealFft {
       // realTransform fills only the first half of the spectrum, which is all we read.
       fft.realTransform(full as unknown as number[], input as unknown as number[]);
       spectrum.set(full.subarray(0, 2 * bins));
+    },
+    magnitude(input, mag) {
+      fft.realTransform(full as unknown as number[], input as unknown as number[]);
+      for (let k = 0; k < bins; k++) mag[k] = Math.sqrt(full[2 * k] * full[2 * k] + full[2 * k + 1] * full[2 * k + 1]); // Math.hypot is ~5x slower
+    },
+    inverse(re, im, offset, output) {
+      // Rebuild the Hermitian-symmetric full spectrum; fft.js's inverse divides by size.
+      for (let k = 0; k < bins; k++) {
+        full[2 * k] = re[offset + k];
+        full[2 * k + 1] = k === 0 || k === bins - 1 ? 0 : im[offset + k];
+      }
+      for (let k = bins; k < size; k++) {
+        full[2 * k] = full[2 * (size - k)];
+        full[2 * k + 1] = -full[2 * (size - k) + 1];
+      }
+      fft.inverseTransform(time as unknown as number[], full as unknown as number[]);
+      for (let i = 0; i < size; i++) output[i] = time[2 * i];
     },
   };
 }
@@ -47,6 +73,7 @@ function loadPffftModule(): Promise<PffftModule | null> {
 
 const PFFFT_REAL = 0;
 const PFFFT_FORWARD = 0;
+const PFFFT_BACKWARD = 1;
 
 function pffft(m: PffftModule, size: number): RealFft {
   const setup = m._pffft_new_setup(size, PFFFT_REAL);
@@ -68,6 +95,27 @@ function pffft(m: PffftModule, size: number): RealFft {
       for (let i = 2; i < size; i++) spectrum[i] = heap[outPtr + i];
       spectrum[2 * half] = heap[outPtr + 1];
       spectrum[2 * half + 1] = 0;
+    },
+    magnitude(input, mag) {
+      const heap = m.HEAPF32;
+      for (let i = 0; i < size; i++) heap[inPtr + i] = input[i];
+      m._pffft_transform_ordered(setup, inPtr * 4, outPtr * 4, workPtr, PFFFT_FORWARD);
+      mag[0] = Math.abs(heap[outPtr]);
+      mag[half] = Math.abs(heap[outPtr + 1]);
+      for (let k = 1, j = outPtr + 2; k < half; k++, j += 2) mag[k] = Math.sqrt(heap[j] * heap[j] + heap[j + 1] * heap[j + 1]);
+    },
+    inverse(re, im, offset, output) {
+      const heap = m.HEAPF32;
+      heap[inPtr] = re[offset];
+      heap[inPtr + 1] = re[offset + half];
+      for (let k = 1, j = inPtr + 2; k < half; k++, j += 2) {
+        heap[j] = re[offset + k];
+        heap[j + 1] = im[offset + k];
+      }
+      m._pffft_transform_ordered(setup, inPtr * 4, outPtr * 4, workPtr, PFFFT_BACKWARD);
+      // PFFFT's backward transform is unnormalised.
+      const scale = 1 / size;
+      for (let i = 0; i < size; i++) output[i] = heap[outPtr + i] * scale;
     },
   };
 }

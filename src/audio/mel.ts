@@ -66,12 +66,14 @@ export class MelFrontEnd {
   frame(x: Float32Array, t: number, out: Float32Array, outOffset: number, offset = 0, total = x.length): void {
     this.stft.magnitude(x, t, this.mag, offset, total);
     const { start, weights } = this.sparse;
+    const mag = this.mag;
+    const floor = this.config.logFloor;
     for (let m = 0; m < this.config.nMels; m++) {
       const w = weights[m];
       const s = start[m];
       let acc = 0;
-      for (let k = 0; k < w.length; k++) acc += w[k] * this.mag[s + k];
-      out[outOffset + m] = Math.log(Math.max(acc, this.config.logFloor));
+      for (let k = 0; k < w.length; k++) acc += w[k] * mag[s + k];
+      out[outOffset + m] = Math.log(acc > floor ? acc : floor);
     }
   }
 

@@ -26,7 +26,6 @@ export class Stft {
   private fft: FFT;
   private realFft: RealFft;
   private frameBuf: Float64Array;
-  private spec: Float64Array;
 
   constructor(nFft: number, hop: number, window: Float64Array = hannWindow(nFft), realFft: RealFft = fftJs(nFft)) {
     if (realFft.size !== nFft) throw new Error(`FFT of size ${realFft.size} given for an STFT of ${nFft} points`);
@@ -37,7 +36,6 @@ export class Stft {
     this.fft = new FFT(nFft);
     this.realFft = realFft;
     this.frameBuf = new Float64Array(nFft);
-    this.spec = new Float64Array(2 * nFft);
   }
 
   /** Number of frames of a centred STFT: floor(len / hop) + 1. */
@@ -53,6 +51,11 @@ export class Stft {
    * ends, the samples the padding reflects.
    */
   frame(x: Float32Array | Float64Array, t: number, out: Float64Array, offset = 0, total = x.length): void {
+    this.realFft.forward(this.windowed(x, t, offset, total), out);
+  }
+
+  /** Windowed samples of frame t (see `frame`), in a buffer reused by the next call. */
+  private windowed(x: Float32Array | Float64Array, t: number, offset: number, total: number): Float64Array {
     const half = this.nFft / 2;
     const begin = t * this.hop - half;
     const buf = this.frameBuf;
@@ -63,14 +66,12 @@ export class Stft {
         const j = begin + i;
         buf[i] = x[(j >= 0 && j < total ? j : reflectIndex(j, total)) - offset] * w[i];
       }
-    this.realFft.forward(buf, out);
+    return buf;
   }
 
   /** Magnitudes of frame t written to `mag` (length bins). */
   magnitude(x: Float32Array | Float64Array, t: number, mag: Float64Array, offset = 0, total = x.length): void {
-    this.frame(x, t, this.spec, offset, total);
-    const s = this.spec;
-    for (let k = 0; k < this.bins; k++) mag[k] = Math.sqrt(s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1]); // Math.hypot is ~5x slower
+    this.realFft.magnitude(this.windowed(x, t, offset, total), mag);
   }
 
   /** Full complex STFT: array of frames, each interleaved [re, im] x bins. */

@@ -12,6 +12,7 @@ import { encodeCodes, priorFromCodes } from "./codec.js";
 import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
 import { generate } from "./vocoder.js";
+import { vocosSpectrum, type VocosParams } from "./vocos.js";
 
 import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
@@ -31,7 +32,20 @@ export function exportModelOnnx(m: LoadedModel): OnnxBundle {
     prior: exportOnnx("prior", (p: any, b: any, codes: any, mask: any) => priorFromCodes(p, b, c, codes, mask), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("codes", np.zeros([S, BLOCK], { dtype: np.int32 })), input("mask", zeros([S]))], ["mu"]),
     cfm1: cfm(1),
     cfm2: cfm(2),
-    vocoder: exportOnnx("vocoder", (p: any, mel: any) => generate(p, m.info.vocoder, mel), [w(m.generator), input("mel", zeros([1, BLOCK, n]))], ["audio"]),
+    vocoder: exportVocoder(m),
   };
   return { info: { ...m.info, block: BLOCK, format: ONNX_FORMAT }, graphs };
+}
+
+/**
+ * The vocoder graph: Vocos-style generators stop at their spectrum (outputs re
+ * and im [1, BLOCK, nFft/2 + 1]; the engine runs the inverse STFT on a host
+ * FFT), other generators output audio.
+ */
+function exportVocoder(m: LoadedModel): Uint8Array {
+  const g = m.info.vocoder.generator;
+  const mel = { name: "mel", value: np.zeros([1, BLOCK, m.info.codec.nMels]), kind: "input" as const };
+  const weights = { name: "w", value: m.generator, kind: "weight" as const };
+  if (g.kind === "vocos") return exportOnnx("vocoder", (p: any, x: any) => vocosSpectrum(p as VocosParams, g, x), [weights, mel], ["re", "im"]);
+  return exportOnnx("vocoder", (p: any, x: any) => generate(p, m.info.vocoder, x), [weights, mel], ["audio"]);
 }
