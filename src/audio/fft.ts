@@ -10,7 +10,7 @@ export interface RealFft {
   readonly size: number;
   readonly name: string;
   /** Spectrum of `input` (length size) as interleaved [re, im] for bins 0..size/2. */
-  forward(input: Float64Array, spectrum: Float64Array): void;
+  forward(input: Float32Array | Float64Array, spectrum: Float64Array): void;
   /**
    * Real signal (length size) of a half spectrum given as separate re and im
    * (bins 0..size/2, read from index `offset`), normalised as numpy's irfft:
@@ -18,17 +18,24 @@ export interface RealFft {
    */
   inverse(re: Float32Array, im: Float32Array, offset: number, output: Float32Array): void;
   /** Magnitudes |X_k| of bins 0..size/2 of `input`: the mel front end's hot path. */
-  magnitude(input: Float64Array, mag: Float64Array): void;
+  magnitude(input: Float32Array | Float64Array, mag: Float64Array): void;
+  /**
+   * A buffer of `size` samples that `forward` and `magnitude` read without a
+   * copy (PFFFT's own input in wasm memory); valid until the next call.
+   */
+  inputBuffer(): Float32Array | Float64Array;
 }
 
 export function fftJs(size: number): RealFft {
   const fft = new FFT(size);
   const full = new Float64Array(2 * size);
   const time = new Float64Array(2 * size);
+  const input = new Float64Array(size);
   const bins = size / 2 + 1;
   return {
     size,
     name: "fft.js",
+    inputBuffer: () => input,
     forward(input, spectrum) {
       // realTransform fills only the first half of the spectrum, which is all we read.
       fft.realTransform(full as unknown as number[], input as unknown as number[]);
@@ -82,12 +89,17 @@ function pffft(m: PffftModule, size: number): RealFft {
   const outPtr = m._pffft_aligned_malloc(4 * size) / 4;
   const workPtr = m._pffft_aligned_malloc(4 * size);
   const half = size / 2;
+  // The heap view is re-read on every call: wasm memory growth replaces it.
+  const toHeap = (input: Float32Array | Float64Array, heap: Float32Array) => {
+    if (input.buffer !== heap.buffer || input.byteOffset !== inPtr * 4) for (let i = 0; i < size; i++) heap[inPtr + i] = input[i];
+  };
   return {
     size,
     name: "pffft-wasm-simd",
+    inputBuffer: () => m.HEAPF32.subarray(inPtr, inPtr + size),
     forward(input, spectrum) {
       const heap = m.HEAPF32; // re-read: the heap view is replaced if wasm memory grows
-      for (let i = 0; i < size; i++) heap[inPtr + i] = input[i];
+      toHeap(input, heap);
       m._pffft_transform_ordered(setup, inPtr * 4, outPtr * 4, workPtr, PFFFT_FORWARD);
       // PFFFT's ordered real layout: [re0, re(size/2), re1, im1, re2, im2, ...].
       spectrum[0] = heap[outPtr];
@@ -98,7 +110,7 @@ function pffft(m: PffftModule, size: number): RealFft {
     },
     magnitude(input, mag) {
       const heap = m.HEAPF32;
-      for (let i = 0; i < size; i++) heap[inPtr + i] = input[i];
+      toHeap(input, heap);
       m._pffft_transform_ordered(setup, inPtr * 4, outPtr * 4, workPtr, PFFFT_FORWARD);
       mag[0] = Math.abs(heap[outPtr]);
       mag[half] = Math.abs(heap[outPtr + 1]);

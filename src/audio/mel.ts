@@ -39,6 +39,8 @@ export class MelFrontEnd {
   readonly stft: Stft;
   readonly filterbank: Float64Array;
   private sparse: SparseFilterbank;
+  private flat: Float64Array;
+  private flatOffset: Int32Array;
   private mag: Float64Array;
 
   /** `fft` defaults to fft.js (synchronous); `MelFrontEnd.fast()` uses the fastest FFT available. */
@@ -47,6 +49,10 @@ export class MelFrontEnd {
     this.stft = new Stft(config.nFft, config.hop, hannWindow(config.nFft), fft);
     this.filterbank = slaneyFilterbank(this.stft.bins, config.nMels, config.sampleRate, config.fMin, config.fMax);
     this.sparse = sparsify(this.filterbank, this.stft.bins, config.nMels);
+    this.flatOffset = new Int32Array(config.nMels + 1);
+    this.sparse.weights.forEach((w, m) => (this.flatOffset[m + 1] = this.flatOffset[m] + w.length));
+    this.flat = new Float64Array(this.flatOffset[config.nMels]);
+    this.sparse.weights.forEach((w, m) => this.flat.set(w, this.flatOffset[m]));
     this.mag = new Float64Array(this.stft.bins);
   }
 
@@ -65,14 +71,15 @@ export class MelFrontEnd {
    */
   frame(x: Float32Array, t: number, out: Float32Array, outOffset: number, offset = 0, total = x.length): void {
     this.stft.magnitude(x, t, this.mag, offset, total);
-    const { start, weights } = this.sparse;
+    // One flat weight array (band m's weights at flatOffset[m]..flatOffset[m+1]) keeps this loop monomorphic and cache-friendly.
+    const { start } = this.sparse;
+    const { flat, flatOffset } = this;
     const mag = this.mag;
     const floor = this.config.logFloor;
     for (let m = 0; m < this.config.nMels; m++) {
-      const w = weights[m];
-      const s = start[m];
+      const end = flatOffset[m + 1];
       let acc = 0;
-      for (let k = 0; k < w.length; k++) acc += w[k] * mag[s + k];
+      for (let j = flatOffset[m], k = start[m]; j < end; j++, k++) acc += flat[j] * mag[k];
       out[outOffset + m] = Math.log(acc > floor ? acc : floor);
     }
   }

@@ -25,7 +25,6 @@ export class Stft {
   readonly bins: number;
   private fft: FFT;
   private realFft: RealFft;
-  private frameBuf: Float64Array;
 
   constructor(nFft: number, hop: number, window: Float64Array = hannWindow(nFft), realFft: RealFft = fftJs(nFft)) {
     if (realFft.size !== nFft) throw new Error(`FFT of size ${realFft.size} given for an STFT of ${nFft} points`);
@@ -35,7 +34,6 @@ export class Stft {
     this.bins = nFft / 2 + 1;
     this.fft = new FFT(nFft);
     this.realFft = realFft;
-    this.frameBuf = new Float64Array(nFft);
   }
 
   /** Number of frames of a centred STFT: floor(len / hop) + 1. */
@@ -55,10 +53,10 @@ export class Stft {
   }
 
   /** Windowed samples of frame t (see `frame`), in a buffer reused by the next call. */
-  private windowed(x: Float32Array | Float64Array, t: number, offset: number, total: number): Float64Array {
+  private windowed(x: Float32Array | Float64Array, t: number, offset: number, total: number): Float32Array | Float64Array {
     const half = this.nFft / 2;
     const begin = t * this.hop - half;
-    const buf = this.frameBuf;
+    const buf = this.realFft.inputBuffer(); // windowing straight into the FFT's input saves a copy
     const w = this.window;
     if (begin >= 0 && begin + this.nFft <= total) for (let i = 0, j = begin - offset; i < this.nFft; i++, j++) buf[i] = x[j] * w[i];
     else
