@@ -118,6 +118,27 @@ describe("GELU fusion", () => {
   });
 });
 
+describe("argmin and subtraction fusion", () => {
+  const opsOf = (bytes: Uint8Array) => Buffer.from(bytes).toString("latin1");
+
+  it("exports jax-js argmin as ONNX ArgMin (first index on ties) and a - b as Sub, same values", async () => {
+    // Rows with repeated minima check the tie rule; the codebook search is the real user.
+    const x = Float32Array.from([3, 1, 1, 2, 0, 5, 0, 0, 7, 7, 7, 7, -1, 4, -1, 9]);
+    const f = (v: any, w: any) => [np.argmin(v.ref, 1), v.sub(w)];
+    const args = () => [{ name: "x", value: np.array(x).reshape([4, 4]), kind: "input" as const }, { name: "w", value: np.array(new Float32Array(16).fill(0.5)).reshape([4, 4]), kind: "input" as const }];
+    const ref = f(...args().map((a) => a.value)).map((a: any) => Array.from(a.dataSync() as ArrayLike<number>));
+    expect(ref[0]).toEqual([1, 0, 0, 0]);
+    const bytes = exportOnnx("t", f, args(), ["i", "d"]);
+    expect(opsOf(bytes)).toContain("ArgMin");
+    expect(opsOf(bytes)).toContain("Sub");
+    expect(opsOf(bytes)).not.toContain("Equal");
+    expect(opsOf(bytes)).not.toContain("Neg");
+    const out = await runOnnx(bytes, { x: { data: x, dims: [4, 4] }, w: { data: new Float32Array(16).fill(0.5), dims: [4, 4] } });
+    expect(Array.from(out.i.data as Int32Array)).toEqual(ref[0]);
+    expect(Array.from(out.d.data as Float32Array)).toEqual(ref[1]);
+  });
+});
+
 describe("ONNX engine parity with the jax-js engine (tiny model)", () => {
   it("same codes from the same audio; decoded mels and audio within 1e-4 relative", async () => {
     const m = tinyModel(3);

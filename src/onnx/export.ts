@@ -6,7 +6,7 @@
  * pipeline runs fixed-size blocks).
  */
 import { makeJaxpr, tree, type JArray } from "../nn/runtime.js";
-import { FUSED_GELU, FUSED_LAYER_NORM, FUSED_SOFTMAX, fuseOps } from "./fuse.js";
+import { FUSED_ARGMIN, FUSED_GELU, FUSED_LAYER_NORM, FUSED_SOFTMAX, FUSED_SUB, fuseOps, type ConstValues } from "./fuse.js";
 import { DT, encodeModel, type AttrValue, type OnnxDType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./proto.js";
 
 /** 20 for its Gelu operator (the ops used otherwise mean the same as in opset 18). */
@@ -127,8 +127,8 @@ const BINARY: Record<string, string> = { add: "Add", mul: "Mul", min: "Min", max
 const REDUCE: Record<string, string> = { Add: "ReduceSum", Max: "ReduceMax", Min: "ReduceMin", Mul: "ReduceProd" };
 const COMPARE: Record<string, string> = { less: "Less", greater: "Greater", equal: "Equal", less_equal: "LessOrEqual", greater_equal: "GreaterOrEqual" };
 
-function emit(g: GraphBuilder, jp: Jaxpr): void {
-  for (const e of fuseOps(jp.eqns, jp.outs) as Eqn[]) {
+function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void {
+  for (const e of fuseOps(jp.eqns, jp.outs, consts) as Eqn[]) {
     const ins = e.inputs.map((a) => g.name(a));
     const out = e.outBinders[0];
     const p = e.params;
@@ -180,6 +180,12 @@ function emit(g: GraphBuilder, jp: Jaxpr): void {
         break;
       case FUSED_GELU:
         r = g.node("Gelu", ins);
+        break;
+      case FUSED_SUB:
+        r = g.node("Sub", ins);
+        break;
+      case FUSED_ARGMIN: // ONNX ArgMin gives int64 (the first minimum's index, like jax-js's)
+        r = g.node("Cast", [g.node("ArgMin", ins, { axis: p.axis, keepdims: 0 })], { to: onnxType("int32") });
         break;
       case FUSED_LAYER_NORM: {
         // LayerNormalization needs a scale; a bias is optional.
@@ -272,10 +278,13 @@ export function exportOnnx(name: string, fn: (...a: any[]) => any, args: ExportA
   const g = new GraphBuilder();
   const graph: OnnxGraph = { name, nodes: g.nodes, initializers: g.initializers, inputs: [], outputs: [] };
   const nConsts = closed.consts.length;
+  const constValues: ConstValues = new Map();
   closed.consts.forEach((c, i) => {
     const b = jp.inBinders[i];
     const n = `const${i}`;
-    g.initializers.push({ name: n, dtype: onnxType(b.aval.dtype), dims: b.aval.shape, raw: rawOf(b.aval.dtype, c.ref.dataSync() as ArrayLike<number>) });
+    const values = c.ref.dataSync() as ArrayLike<number>;
+    if (values.length <= 4096) constValues.set(b, values);
+    g.initializers.push({ name: n, dtype: onnxType(b.aval.dtype), dims: b.aval.shape, raw: rawOf(b.aval.dtype, values) });
     g.bind(b, n);
   });
   let k = nConsts;
@@ -289,7 +298,7 @@ export function exportOnnx(name: string, fn: (...a: any[]) => any, args: ExportA
       g.bind(b, n);
     });
   }
-  emit(g, jp);
+  emit(g, jp, constValues);
   if (jp.outs.length !== outputs.length) throw new Error(`ONNX export: ${jp.outs.length} outputs, ${outputs.length} names`);
   jp.outs.forEach((o, i) => {
     g.node("Identity", [g.name(o)], undefined, outputs[i]);

@@ -1,7 +1,8 @@
 /**
  * Peephole fusion on a jaxpr before ONNX translation: jax-js writes softmax,
- * layer norm and GELU as chains of 5-15 element-wise primitives; onnxruntime
- * runs each as one kernel (Softmax, LayerNormalization, Gelu) several times faster.
+ * layer norm, GELU and argmin as chains of 5-15 element-wise primitives;
+ * onnxruntime runs each as one kernel (Softmax, LayerNormalization, Gelu,
+ * ArgMin) several times faster. Subtraction (add of a neg) becomes one Sub.
  * A chain is fused only when its intermediate values are used nowhere else,
  * so the fused graph computes the same function.
  */
@@ -21,6 +22,11 @@ export interface FuseEqn {
 export const FUSED_SOFTMAX = "fused_softmax";
 export const FUSED_LAYER_NORM = "fused_layer_norm";
 export const FUSED_GELU = "fused_gelu";
+export const FUSED_ARGMIN = "fused_argmin";
+export const FUSED_SUB = "fused_sub";
+
+/** Values of the graph's constants (jaxpr consts), for patterns that must check them. */
+export type ConstValues = Map<FuseAtom, ArrayLike<number>>;
 
 class Uses {
   private consumerIndices = new Map<FuseAtom, number[]>();
@@ -205,14 +211,50 @@ function matchGelu(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   return { drop: [scaled.i, i, add.i, halfAt.i, mul.i], fused: { primitive: FUSED_GELU, inputs: [x], outBinders: mul.e.outBinders, params: {} } };
 }
 
-/** The eqns with every fusable softmax, layer-norm and GELU chain replaced by one fused eqn. */
-export function fuseOps(eqns: FuseEqn[], outs: FuseAtom[]): FuseEqn[] {
+/**
+ * jax-js's argmin over the last axis: m = min(x) -> equal(x, m) -> int32 ->
+ * times the constant [K, K-1, .., 1] -> max -> K - that: the first minimum's
+ * index, as ONNX ArgMin computes it.
+ */
+function matchArgmin(eqns: FuseEqn[], uses: Uses, i: number, consts: ConstValues): Match | null {
+  const c = chainAt(eqns, uses, i, "Min");
+  if (!c) return null;
+  const { x, rank, drop, step } = c;
+  const K = x.aval.shape[rank - 1];
+  const rs = step(c.root.outBinders[0], "reshape");
+  const eq = rs && step(rs.outBinders[0], "compare");
+  if (!eq || eq.params.op !== "equal" || other(eq, rs!.outBinders[0]) !== x) return null;
+  const cast = step(eq.outBinders[0], "cast");
+  const mul = cast && cast.params.dtype === "int32" ? step(cast.outBinders[0], "mul") : null;
+  const iota = mul && other(mul, cast!.outBinders[0]);
+  const values = iota && consts.get(iota);
+  if (!values || values.length !== K || iota!.aval.shape.length !== 1 || Array.from(values).some((v, k) => v !== K - k)) return null;
+  const max = step(mul!.outBinders[0], "reduce");
+  if (!max || max.params.op !== "Max" || !lastAxis(max, rank)) return null;
+  const neg = step(max.outBinders[0], "neg");
+  const add = neg && step(neg.outBinders[0], "add");
+  if (!add || !isScalar(other(add, neg!.outBinders[0])!, K)) return null;
+  return { drop, fused: { primitive: FUSED_ARGMIN, inputs: [x], outBinders: add.outBinders, params: { axis: rank - 1 } } };
+}
+
+/** a + neg(b), jax-js's subtraction, as one Sub when neg(b) is used nowhere else. */
+function matchSub(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
+  const neg = eqns[i];
+  if (neg.primitive !== "neg") return null;
+  const add = uses.only(neg.outBinders[0]);
+  if (!add || add.e.primitive !== "add") return null;
+  const a = other(add.e, neg.outBinders[0])!;
+  return { drop: [i, add.i], fused: { primitive: FUSED_SUB, inputs: [a, neg.inputs[0]], outBinders: add.e.outBinders, params: {} } };
+}
+
+/** The eqns with every fusable softmax, layer-norm, GELU, argmin and subtraction chain replaced by one fused eqn. */
+export function fuseOps(eqns: FuseEqn[], outs: FuseAtom[], consts: ConstValues = new Map()): FuseEqn[] {
   const uses = new Uses(eqns, outs);
   const dropped = new Set<number>();
   const placed = new Map<number, FuseEqn>();
   for (let i = 0; i < eqns.length; i++) {
     if (dropped.has(i)) continue;
-    const m = matchSoftmax(eqns, uses, i) ?? matchLayerNorm(eqns, uses, i) ?? matchGelu(eqns, uses, i);
+    const m = matchSoftmax(eqns, uses, i) ?? matchLayerNorm(eqns, uses, i) ?? matchGelu(eqns, uses, i) ?? matchArgmin(eqns, uses, i, consts) ?? matchSub(eqns, uses, i);
     if (!m || m.drop.some((k) => dropped.has(k))) continue;
     m.drop.forEach((k) => dropped.add(k));
     placed.set(Math.max(...m.drop), m.fused);
