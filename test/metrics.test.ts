@@ -4,6 +4,16 @@ import { logMelL1, melCepstralDistortion, multiResolutionStft, siSdr } from "../
 import { stoi10k } from "../src/eval/stoi.js";
 import { parseSafeTensors } from "../src/util/safetensors.js";
 import { FIXTURES } from "./helpers.js";
+import { codecFromSpec } from "../src/eval/codecs.js";
+import { JaxEngine } from "../src/model/jax-engine.js";
+import { initJax } from "../src/nn/runtime.js";
+import { testSignal, tinyModel } from "./tiny-model.js";
+
+async function tinyModelEngine() {
+  await initJax();
+  const m = tinyModel(1);
+  return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
+}
 
 // Reference values: scripts/reference/metrics_reference.py, run with Debian's
 // /usr/bin/python3 (numpy/scipy), an independent implementation of each metric.
@@ -54,5 +64,19 @@ describe("block-join measure", () => {
     const jumpy = Float32Array.from(smooth);
     for (let t = CORE; t < frames; t++) for (let m = 0; m < 128; m++) jumpy[t * 128 + m] += t >= CORE ? 2 : 0;
     expect(blockJoinStats(jumpy, frames).maxRatio).toBeGreaterThan(2);
+  });
+});
+
+describe("evaluation codec specs", () => {
+  const engine = async () => tinyModelEngine();
+  it("parse steps, guidance and temperature overrides into names and command lines", async () => {
+    const c = await codecFromSpec("flowmac@0.5:g0.5:8:t0.7", engine);
+    expect(c.name).toBe("flowmac@0.5:g0.5:8:t0.7");
+    const run = await c.run(testSignal(0.5));
+    expect(run.commands[0]).toMatch(/--kbps 0.5 --steps 8 --guidance 0.5 --temperature 0.7/);
+    expect((await codecFromSpec("flowmac-lc@1", engine)).name).toBe("flowmac-lc@1");
+  });
+  it("refuses malformed specs with a message naming them", () => {
+    for (const bad of ["flowmac@3:x1", "flowmac@3:g", "flowmac@3:0", "flowmac3", "opus@"]) expect(() => codecFromSpec(bad, engine), bad).toThrow(/flowmac@3|at least 1|unknown codec/);
   });
 });

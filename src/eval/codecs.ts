@@ -13,13 +13,21 @@ export interface EvalCodec {
   run(audio24k: Float32Array): Promise<CodecRun>;
 }
 
-function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, steps?: number): EvalCodec {
+/** Decoding settings an evaluation spec can override (":8" steps, ":g0.5" guidance, ":t0.7" temperature). */
+interface DecodeOverrides {
+  steps?: number;
+  guidance?: number;
+  temperature?: number;
+}
+
+function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
   const perStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
   const stages = Math.round((kbps * 1000) / perStage);
   if (stages < 1 || stages > engine.info.codec.rvq.stages) throw new UserError(`flowmac@${kbps}: the model codes ${perStage} bit/s per stage, up to ${engine.info.codec.rvq.stages} stages`);
-  const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...(steps ? { steps } : {}) };
+  const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...o };
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : ""].join("");
   return {
-    name: `flowmac${lc ? "-lc" : ""}@${kbps}${steps ? `:${steps}` : ""}`,
+    name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
     async run(audio) {
       const t0 = performance.now();
@@ -30,7 +38,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, steps?: num
       const t1 = performance.now();
       const out = await decodeAudio(engine, codes, enc.frames, stages, audio.length, decode);
       const t2 = performance.now();
-      return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${steps ? ` --steps ${steps}` : ""} (engine ${engine.name})`] };
+      return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
     },
   };
 }
@@ -49,10 +57,22 @@ function vocoderOnly(engine: InferenceEngine): EvalCodec {
   };
 }
 
-/** "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "vocoder-only", or a peer spec. */
+/**
+ * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7"
+ * (guidance 0.5, temperature 0.7; any of the three, in any order), "vocoder-only", or a peer spec.
+ */
 export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)(?::(\d+))?$/.exec(spec);
-  if (m) return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], m[3] ? Number(m[3]) : undefined));
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?))*)$/.exec(spec);
+  if (m) {
+    const o: DecodeOverrides = {};
+    for (const part of m[3].split(":").slice(1)) {
+      if (part[0] === "g") o.guidance = Number(part.slice(1));
+      else if (part[0] === "t") o.temperature = Number(part.slice(1));
+      else o.steps = Number(part);
+    }
+    if (o.steps === 0) throw new UserError(`${spec}: at least 1 Euler step`);
+    return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
+  }
   if (spec === "vocoder-only") return engine().then(vocoderOnly);
   const peer: PeerCodec | null = peerFromSpec(spec);
   if (!peer) throw new UserError(`unknown codec '${spec}' (use flowmac@3, flowmac@1.5, flowmac-lc@3, vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0, ...)`);

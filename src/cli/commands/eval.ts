@@ -42,7 +42,7 @@ export function registerEval(program: Command): void {
     .command("eval")
     .description("evaluate FlowMAC against peer codecs (Opus, Codec 2, Speex) on the same clips: table, CSVs, spectrograms")
     .argument("<inputs...>", "audio files, a directory of them, or a corpus directory (uses its --split)")
-    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps), vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
+    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps), flowmac@3:g0.5:t0.7 (guidance, temperature), vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
     .requiredOption("-o, --output <report-dir>", "report directory")
     .option("--model <dir>", "FlowMAC model directory (default: the bundled model)")
     .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx")
