@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { encodeWav, readWav } from "../src/audio/wav.js";
 import { decodeToMono, downmix } from "../src/audio/load.js";
 import { UserError } from "../src/util/errors.js";
+import { WavFileWriter } from "../src/audio/wav-writer.js";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** Builds a WAV by hand (independently of encodeWav) for any format tag and bit depth. */
 function handWav(opts: { tag: number; bits: number; channels: number; rate: number; samples: number[]; extensible?: boolean; declaredData?: number }): Uint8Array {
@@ -106,5 +110,27 @@ describe("WAV reader", () => {
     await expect(decodeToMono(handWav({ tag: 1, bits: 16, channels: 1, rate: 24000, samples: [] }), "z.wav")).rejects.toThrow(/contains no samples/);
     await expect(decodeToMono(handWav({ tag: 1, bits: 16, channels: 1, rate: 24000, samples: [0, 0, 0] }), "s.wav")).rejects.toThrow(/all zeros/);
     await expect(decodeToMono(new TextEncoder().encode("hello, not audio"), "x.txt")).rejects.toBeInstanceOf(UserError);
+  });
+});
+
+describe("WavFileWriter (decode's streamed output)", () => {
+  it("writes, piece by piece, the same bytes as encodeWav of the whole signal, for both formats", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowmac-wavw-"));
+    const x = Float32Array.from({ length: 5000 }, (_, i) => 1.2 * Math.sin(i * 0.05)); // clips in pcm16
+    for (const format of ["pcm16", "float32"] as const) {
+      const path = join(dir, `${format}.wav`);
+      const w = new WavFileWriter(path, 24000, x.length, format);
+      for (let s = 0; s < x.length; s += 1234) w.write(x.subarray(s, s + 1234));
+      w.close();
+      expect(Buffer.from(readFileSync(path)).equals(Buffer.from(encodeWav([x], 24000, format)))).toBe(true);
+    }
+  });
+
+  it("leaves no file behind when fewer samples than announced arrive", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flowmac-wavw-"));
+    const w = new WavFileWriter(join(dir, "short.wav"), 24000, 100);
+    w.write(new Float32Array(50));
+    expect(() => w.close()).toThrow(/50 of 100/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../util/errors.js";
-import { encodeWav, type WavSampleFormat } from "./wav.js";
+import { encodeWavSamples, wavHeader, type WavSampleFormat } from "./wav.js";
 
 export class WavFileWriter {
   private fd: number;
@@ -22,19 +22,12 @@ export class WavFileWriter {
     } catch (e) {
       throw new UserError(`${path}: cannot write (${(e as Error).message})`);
     }
-    // The header of a file with `total` samples: encodeWav of an empty signal, sizes patched.
-    const header = encodeWav([new Float32Array(0)], sampleRate, format);
-    const bps = format === "pcm16" ? 2 : 4;
-    const v = new DataView(header.buffer);
-    v.setUint32(4, 36 + total * bps, true);
-    v.setUint32(40, total * bps, true);
-    writeSync(this.fd, header);
+    writeSync(this.fd, wavHeader(1, total, sampleRate, format));
   }
 
   write(samples: Float32Array): void {
     if (this.written + samples.length > this.total) throw new Error(`WavFileWriter: more than ${this.total} samples`);
-    const body = encodeWav([samples], 24000, this.format).subarray(44);
-    writeSync(this.fd, body);
+    writeSync(this.fd, encodeWavSamples([samples], this.format));
     this.written += samples.length;
   }
 

@@ -161,11 +161,19 @@ export type WavSampleFormat = "pcm16" | "float32";
 
 /** Encodes mono or multichannel audio as a WAV file. PCM output is clipped and rounded. */
 export function encodeWav(channels: Float32Array[], sampleRate: number, format: WavSampleFormat = "pcm16"): Uint8Array {
-  const nch = channels.length;
-  const frames = channels[0]?.length ?? 0;
+  const header = wavHeader(channels.length, channels[0]?.length ?? 0, sampleRate, format);
+  const body = encodeWavSamples(channels, format);
+  const out = new Uint8Array(header.length + body.length);
+  out.set(header);
+  out.set(body, header.length);
+  return out;
+}
+
+/** The 44-byte header of a WAV file of `frames` samples per channel. */
+export function wavHeader(nch: number, frames: number, sampleRate: number, format: WavSampleFormat = "pcm16"): Uint8Array {
   const bps = format === "pcm16" ? 2 : 4;
   const dataLen = frames * nch * bps;
-  const out = new Uint8Array(44 + dataLen);
+  const out = new Uint8Array(44);
   const v = new DataView(out.buffer);
   const ascii = (p: number, s: string) => [...s].forEach((ch, i) => (out[p + i] = ch.charCodeAt(0)));
   ascii(0, "RIFF");
@@ -181,7 +189,17 @@ export function encodeWav(channels: Float32Array[], sampleRate: number, format: 
   v.setUint16(34, bps * 8, true);
   ascii(36, "data");
   v.setUint32(40, dataLen, true);
-  let p = 44;
+  return out;
+}
+
+/** Interleaved sample bytes of a WAV data chunk (16-bit PCM clipped to [-1, 1], or float32). */
+export function encodeWavSamples(channels: Float32Array[], format: WavSampleFormat = "pcm16"): Uint8Array {
+  const nch = channels.length;
+  const frames = channels[0]?.length ?? 0;
+  const bps = format === "pcm16" ? 2 : 4;
+  const out = new Uint8Array(frames * nch * bps);
+  const v = new DataView(out.buffer);
+  let p = 0;
   for (let i = 0; i < frames; i++) {
     for (let c = 0; c < nch; c++) {
       const x = channels[c][i];
