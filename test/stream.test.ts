@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initJax } from "../src/nn/runtime.js";
@@ -101,5 +102,37 @@ describe("streamed input", () => {
     const q = await openAudioStream(join(dir, "silent.wav"));
     await expect(collect(q.chunks(), q.length)).rejects.toThrow(UserError);
     await expect(openAudioStream(join(dir, "missing.wav"))).rejects.toThrow(/missing\.wav: no such file/);
+  });
+});
+
+describe("compressed inputs (FLAC, MP3, Ogg Vorbis, Opus), streamed", () => {
+  const fixtures = fileURLToPath(new URL("./fixtures/audio/", import.meta.url));
+  // name, seconds of audio the file was made from (see fixtures/audio/README.md)
+  const files: [string, number][] = [
+    ["sweep-16k-mono.flac", 1.5],
+    ["sweep-44k-stereo.mp3", 2],
+    ["sweep-48k-stereo.ogg", 2],
+    ["square-48k-mono.opus", 2],
+  ];
+  for (const [name, seconds] of files)
+    it(`${name}: decoded chunk by chunk, the same 24 kHz samples as whole-file decoding`, async () => {
+      const path = join(fixtures, name);
+      const whole = await loadAudio(path);
+      expect(Math.abs(whole.length - seconds * 24000)).toBeLessThan(0.05 * seconds * 24000); // codec delay/padding only
+      expect(Math.sqrt(whole.reduce((a, v) => a + v * v, 0) / whole.length)).toBeGreaterThan(0.05); // real signal, not silence
+      const s = await openAudioStream(path);
+      expect(s.length).toBe(whole.length);
+      const streamed = await collect(s.chunks(), s.length);
+      expect(streamed).toEqual(whole);
+    });
+
+  it("a damaged compressed file gives a one-line error, not a crash", async () => {
+    const bytes = readFileSync(join(fixtures, "sweep-16k-mono.flac"));
+    const damaged = join(dir, "damaged.flac");
+    writeFileSync(damaged, Buffer.concat([bytes.subarray(0, 64), Buffer.alloc(4096, 0xa5)]));
+    await expect((async () => {
+      const s = await openAudioStream(damaged);
+      await collect(s.chunks(), s.length);
+    })()).rejects.toThrow(UserError);
   });
 });

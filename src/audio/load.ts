@@ -24,14 +24,19 @@ export async function decodeAudioBytes(bytes: Uint8Array, source: string): Promi
   try {
     decoded = await decodeAudio(bytes);
   } catch (e) {
-    const why = (e as Error).message?.split("\n")[0] ?? "unknown error";
-    throw new UserError(`${source}: not a supported audio file (${why})`);
+    throw decoderFailure(source, e);
   }
   if (!decoded || !decoded.channelData?.length || !(decoded.sampleRate > 0))
     throw new UserError(`${source}: decoder returned no audio`);
   const badRate = unsupportedRate(decoded.sampleRate);
   if (badRate) throw new UserError(`${source}: ${badRate}`);
   return { sampleRate: decoded.sampleRate, channels: decoded.channelData };
+}
+
+/** The one-line error for a file a decoder could not read. */
+export function decoderFailure(source: string, e: unknown): UserError {
+  const why = (e as Error)?.message?.split("\n")[0] ?? "unknown error";
+  return new UserError(`${source}: not a supported audio file (${why})`);
 }
 
 /** Averages the channels into one. */

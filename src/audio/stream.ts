@@ -1,15 +1,19 @@
 /**
  * Audio files as a stream of 24 kHz mono chunks, so that long inputs are
  * encoded in bounded memory. WAV files are read, down-mixed, checked and
- * resampled piece by piece; other formats are decoded whole (their npm
- * decoders work on whole files) and then streamed the same way.
+ * resampled piece by piece. Compressed files (FLAC, MP3, Ogg, ...) go through
+ * audio-decode's chunked decoders twice: once to count their samples (the
+ * bitstream header needs the length before the first block is coded), once
+ * to stream them; memory stays bounded at the cost of decoding twice.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
+import audioType from "audio-type";
+import decode, { decodeChunked } from "audio-decode";
 import { UserError } from "../util/errors.js";
 import { checkInputPath, readInputFile } from "../util/files.js";
-import { checkFinite, decodeAudioBytes, downmix, SAMPLE_RATE, signalErrors } from "./load.js";
+import { checkFinite, decodeAudioBytes, decoderFailure, downmix, SAMPLE_RATE, signalErrors } from "./load.js";
 import { CHUNK, resampledLength, StreamResampler } from "./resample.js";
-import { decodeWavFrames, isWav, parseWavHeader, type WavLayout } from "./wav.js";
+import { decodeWavFrames, isWav, parseWavHeader, unsupportedRate, type WavLayout } from "./wav.js";
 
 export interface AudioStream {
   /** Samples (at 24 kHz) the stream yields in all. */
@@ -22,7 +26,7 @@ export interface AudioStream {
 interface MonoSource {
   sampleRate: number;
   length: number;
-  read(): Generator<Float32Array>;
+  read(): Generator<Float32Array> | AsyncGenerator<Float32Array>;
 }
 
 function wavSource(path: string, fd: number, size: number): MonoSource {
@@ -51,6 +55,7 @@ function wavSource(path: string, fd: number, size: number): MonoSource {
   };
 }
 
+/** Whole-file decoding, for formats without a chunked decoder. */
 async function decodedSource(path: string): Promise<MonoSource> {
   const audio = await decodeAudioBytes(await readInputFile(path), path);
   const mono = downmix(audio.channels);
@@ -59,6 +64,49 @@ async function decodedSource(path: string): Promise<MonoSource> {
     length: mono.length,
     *read() {
       for (let s = 0; s < mono.length; s += CHUNK) yield mono.subarray(s, Math.min(mono.length, s + CHUNK));
+    },
+  };
+}
+
+/** The decoded pieces of a compressed file read in 64 KiB pieces, decoder errors as one-line UserErrors. */
+async function* decodedPieces(path: string, format: string): AsyncGenerator<{ channelData: Float32Array[]; sampleRate: number }> {
+  const file = createReadStream(path, { highWaterMark: 1 << 16 });
+  try {
+    for await (const piece of decodeChunked(file, format as Parameters<typeof decodeChunked>[1])) yield piece;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw decoderFailure(path, e);
+  } finally {
+    file.destroy();
+  }
+}
+
+/** A compressed file decoded chunk by chunk (see the module comment), or null if its format has no chunked decoder. */
+async function compressedSource(path: string, head: Uint8Array): Promise<MonoSource | null> {
+  const format = audioType(head);
+  if (!format || !(format in decode)) return null;
+  let sampleRate = 0;
+  let length = 0;
+  for await (const { channelData, sampleRate: rate } of decodedPieces(path, format)) {
+    if (!channelData.length) continue;
+    if (sampleRate && rate !== sampleRate) throw new UserError(`${path}: the sample rate changes within the file (${sampleRate} Hz, then ${rate} Hz)`);
+    sampleRate = rate;
+    length += channelData[0].length;
+  }
+  if (length === 0) throw new UserError(`${path}: decoder returned no audio`);
+  const badRate = unsupportedRate(sampleRate);
+  if (badRate) throw new UserError(`${path}: ${badRate}`);
+  return {
+    sampleRate,
+    length,
+    async *read() {
+      let seen = 0;
+      for await (const { channelData } of decodedPieces(path, format)) {
+        if (!channelData.length) continue;
+        seen += channelData[0].length;
+        yield downmix(channelData);
+      }
+      if (seen !== length) throw new Error(`${path}: decoded ${seen} samples on the second pass, ${length} on the first`);
     },
   };
 }
@@ -72,17 +120,18 @@ export async function openAudioStream(path: string, opts: { rejectSilence?: bool
   checkInputPath(path);
   const fd = openSync(path, "r");
   let wav: MonoSource | null = null;
+  // Enough of the start to recognise a format behind an ID3 tag.
+  const head = new Uint8Array(1 << 16);
   try {
     const size = fstatSync(fd).size;
     if (size === 0) throw new UserError(`${path}: file is empty`);
-    const head = new Uint8Array(12);
-    readSync(fd, head, 0, 12, 0);
-    if (isWav(head)) wav = wavSource(path, fd, size);
+    const got = readSync(fd, head, 0, head.length, 0);
+    if (isWav(head.subarray(0, got))) wav = wavSource(path, fd, size);
   } finally {
     if (!wav) closeSync(fd);
   }
   const closeFile = () => wav && closeSync(fd);
-  const source = wav ?? (await decodedSource(path));
+  const source = wav ?? (await compressedSource(path, head)) ?? (await decodedSource(path));
   if (source.length === 0) {
     closeFile();
     throw signalErrors.empty(path);
@@ -95,7 +144,7 @@ export async function openAudioStream(path: string, opts: { rejectSilence?: bool
       let index = 0;
       let nonzero = false;
       try {
-        for (const x of source.read()) {
+        for await (const x of source.read()) {
           if (checkFinite(x, path, index)) nonzero = true;
           index += x.length;
           yield resampler.push(x);
