@@ -144,6 +144,10 @@ describe("the npm package", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("function function function");
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-    for (const path of [pkg.main, pkg.types, pkg.exports["."].types, pkg.exports["."].import]) expect(existsSync(join(root, path)), path).toBe(true);
+    for (const entry of [".", "./web"]) for (const path of [pkg.exports[entry].types, pkg.exports[entry].import]) expect(existsSync(join(root, path)), path).toBe(true);
+    for (const path of [pkg.main, pkg.types]) expect(existsSync(join(root, path)), path).toBe(true);
+    // The browser entry point loads without jax-js or Node built-ins being needed by its API.
+    const web = spawnSync(process.execPath, ["--input-type=module", "-e", 'const m = await import("flowmac/web"); console.log(typeof m.openWebEngine, typeof m.encodeAudio)'], { cwd: root, encoding: "utf8" });
+    expect(web.stdout.trim()).toBe("function function");
   });
 });
