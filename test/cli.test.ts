@@ -135,6 +135,18 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     new DataView(other.buffer).setUint32(other.length - 4, crc32(other.subarray(0, other.length - 4)), true);
     bad("othermodel", other, /othermodel\.fmac: made by a different model/);
   });
+
+  it("--lc decodes with noise temperature 0.5 unless --temperature says otherwise", () => {
+    const fmac = join(dir, "t.fmac");
+    expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", model).code).toBe(0);
+    const decode = (name: string, ...flags: string[]) => {
+      expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", model, "--lc", ...flags).code).toBe(0);
+      return readFileSync(join(dir, name));
+    };
+    const preset = decode("lc.wav");
+    expect(preset.equals(decode("lc-half.wav", "--temperature", "0.5"))).toBe(true);
+    expect(preset.equals(decode("lc-one.wav", "--temperature", "1"))).toBe(false);
+  });
 });
 
 describe("the npm package", () => {

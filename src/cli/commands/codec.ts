@@ -31,7 +31,7 @@ interface DecodeOpts extends ModelOpts {
   guidance?: number;
   lc?: boolean;
   seed: number;
-  temperature: number;
+  temperature?: number;
   format: WavSampleFormat;
 }
 
@@ -55,9 +55,9 @@ function decodeOptions(cmd: Command): Command {
   return cmd
     .option("--steps <n>", "Euler steps of the flow decoder (default 32)", parseIntOption("steps", 1, 1000))
     .option("--guidance <w>", "classifier-free guidance scale (default 1)", parseFloatOption("guidance", 0, 10))
-    .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation)")
+    .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation), noise temperature 0.5")
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
-    .option("--temperature <t>", "scale of the initial noise", parseFloatOption("temperature", 0, 2), 1)
+    .option("--temperature <t>", "scale of the initial noise (default 1; 0.5 with --lc)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16");
 }
 
@@ -74,7 +74,7 @@ function stagesFor(o: EncodeOpts, engine: InferenceEngine): number {
 
 function decodeSettings(o: DecodeOpts): DecodeOptions {
   if (o.lc && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError("--lc fixes 1 step without guidance; drop --steps/--guidance");
-  return { ...DEFAULT_DECODE, ...(o.lc ? LC_DECODE : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), seed: o.seed, temperature: o.temperature };
+  return { ...DEFAULT_DECODE, ...(o.lc ? LC_DECODE : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}), seed: o.seed };
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
