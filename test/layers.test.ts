@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { initJax, np, type JArray } from "../src/nn/runtime.js";
+import { grad, initJax, np, type JArray } from "../src/nn/runtime.js";
 import {
-  conv1d, convTranspose1d, groupNorm, layerNorm, mish, selfAttention, silu, sinusoidalEmbedding, snakeBeta,
+  conv1d, convTranspose1d, groupNorm, layerNorm, localAttention, localAttentionBias, mish, selfAttention, silu, sinusoidalEmbedding, snakeBeta,
 } from "../src/nn/layers.js";
+import { Rng } from "../src/nn/rng.js";
 import type { NamedTensor } from "../src/util/safetensors.js";
 import { maxRelDiff, torchFixture } from "./helpers.js";
 
@@ -86,4 +87,37 @@ describe("layer parity with PyTorch 1.13 (1e-4 relative)", () => {
     const y = sinusoidalEmbedding(ref("timestep.t"), 16);
     expect(maxRelDiff(y.dataSync() as Float32Array, ref("timestep.emb16"))).toBeLessThan(TOL);
   });
+});
+
+describe("banded local attention", () => {
+  const D = 16;
+  const p = () => {
+    const rng = new Rng(11);
+    const lin = () => ({ w: np.array(rng.normalArray(D * D, 0.3)).reshape([D, D]), b: np.array(rng.normalArray(D, 0.1)) });
+    return { q: lin(), k: lin(), v: lin(), o: lin() };
+  };
+  const x = (T: number) => np.array(new Rng(12).normalArray(2 * T * D)).reshape([2, T, D]);
+
+  it("is chosen only where it at least halves the scores computed", () => {
+    expect(localAttention(320, 32).band).toEqual({ window: 32, chunk: 64 });
+    expect(localAttention(96, 8).band).toEqual({ window: 8, chunk: 16 });
+    expect(localAttention(128, 32).band).toBeUndefined(); // training segments: masked product
+    expect(localAttention(160, 32).band).toBeUndefined();
+    expect(localAttention(320, 0)).toEqual({});
+  });
+
+  for (const [T, w] of [[320, 32], [120, 10], [96, 8]] as const)
+    it(`equals the masked T x T attention, values and gradients (T ${T}, window ${w})`, () => {
+      const { band } = localAttention(T, w);
+      const chunk = T % (2 * w) === 0 ? 2 * w : w;
+      const banded = { window: w, chunk };
+      expect(band === undefined || band.chunk === chunk).toBe(true);
+      const f = (o: object) => (params: any, y: JArray) => np.square(selfAttention(params, y, { heads: 2, ...o })).sum();
+      const masked = selfAttention(p(), x(T), { heads: 2, mask: localAttentionBias(T, w) }).dataSync() as Float32Array;
+      const bandOut = selfAttention(p(), x(T), { heads: 2, band: banded }).dataSync() as Float32Array;
+      expect(maxRelDiff(bandOut, masked)).toBeLessThan(1e-4); // float32 summation order only
+      const gm = grad(f({ mask: localAttentionBias(T, w) }))(p(), x(T)) as any;
+      const gb = grad(f({ band: banded }))(p(), x(T)) as any;
+      for (const name of ["q", "k", "v", "o"]) expect(maxRelDiff(gb[name].w.dataSync(), gm[name].w.dataSync()), name).toBeLessThan(1e-3);
+    });
 });

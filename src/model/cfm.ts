@@ -9,7 +9,7 @@
 import type { Rng } from "../nn/rng.js";
 import { initConv1d, initConvTranspose1d, initLinear, initNorm, normalParam, type ConvParams, type LinearParams, type NormParams } from "../nn/init.js";
 import {
-  conv1d, convTranspose1d, groupNorm, layerNorm, linear, localAttentionBias, mish, ropeTables, selfAttention, silu, snakeBeta,
+  conv1d, convTranspose1d, groupNorm, layerNorm, linear, localAttention, mish, ropeTables, selfAttention, silu, snakeBeta,
   type AttentionParams,
 } from "../nn/layers.js";
 import { np, type JArray } from "../nn/runtime.js";
@@ -105,8 +105,8 @@ function cfmTransformer(p: CfmTransformerParams, x: JArray, heads: number, windo
   const T = x.shape[1];
   const inner = p.attn.q.w.shape[0];
   const rope = ropeTables(T, inner / heads);
-  const mask = window > 0 && window < T ? localAttentionBias(T, window) : undefined;
-  const h = x.ref.add(selfAttention(p.attn, layerNorm(p.ln1, x), { heads, rope, mask }));
+  const { mask, band } = localAttention(T, window);
+  const h = x.ref.add(selfAttention(p.attn, layerNorm(p.ln1, x), { heads, rope, mask, band }));
   rope.cos.dispose();
   rope.sin.dispose();
   mask?.dispose();

@@ -1,7 +1,7 @@
 /** The mel encoder and mel decoder of FlowMAC: a 1x1 projection plus N transformer blocks (post-LN, RoPE, local attention). */
 import type { Rng } from "../nn/rng.js";
 import { initLinear, type LinearParams } from "../nn/init.js";
-import { linear, localAttentionBias, ropeTables } from "../nn/layers.js";
+import { linear, localAttention, ropeTables } from "../nn/layers.js";
 import { initTransformerBlock, transformerBlock, type TransformerBlockParams } from "../nn/transformer.js";
 import { random, type JArray } from "../nn/runtime.js";
 import type { TransformerStackConfig } from "./config.js";
@@ -24,13 +24,13 @@ export function initTransformerStack(rng: Rng, c: TransformerStackConfig, inDim:
 export function transformerStack(p: TransformerStackParams, c: TransformerStackConfig, x: JArray, key: JArray | null = null): JArray {
   const T = x.shape[1];
   const rope = ropeTables(T, c.dim / c.heads);
-  const mask = c.window > 0 && c.window < T ? localAttentionBias(T, c.window) : undefined;
+  const { mask, band } = localAttention(T, c.window);
   const keys = key && c.dropout > 0 ? random.split(key, p.blocks.length) : null;
   if (key && !keys) key.dispose();
   let h = linear(p.inProj, x);
   p.blocks.forEach((b, i) => {
     h = transformerBlock(b, h, {
-      heads: c.heads, norm: "post", rope, mask, dropout: c.dropout,
+      heads: c.heads, norm: "post", rope, mask, band, dropout: c.dropout,
       key: keys ? keys.ref.slice(i) : null,
     });
   });

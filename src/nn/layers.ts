@@ -290,6 +290,8 @@ export interface AttentionOptions {
   heads: number;
   /** Additive bias [T, T] (0 where attention is allowed, a large negative number elsewhere). */
   mask?: JArray;
+  /** Banded local attention (see localAttention), instead of a mask. */
+  band?: AttentionBand;
   /** Rotary position embedding tables, each [T, headDim/2]. */
   rope?: { cos: JArray; sin: JArray };
 }
@@ -307,11 +309,68 @@ export function selfAttention(p: AttentionParams, x: JArray, o: AttentionOptions
     q = applyRope(q, o.rope.cos.ref, o.rope.sin.ref);
     k = applyRope(k, o.rope.cos.ref, o.rope.sin.ref);
   }
-  let scores = mm(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(dh));
-  if (o.mask) scores = scores.add(o.mask.ref);
-  const attn = jnn.softmax(scores, -1);
-  const ctx = mm(attn, v).transpose([0, 2, 1, 3]).reshape([B, T, D]);
-  return linear(p.o, ctx);
+  let ctx: JArray;
+  if (o.band) ctx = bandedAttention(q, k, v, o.band);
+  else {
+    let scores = mm(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(dh));
+    if (o.mask) scores = scores.add(o.mask.ref);
+    ctx = mm(jnn.softmax(scores, -1), v);
+  }
+  return linear(p.o, ctx.transpose([0, 2, 1, 3]).reshape([B, T, D]));
+}
+
+/** Queries in chunks of `chunk` frames, each seeing the chunk and `window` frames either side. */
+export interface AttentionBand {
+  window: number;
+  chunk: number;
+}
+
+/**
+ * How self-attention over T frames restricted to |i - j| <= window runs: banded
+ * where that at least halves the scores computed (the same values as the masked
+ * T x T product: the mask's exp(-1e9) terms are exactly 0), else with a mask.
+ * Block-sized inference (T = 320, window 32) is banded; training segments
+ * (T = 128) keep the masked product.
+ */
+export function localAttention(T: number, window: number): { mask?: JArray; band?: AttentionBand } {
+  if (window <= 0 || window >= T) return {};
+  for (const chunk of [2 * window, window]) if (T % chunk === 0 && 2 * (chunk + 2 * window) <= T) return { band: { window, chunk } };
+  return { mask: localAttentionBias(T, window) };
+}
+
+const bandBiasCache = new Map<string, Float32Array>();
+
+/** q, k, v [B, H, T, dh] -> [B, H, T, dh], attention within the band. */
+function bandedAttention(q: JArray, k: JArray, v: JArray, band: AttentionBand): JArray {
+  const [B, H, T, dh] = q.shape;
+  const { window: w, chunk: C } = band;
+  const n = T / C;
+  const spans = 1 + (2 * w) / C; // key chunks per query chunk
+  const keys = spans * C;
+  // Keys and values padded by w each side, cut into chunks; chunk c of the queries sees padded chunks c .. c + spans - 1.
+  const windows = (x: JArray) => {
+    const chunks = np.pad(x, [[0, 0], [0, 0], [w, w], [0, 0]]).reshape([B, H, n + spans - 1, C, dh]);
+    const parts = Array.from({ length: spans }, (_, s) => chunks.ref.slice([], [], [s, s + n]));
+    chunks.dispose();
+    return np.concatenate(parts, 3); // [B, H, n, keys, dh]
+  };
+  const key = `${T},${w},${C}`;
+  let bias = bandBiasCache.get(key);
+  if (!bias) {
+    bias = new Float32Array(n * C * keys);
+    for (let c = 0; c < n; c++)
+      for (let r = 0; r < C; r++)
+        for (let m = 0; m < keys; m++) {
+          const i = c * C + r;
+          const j = c * C - w + m;
+          if (Math.abs(i - j) > w || j < 0 || j >= T) bias[(c * C + r) * keys + m] = -1e9;
+        }
+    bandBiasCache.set(key, bias);
+  }
+  const scores = mm(q.reshape([B, H, n, C, dh]), windows(k).transpose([0, 1, 2, 4, 3]))
+    .mul(1 / Math.sqrt(dh))
+    .add(np.array(bias).reshape([n, C, keys]));
+  return mm(jnn.softmax(scores, -1), windows(v)).reshape([B, H, T, dh]);
 }
 
 /** Rotary embedding on [B, H, T, dh] (rotate-half convention). */

@@ -7,7 +7,7 @@ import type { Rng } from "./rng.js";
 import { initLinear, initNorm, type NormParams } from "./init.js";
 import {
   dropout, feedForward, gelu, layerNorm, selfAttention,
-  type AttentionParams, type FeedForwardParams,
+  type AttentionBand, type AttentionParams, type FeedForwardParams,
 } from "./layers.js";
 import { random, type JArray } from "./runtime.js";
 
@@ -22,6 +22,7 @@ export interface TransformerOptions {
   heads: number;
   norm: "pre" | "post";
   mask?: JArray;
+  band?: AttentionBand;
   rope?: { cos: JArray; sin: JArray };
   dropout?: number;
   /** PRNG key for dropout; absent in evaluation. Consumed. */
@@ -52,7 +53,7 @@ export function transformerBlock(p: TransformerBlockParams, x: JArray, o: Transf
     k1 = keys.ref.slice(0);
     k2 = keys.slice(1);
   }
-  const attn = (y: JArray) => dropout(selfAttention(p.attn, y, { heads: o.heads, mask: o.mask, rope: o.rope }), rate, k1);
+  const attn = (y: JArray) => dropout(selfAttention(p.attn, y, { heads: o.heads, mask: o.mask, band: o.band, rope: o.rope }), rate, k1);
   const ff = (y: JArray) => dropout(feedForward(p.ff, y, o.act ?? gelu), rate, k2);
   if (o.norm === "post") {
     const h = layerNorm(p.ln1, x.ref.add(attn(x)));
