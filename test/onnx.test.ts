@@ -3,7 +3,7 @@ import * as ort from "onnxruntime-node";
 import { initJax, np, tree } from "../src/nn/runtime.js";
 import { jnn, lax } from "../src/nn/runtime.js";
 import { exportOnnx } from "../src/onnx/export.js";
-import { gelu, groupNorm, layerNorm } from "../src/nn/layers.js";
+import { gelu, groupNorm, layerNorm, mish } from "../src/nn/layers.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
@@ -115,6 +115,19 @@ describe("GELU fusion", () => {
     expect(opsOf(bytes)).not.toContain("Gelu");
     const out = await runOnnx(bytes, { x: { data: x().dataSync() as Float32Array, dims: [4, 16] } });
     expect(rel(out.y.data as Float32Array, ref[0])).toBeLessThan(1e-6);
+  });
+});
+
+describe("tanh", () => {
+  it("exports jax-js tanh (a nested jit) as one ONNX Tanh, same values, and mish through it", async () => {
+    const x = np.array(new Rng(9).normalArray(64, 3)).reshape([4, 16]);
+    const f = (v: any) => [np.tanh(v.ref), mish(v)];
+    const ref = f(x.ref).map((a: any) => a.dataSync() as Float32Array);
+    const bytes = exportOnnx("t", f, [{ name: "x", value: x.ref, kind: "input" }], ["t", "m"]);
+    expect(Buffer.from(bytes).toString("latin1")).toContain("Tanh");
+    const out = await runOnnx(bytes, { x: { data: x.dataSync() as Float32Array, dims: [4, 16] } });
+    expect(rel(out.t.data as Float32Array, ref[0])).toBeLessThan(1e-6);
+    expect(rel(out.m.data as Float32Array, ref[1])).toBeLessThan(1e-6);
   });
 });
 

@@ -133,6 +133,11 @@ function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void
     const out = e.outBinders[0];
     const p = e.params;
     let r: string;
+    if (e.primitive === "jit" && p.name === "tanh" && ins.length === 1 && e.outBinders.length === 1) {
+      // jax-js's tanh (a nested jit of ~9 element-wise ops) is one ONNX Tanh.
+      g.bind(out, g.node("Tanh", ins));
+      continue;
+    }
     if (e.primitive === "jit") {
       // Inline the nested jaxpr.
       const sub: Jaxpr = p.jaxpr.jaxpr ?? p.jaxpr;

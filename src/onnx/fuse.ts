@@ -3,6 +3,8 @@
  * layer norm, GELU and argmin as chains of 5-15 element-wise primitives;
  * onnxruntime runs each as one kernel (Softmax, LayerNormalization, Gelu,
  * ArgMin) several times faster. Subtraction (add of a neg) becomes one Sub.
+ * (Not Mish or Softplus: onnxruntime's kernels for those measured slower
+ * here than the element-wise chains, CFM evaluation +15%.)
  * A chain is fused only when its intermediate values are used nowhere else,
  * so the fused graph computes the same function.
  */
