@@ -9,7 +9,7 @@ export type GraphName = (typeof ONNX_GRAPHS)[number];
  * pipeline changes what the graphs compute or expect (block size, inputs), so
  * that cached or user-exported bundles from older versions are not used.
  */
-export const ONNX_FORMAT = 4;
+export const ONNX_FORMAT = 5;
 
 export interface OnnxBundle {
   info: EngineInfo & { block: number; format: number };
