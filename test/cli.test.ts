@@ -136,16 +136,23 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     bad("othermodel", other, /othermodel\.fmac: made by a different model/);
   });
 
-  it("--lc decodes with noise temperature 0.5 unless --temperature says otherwise", () => {
+  it("decodes with noise temperature 0.7 (0.5 with --lc) unless --temperature says otherwise", () => {
     const fmac = join(dir, "t.fmac");
     expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", model).code).toBe(0);
     const decode = (name: string, ...flags: string[]) => {
+      expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", model, "--steps", "2", ...flags).code).toBe(0);
+      return readFileSync(join(dir, name));
+    };
+    const lc = (name: string, ...flags: string[]) => {
       expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", model, "--lc", ...flags).code).toBe(0);
       return readFileSync(join(dir, name));
     };
-    const preset = decode("lc.wav");
-    expect(preset.equals(decode("lc-half.wav", "--temperature", "0.5"))).toBe(true);
-    expect(preset.equals(decode("lc-one.wav", "--temperature", "1"))).toBe(false);
+    const preset = lc("lc.wav");
+    expect(preset.equals(lc("lc-half.wav", "--temperature", "0.5"))).toBe(true);
+    expect(preset.equals(lc("lc-one.wav", "--temperature", "1"))).toBe(false);
+    const plain = decode("d.wav");
+    expect(plain.equals(decode("d-07.wav", "--temperature", "0.7"))).toBe(true);
+    expect(plain.equals(decode("d-one.wav", "--temperature", "1"))).toBe(false);
   });
 });
 

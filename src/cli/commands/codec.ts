@@ -57,7 +57,7 @@ function decodeOptions(cmd: Command): Command {
     .option("--guidance <w>", "classifier-free guidance scale (default 1)", parseFloatOption("guidance", 0, 10))
     .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation), noise temperature 0.5")
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
-    .option("--temperature <t>", "scale of the initial noise (default 1; 0.5 with --lc)", parseFloatOption("temperature", 0, 2))
+    .option("--temperature <t>", "scale of the initial noise (default 0.7; 0.5 with --lc)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16");
 }
 
