@@ -5,7 +5,7 @@
  * frame 0. Used by the ONNX engine, whose vocoder graph stops at the spectrum.
  */
 import type { RealFft } from "./fft.js";
-import { hannWindow } from "./stft.js";
+import { hannWindow, istftEnvelope } from "./stft.js";
 
 export class InverseStft {
   readonly bins: number;
@@ -38,26 +38,9 @@ export class InverseStft {
       const to = Math.min(n, out - start);
       for (let i = from; i < to; i++) acc[start + i] += f[i] * w[i];
     }
-    const env = this.envelope(frames);
+    let env = this.envelopes.get(frames);
+    if (!env) this.envelopes.set(frames, (env = istftEnvelope(n, this.hop, frames)));
     for (let i = 0; i < out; i++) acc[i] *= env[i];
     return acc;
-  }
-
-  /** 1 / (sum of squared windows) at each kept output sample, 0 where it vanishes. */
-  private envelope(frames: number): Float32Array {
-    let env = this.envelopes.get(frames);
-    if (env) return env;
-    const n = this.fft.size;
-    const half = n / 2;
-    const out = frames * this.hop;
-    const sum = new Float64Array(out);
-    for (let t = 0; t < frames; t++)
-      for (let i = 0; i < n; i++) {
-        const j = t * this.hop - half + i;
-        if (j >= 0 && j < out) sum[j] += this.window[i] * this.window[i];
-      }
-    env = Float32Array.from(sum, (e) => (e > 1e-11 ? 1 / e : 0));
-    this.envelopes.set(frames, env);
-    return env;
   }
 }

@@ -9,6 +9,24 @@ export function hannWindow(n: number): Float64Array {
   return w;
 }
 
+/**
+ * 1 / (sum of squared Hann windows) at each sample of a centred inverse STFT of
+ * `frames` frames (samples 0 .. frames * hop, sample 0 at the centre of frame 0),
+ * 0 where the sum vanishes: the overlap-add normalisation of torch.istft.
+ */
+export function istftEnvelope(nFft: number, hop: number, frames: number): Float32Array {
+  const w = hannWindow(nFft);
+  const half = nFft / 2;
+  const out = frames * hop;
+  const sum = new Float64Array(out);
+  for (let t = 0; t < frames; t++)
+    for (let i = 0; i < nFft; i++) {
+      const j = t * hop - half + i;
+      if (j >= 0 && j < out) sum[j] += w[i] * w[i];
+    }
+  return Float32Array.from(sum, (e) => (e > 1e-11 ? 1 / e : 0));
+}
+
 /** Index into x as if it were reflect-padded (no edge repeat), folding as often as needed. */
 export function reflectIndex(i: number, n: number): number {
   if (n === 1) return 0;

@@ -4,7 +4,7 @@
  * projection. Used by the Vocos iSTFT head and by the vocoder's losses and
  * spectral discriminators.
  */
-import { hannWindow } from "../audio/stft.js";
+import { hannWindow, istftEnvelope } from "../audio/stft.js";
 import { slaneyFilterbank } from "../audio/melscale.js";
 import { mm, overlapAdd } from "../nn/layers.js";
 import { np, type JArray } from "../nn/runtime.js";
@@ -106,15 +106,6 @@ export function istft(re: JArray, im: JArray, nFft: number, hop: number): JArray
   const frames = np.concatenate([a.add(b), tail], 1).reshape([B, T, nFft, 1]);
   const y = overlapAdd(frames, hop).reshape([B, -1]); // [(T-1)*hop + nFft]
   const out = T * hop;
-  const env = np.array(windowEnvelope(nFft, hop, T).subarray(half, half + out));
+  const env = np.array(istftEnvelope(nFft, hop, T));
   return y.slice([], [half, half + out]).mul(env);
-}
-
-/** 1 / (sum of squared windows) at each output sample, 0 where the envelope vanishes. */
-function windowEnvelope(nFft: number, hop: number, T: number): Float32Array {
-  const w = hannWindow(nFft);
-  const total = (T - 1) * hop + nFft;
-  const env = new Float64Array(total);
-  for (let t = 0; t < T; t++) for (let n = 0; n < nFft; n++) env[t * hop + n] += w[n] * w[n];
-  return Float32Array.from(env, (e) => (e > 1e-11 ? 1 / e : 0));
 }
