@@ -88,8 +88,10 @@ interface Match {
 
 /**
  * The start of a chain rooted at eqn i, a float32 reduce `op` over the last
- * axis: its input x, x's rank, the eqns taken so far, and `step`, which follows
- * a value to its only consumer if that is a `prim` eqn (and takes it).
+ * axis followed by the reshape that keeps its dimension: its input x, x's rank,
+ * the reduced value (`kept`, with the kept dimension), the eqns taken so far, and
+ * `step`, which follows a value to its only consumer if that is a `prim` eqn
+ * (and takes it).
  */
 function chainAt(eqns: FuseEqn[], uses: Uses, i: number, op: string) {
   const e = eqns[i];
@@ -104,7 +106,8 @@ function chainAt(eqns: FuseEqn[], uses: Uses, i: number, op: string) {
     drop.push(n.i);
     return n.e;
   };
-  return { root: e, x, rank, drop, step };
+  const rs = step(e.outBinders[0], "reshape");
+  return rs && { x, rank, kept: rs.outBinders[0], drop, step };
 }
 
 /** reduce_max -> reshape -> [stop_gradient] -> neg -> add x -> exp -> reduce_sum -> reshape -> reciprocal -> mul. */
@@ -112,9 +115,7 @@ function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   const c = chainAt(eqns, uses, i, "Max");
   if (!c) return null;
   const { x, rank, drop, step } = c;
-  const rs = step(c.root.outBinders[0], "reshape");
-  if (!rs) return null;
-  let m = rs.outBinders[0];
+  let m = c.kept;
   const sg = uses.only(m);
   if (sg?.e.primitive === "stop_gradient") {
     drop.push(sg.i);
@@ -148,11 +149,10 @@ function matchSoftmax(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
 function matchLayerNorm(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
   const c = chainAt(eqns, uses, i, "Add");
   if (!c) return null;
-  const { x, rank, drop, step } = c;
+  const { x, rank, kept, drop, step } = c;
   const D = x.aval.shape[rank - 1];
-  const rs = step(c.root.outBinders[0], "reshape");
-  const mean = rs && step(rs.outBinders[0], "mul");
-  if (!mean || !isScalar(other(mean, rs!.outBinders[0])!, 1 / D)) return null;
+  const mean = step(kept, "mul");
+  if (!mean || !isScalar(other(mean, kept)!, 1 / D)) return null;
   const neg = step(mean.outBinders[0], "neg");
   const cen = neg && step(neg.outBinders[0], "add");
   if (!cen || other(cen, neg!.outBinders[0]) !== x) return null;
@@ -221,11 +221,10 @@ function matchGelu(eqns: FuseEqn[], uses: Uses, i: number): Match | null {
 function matchArgmin(eqns: FuseEqn[], uses: Uses, i: number, consts: ConstValues): Match | null {
   const c = chainAt(eqns, uses, i, "Min");
   if (!c) return null;
-  const { x, rank, drop, step } = c;
+  const { x, rank, kept, drop, step } = c;
   const K = x.aval.shape[rank - 1];
-  const rs = step(c.root.outBinders[0], "reshape");
-  const eq = rs && step(rs.outBinders[0], "compare");
-  if (!eq || eq.params.op !== "equal" || other(eq, rs!.outBinders[0]) !== x) return null;
+  const eq = step(kept, "compare");
+  if (!eq || eq.params.op !== "equal" || other(eq, kept) !== x) return null;
   const cast = step(eq.outBinders[0], "cast");
   const mul = cast && cast.params.dtype === "int32" ? step(cast.outBinders[0], "mul") : null;
   const iota = mul && other(mul, cast!.outBinders[0]);
