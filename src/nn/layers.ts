@@ -259,8 +259,9 @@ export const silu = (x: JArray): JArray => jnn.silu(x);
 export const mish = (x: JArray): JArray => jnn.mish(x);
 /**
  * Exact (erf) GELU, PyTorch's default, written as x/2 (1 + erf(x/sqrt 2)): the
- * form onnxruntime's graph optimiser fuses into one Gelu kernel (jax-js's own
- * gelu uses erfc(-x/sqrt 2), which it does not recognise).
+ * chain the ONNX exporter (onnx/fuse.ts) turns into one Gelu op. onnxruntime's
+ * own GELU fusion did not fire on our graphs, and jax-js's gelu (erfc of -x/sqrt 2)
+ * gives a longer chain.
  */
 export const gelu = (x: JArray): JArray => x.ref.mul(0.5).mul(lax.erf(x.mul(Math.SQRT1_2)).add(1));
 
