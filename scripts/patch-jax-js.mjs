@@ -27,6 +27,10 @@
  *    against 21-23 at the training step's shapes (kernels timed in isolation,
  *    interleaved in one process); the same tile as the best hand-written
  *    wasm-SIMD GEMM we measured. The summation order per output is unchanged.
+ * 4. wasm backend: shared matmul pointers (jax-js-patches/row-invariant.js).
+ *    In batched matmuls (attention) the k-vectorised loop recomputed the
+ *    right-hand operand's address for every row of a micro-tile, with several
+ *    divisions each, and loaded the same data once per row.
  */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -95,6 +99,21 @@ const SIMD_INJECT_ANCHOR = "//#region src/backend/wasm/featureProbe.ts";
 // ---- patch 3: matmul micro-tile (wasm backend) ----------------------------
 const TILE_MARK = "/* flowmac-patch: matmul micro-tile */";
 
+// ---- patch 4: shared matmul pointers (wasm backend) ------------------------
+const SHARE_MARK = "/* flowmac-patch: shared matmul pointers */";
+const rowInvariantSource = () => readFileSync(join(here, "jax-js-patches/row-invariant.js"), "utf8");
+const SHARE_KEY_ANCHOR = `function kReductionPointerShareKey(candidate, outputStride, tileSize, row, col, groupIndex) {
+	const hash = candidate.exp.getHash().toString();
+	if (outputStride.kind === "broadcast" && isFinite(outputStride.tileSize)) return \`\${hash}:row\${row}\`;
+	if (repeatsAcrossGidxTile(candidate.baseIndex, tileSize)) return \`\${hash}:col\${col}\`;`;
+const SHARE_KEY = `function kReductionPointerShareKey(candidate, outputStride, tileSize, row, col, groupIndex, microRows) {
+	const hash = candidate.exp.getHash().toString();
+	if (outputStride.kind === "broadcast" && isFinite(outputStride.tileSize)) return \`\${hash}:row\${row}\`;
+	if (repeatsAcrossGidxTile(candidate.baseIndex, tileSize)) return \`\${hash}:col\${col}\`;
+	${SHARE_MARK} if (microRows > 1 && flowmacRowInvariant(candidate.baseIndex, microRows * tileSize, tileSize)) return \`\${hash}:col\${col}\`;`;
+const SHARE_CALL_ANCHOR = "kSimdTilePlan.tileSize, group.row, group.col, i)";
+const SHARE_CALL = "kSimdTilePlan.tileSize, group.row, group.col, i, kSimdTilePlan.microRows)";
+
 const PATCHES = [
   {
     name: "contiguous dot operands",
@@ -124,6 +143,16 @@ const PATCHES = [
     edits: () => [
       ["const K_SIMD_MICRO_COLS = 4;", `const K_SIMD_MICRO_COLS = 2; ${TILE_MARK}`],
       ["const K_SIMD_MAX_UNROLL = 4;", "const K_SIMD_MAX_UNROLL = 1;"],
+    ],
+  },
+  {
+    name: "shared matmul pointers",
+    mark: SHARE_MARK,
+    files: (dist) => readdirSync(dist).filter((f) => /^backend-.*\.c?js$/.test(f)),
+    edits: () => [
+      [SIMD_INJECT_ANCHOR, `${rowInvariantSource()}\n${SIMD_INJECT_ANCHOR}`],
+      [SHARE_KEY_ANCHOR, SHARE_KEY],
+      [SHARE_CALL_ANCHOR, SHARE_CALL],
     ],
   },
 ];

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initJax, jit, lax, np, type JArray } from "../src/nn/runtime.js";
 import { Rng } from "../src/nn/rng.js";
+import { mm } from "../src/nn/layers.js";
 
 const require = createRequire(import.meta.url);
 const jaxDist = dirname(require.resolve("@jax-js/jax"));
@@ -35,9 +36,43 @@ const FUNCTIONS: [string, (x: JArray) => JArray, (x: number) => number, number][
 
 describe("jax-js patches", () => {
   it("are installed in every build of the bundle (npm install ran scripts/patch-jax-js.mjs)", () => {
-    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */"];
+    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
+  });
+
+  it("batched and broadcast matmuls (the shared-pointer patch's cases) equal a float64 host product", () => {
+    const rng = new Rng(3);
+    const cases: [number[], number[]][] = [
+      [[8, 4, 128, 32], [8, 4, 32, 128]], // attention scores
+      [[8, 4, 128, 128], [8, 4, 128, 32]], // attention probabilities x values
+      [[3, 5, 8, 12], [3, 5, 12, 8]],
+      [[2, 16, 20], [2, 20, 12]],
+      [[6, 12, 8], [8, 16]], // batch broadcast on the right
+      [[2, 3, 7, 9], [2, 3, 9, 5]], // sizes that are not multiples of 4 (scalar fallback)
+    ];
+    for (const [sa, sb] of cases) {
+      const a = rng.normalArray(sa.reduce((p, q) => p * q, 1));
+      const b = rng.normalArray(sb.reduce((p, q) => p * q, 1));
+      const got = jit((x: JArray, y: JArray) => np.matmul(x, y))(np.array(a).reshape(sa), np.array(b).reshape(sb)).dataSync() as Float32Array;
+      const want = hostMatmul(a, sa, b, sb);
+      expect(got.length).toBe(want.length);
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
+      expect(worst, `${sa} x ${sb}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it("mm broadcasts a lower-rank left operand (jax-js 0.1.25's np.matmul orders such a result's axes wrongly)", () => {
+    const rng = new Rng(4);
+    for (const [sa, sb] of [[[12, 8], [4, 8, 16]], [[5, 12, 8], [3, 5, 8, 16]], [[2, 3], [2, 1, 3, 4]]] as [number[], number[]][]) {
+      const a = rng.normalArray(sa.reduce((p, q) => p * q, 1));
+      const b = rng.normalArray(sb.reduce((p, q) => p * q, 1));
+      const got = mm(np.array(a).reshape(sa), np.array(b).reshape(sb)).dataSync() as Float32Array;
+      const want = hostMatmul(a, sa, b, sb);
+      expect(got.length).toBe(want.length);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5 * (1 + Math.abs(want[i])));
+    }
   });
 
   it("an exp kernel compiles to SIMD code (f32x4.nearest, the first step of the vector exp)", () => {
@@ -80,6 +115,43 @@ describe("jax-js patches", () => {
     });
   }
 });
+
+/** np.matmul in float64 on the host: leading axes broadcast, [.., M, K] x [.., K, N]. */
+function hostMatmul(a: Float32Array, sa: number[], b: Float32Array, sb: number[]): Float64Array {
+  const [M, K] = sa.slice(-2);
+  const N = sb[sb.length - 1];
+  const ba = sa.slice(0, -2);
+  const bb = sb.slice(0, -2);
+  const rank = Math.max(ba.length, bb.length);
+  const pad = (s: number[]) => [...Array(rank - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(ba), pad(bb)];
+  const batch = pa.map((d, i) => Math.max(d, pb[i]));
+  const count = batch.reduce((p, q) => p * q, 1);
+  const out = new Float64Array(count * M * N);
+  for (let n = 0; n < count; n++) {
+    // Batch index -> offsets into a and b (size-1 axes broadcast).
+    let rest = n;
+    let oa = 0;
+    let ob = 0;
+    let stA = 1;
+    let stB = 1;
+    for (let i = rank - 1; i >= 0; i--) {
+      const idx = rest % batch[i];
+      rest = Math.floor(rest / batch[i]);
+      oa += (pa[i] === 1 ? 0 : idx) * stA;
+      ob += (pb[i] === 1 ? 0 : idx) * stB;
+      stA *= pa[i];
+      stB *= pb[i];
+    }
+    for (let m = 0; m < M; m++)
+      for (let j = 0; j < N; j++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += a[(oa * M + m) * K + k] * b[(ob * K + k) * N + j];
+        out[(n * M + m) * N + j] = sum;
+      }
+  }
+  return out;
+}
 
 /** erf in float64: Maclaurin series for |x| < 2.5, else the continued fraction of erfc (~1e-15). */
 function erf64(x: number): number {
