@@ -27,6 +27,10 @@ const roundUp = (n: number) => Math.ceil(n / LANES) * LANES;
  * N, so all three are padded. Zeros add nothing: the result is exact.
  */
 export function mm(a: JArray, b: JArray): JArray {
+  // jax-js 0.1.25's np.matmul orders the batch axes wrongly when the left operand
+  // has fewer of them than the right ([2,2] x [2,2,2] gives the rows of a x b[n]
+  // interleaved): give it the full batch shape explicitly.
+  if (a.shape.length < b.shape.length) a = np.broadcastTo(a, [...batchShape(a.shape, b.shape), ...a.shape.slice(-2)]);
   const M = a.shape[a.shape.length - 2];
   const K = a.shape[a.shape.length - 1];
   const N = b.shape[b.shape.length - 1];
@@ -44,6 +48,18 @@ export function mm(a: JArray, b: JArray): JArray {
   idx[idx.length - 2] = [0, M];
   idx[idx.length - 1] = [0, N];
   return y.slice(...idx);
+}
+
+/** The broadcast of two operands' leading (batch) axes, as np.matmul defines it. */
+function batchShape(sa: number[], sb: number[]): number[] {
+  const [ba, bb] = [sa.slice(0, -2), sb.slice(0, -2)];
+  const rank = Math.max(ba.length, bb.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const da = ba[i - (rank - ba.length)] ?? 1;
+    const db = bb[i - (rank - bb.length)] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`mm: batch axes ${sa} and ${sb} do not broadcast`);
+    return Math.max(da, db);
+  });
 }
 
 // ---------------------------------------------------------------- linear
