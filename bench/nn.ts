@@ -21,6 +21,21 @@ export async function benchNn(): Promise<BenchRow[]> {
     a.dispose();
   }
 
+  // Attention-shaped batched matmuls: batch 8 x 4 heads, T 128, head dim 32.
+  for (const [label, sa, sb] of [
+    ["scores q k^T", [8, 4, 128, 32], [8, 4, 32, 128]],
+    ["probabilities x values", [8, 4, 128, 128], [8, 4, 128, 32]],
+  ] as const) {
+    const a = np.array(rng.normalArray(sa.reduce((p, q) => p * q, 1))).reshape([...sa]);
+    const b = np.array(rng.normalArray(sb.reduce((p, q) => p * q, 1))).reshape([...sb]);
+    const f = jit((x: JArray, y: JArray) => mm(x, y));
+    const ms = bestOf(() => sync(f(a.ref, b.ref)), 5);
+    const flops = 2 * 32 * sa[2] * sa[3] * sb[3];
+    rows.push({ name: `batched matmul, attention ${label} (32 x [${sa.slice(2).join("x")}]x[${sb.slice(2).join("x")}])`, value: flops / ms / 1e6, unit: "GFLOP/s", ms });
+    a.dispose();
+    b.dispose();
+  }
+
   // conv1d: batch 4, 256 -> 256 channels, kernel 3, length 256 (im2col + matmul).
   const B = 4, C = 256, L = 256;
   const w = initConv1d(rng, C, C, 3);

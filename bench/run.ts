@@ -2,11 +2,13 @@
  * `npm run bench`: speed of the front end, the neural core, the vocoders and
  * the codec (jax-js reference engine vs onnxruntime), on one core. Figures are
  * best-of-n wall times on this machine; compare ratios measured in one run.
- * Options: --quick (fewer, shorter runs), --only <section>.
+ * Options: --quick (fewer, shorter runs), --only <section> (mel, nn, train, vocoder, codec).
  */
 import "core-js/actual/iterator/index.js";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MelFrontEnd } from "../src/audio/mel.js";
 import { initJax, jit, np, tree } from "../src/nn/runtime.js";
 import { Rng } from "../src/nn/rng.js";
@@ -139,6 +141,15 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
   return rows;
 }
 
+/** Training steps of the shipped recipes, one model per child process (bench/train.ts). */
+function benchTrainingSteps(): BenchRow[] {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "train.js");
+  return ["codec", "vocos"].flatMap((model) => {
+    const out = execFileSync(process.execPath, [script, model, ...(quick ? ["--quick"] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    return JSON.parse(out.trim().split("\n").pop()!) as BenchRow[];
+  });
+}
+
 async function benchCodec(): Promise<BenchRow[]> {
   const { m, label } = await modelForBench();
   const audio = speech(quick ? 5 : 10);
@@ -155,5 +166,6 @@ await initJax();
 console.log(`flowmac benchmarks (node ${process.version}, one thread${quick ? ", --quick" : ""})`);
 if (want("mel")) printRows("front end", await benchMel());
 if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
+if (want("train")) printRows("training steps (jax-js, wasm)", benchTrainingSteps());
 if (want("vocoder")) printRows("vocoder generators", benchVocoders());
 if (want("codec")) printRows("codec inference", await benchCodec());

@@ -1,0 +1,80 @@
+/**
+ * Wall time of real training steps with the shipped recipes (codec `small`,
+ * vocoder `vocos-small` in its mel-loss and GAN phases), on synthetic clips.
+ * One model per process: two models' jax-js buffers together exceed the
+ * 4 GiB wasm memory. `node dist/bench/train.js codec|vocos [--quick]` prints
+ * one JSON line of rows; bench/run.ts spawns it once per model.
+ */
+import "core-js/actual/iterator/index.js";
+import { MelFrontEnd } from "../src/audio/mel.js";
+import { MelStatsAccumulator } from "../src/audio/stats.js";
+import { CODEC_CONFIGS } from "../src/model/config.js";
+import { VOCODER_CONFIGS } from "../src/model/vocoder.js";
+import { Rng } from "../src/nn/rng.js";
+import { initJax } from "../src/nn/runtime.js";
+import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
+import type { Clip } from "../src/train/data.js";
+import type { TrainTask } from "../src/train/runner.js";
+import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
+import type { BenchRow } from "./util.js";
+
+const SR = 24000;
+
+/** Harmonic clips with moving pitch and a little noise: training speed does not depend on content. */
+function syntheticClips(count: number, seconds: number): Clip[] {
+  const rng = new Rng(11);
+  const mel = new MelFrontEnd();
+  return Array.from({ length: count }, (_, i) => {
+    const audio = new Float32Array(seconds * SR);
+    const f0 = 90 + 40 * i;
+    for (let t = 0; t < audio.length; t++) {
+      const s = t / SR;
+      let v = 0;
+      for (let h = 1; h <= 8; h++) v += Math.sin(2 * Math.PI * f0 * h * s * (1 + 0.05 * Math.sin(s))) / h;
+      audio[t] = 0.2 * v * (0.6 + 0.4 * Math.sin(2 * Math.PI * 2 * s)) + 0.005 * rng.normal();
+    }
+    const entry = { id: `synthetic-${i}`, path: "", source: "bench", package: "none", licence: "CC0", kind: "speech-real" as const, seconds, split: "train" as const };
+    return { entry, audio, mel: mel.compute(audio) };
+  });
+}
+
+/** Best of `n` timed steps after two warm-up steps (jit compilation), starting at `from`. */
+function timeSteps(task: TrainTask, from: number, n: number): number {
+  const rng = new Rng(1);
+  let best = Infinity;
+  for (let s = 0; s < n + 2; s++) {
+    const t0 = performance.now();
+    task.step(from + s, rng);
+    if (s >= 2) best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+export async function benchTraining(model: string, quick: boolean): Promise<BenchRow[]> {
+  await initJax();
+  const clips = syntheticClips(4, 4);
+  const n = quick ? 1 : 3;
+  const row = (name: string, ms: number): BenchRow => ({ name, value: ms, unit: "ms per step", ms });
+  if (model === "codec") {
+    const stats = new MelStatsAccumulator(128);
+    for (const c of clips) stats.add(c.mel);
+    const t = CODEC_TRAIN.small;
+    const task = createCodecTask(CODEC_CONFIGS.small, t, clips, clips, stats.result(), 0);
+    return [row(`codec small training step (batch ${t.batch} x ${t.frames} frames, incl. AdamW)`, timeSteps(task, 0, n))];
+  }
+  if (model === "vocos") {
+    const c = VOCODER_CONFIGS["vocos-small"];
+    const t = VOCODER_TRAIN["vocos-small"];
+    const task = createVocoderTask(c, t, clips, clips, 0);
+    return [
+      row(`vocos-small training step, mel-loss phase (batch ${t.batch} x ${t.frames} frames)`, timeSteps(task, 0, n)),
+      row("vocos-small training step, GAN phase (+ discriminators)", timeSteps(task, c.ganStart, n)),
+    ];
+  }
+  throw new Error(`bench/train: unknown model ${model}`);
+}
+
+if (process.argv[1]?.endsWith("train.js")) {
+  const [model] = process.argv.slice(2);
+  console.log(JSON.stringify(await benchTraining(model, process.argv.includes("--quick"))));
+}
