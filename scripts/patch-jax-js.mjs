@@ -48,6 +48,12 @@ function findJaxJs(start) {
   }
 }
 
+// The wasm backend's bundle (an ESM and a CJS build), and an edit that inserts
+// one of jax-js-patches/ at module level, where the backend's own helpers are in scope.
+const backendFiles = (dist) => readdirSync(dist).filter((f) => /^backend-.*\.c?js$/.test(f));
+const INJECT_ANCHOR = "//#region src/backend/wasm/featureProbe.ts";
+const inject = (file) => [INJECT_ANCHOR, `${readFileSync(join(here, "jax-js-patches", file), "utf8")}\n${INJECT_ANCHOR}`];
+
 // ---- patch 1: contiguous dot operands (jit) --------------------------------
 const DOT_MARK = "/* flowmac-patch: contiguous dot operands */";
 // Walks the view chain under a dot operand. The dot's own layout is a
@@ -69,7 +75,6 @@ const DOT_T_PATCHED = `${DOT_MARK} const flowmacP = perm.indexOf(ndim - 1); cons
 
 // ---- patch 2: SIMD math (wasm backend) -------------------------------------
 const SIMD_MARK = "/* flowmac-patch: SIMD math */";
-const simdMathSource = () => readFileSync(join(here, "jax-js-patches/simd-math.js"), "utf8");
 const SIMD_FUNCS_ANCHOR = `if (distinctOps.has("Threefry2x32")) funcs.threefry2x32 = wasm_threefry2x32(cg);`;
 const SIMD_FUNCS = `${SIMD_FUNCS_ANCHOR}
 	${SIMD_MARK} if (distinctOps.has("Exp") || distinctOps.has("Erf")) funcs.expSimd = flowmac_wasm_exp_simd(cg); if (distinctOps.has("Log")) funcs.logSimd = flowmac_wasm_log_simd(cg); if (distinctOps.has("Erf")) funcs.erfSimd = flowmac_wasm_erf_simd(cg, funcs.expSimd);`;
@@ -94,14 +99,12 @@ const SIMD_OPS = `			cg.f32x4.sqrt();
 const SIMD_SET_ANCHOR = `simdSupportedOps.set("uint32", simdSupportedOps.get("int32"));`;
 const SIMD_SET = `${SIMD_SET_ANCHOR}
 ${SIMD_MARK} for (const op of ["Exp", "Log", "Erf", "Reciprocal"]) simdSupportedOps.get("float32").add(op);`;
-const SIMD_INJECT_ANCHOR = "//#region src/backend/wasm/featureProbe.ts";
 
 // ---- patch 3: matmul micro-tile (wasm backend) ----------------------------
 const TILE_MARK = "/* flowmac-patch: matmul micro-tile */";
 
 // ---- patch 4: shared matmul pointers (wasm backend) ------------------------
 const SHARE_MARK = "/* flowmac-patch: shared matmul pointers */";
-const rowInvariantSource = () => readFileSync(join(here, "jax-js-patches/row-invariant.js"), "utf8");
 const SHARE_KEY_ANCHOR = `function kReductionPointerShareKey(candidate, outputStride, tileSize, row, col, groupIndex) {
 	const hash = candidate.exp.getHash().toString();
 	if (outputStride.kind === "broadcast" && isFinite(outputStride.tileSize)) return \`\${hash}:row\${row}\`;
@@ -128,9 +131,9 @@ const PATCHES = [
   {
     name: "SIMD math",
     mark: SIMD_MARK,
-    files: (dist) => readdirSync(dist).filter((f) => /^backend-.*\.c?js$/.test(f)),
+    files: backendFiles,
     edits: () => [
-      [SIMD_INJECT_ANCHOR, `${simdMathSource()}\n${SIMD_INJECT_ANCHOR}`],
+      inject("simd-math.js"),
       [SIMD_FUNCS_ANCHOR, SIMD_FUNCS],
       [SIMD_OPS_ANCHOR, SIMD_OPS],
       [SIMD_SET_ANCHOR, SIMD_SET],
@@ -139,7 +142,7 @@ const PATCHES = [
   {
     name: "matmul micro-tile",
     mark: TILE_MARK,
-    files: (dist) => readdirSync(dist).filter((f) => /^backend-.*\.c?js$/.test(f)),
+    files: backendFiles,
     edits: () => [
       ["const K_SIMD_MICRO_COLS = 4;", `const K_SIMD_MICRO_COLS = 2; ${TILE_MARK}`],
       ["const K_SIMD_MAX_UNROLL = 4;", "const K_SIMD_MAX_UNROLL = 1;"],
@@ -148,9 +151,9 @@ const PATCHES = [
   {
     name: "shared matmul pointers",
     mark: SHARE_MARK,
-    files: (dist) => readdirSync(dist).filter((f) => /^backend-.*\.c?js$/.test(f)),
+    files: backendFiles,
     edits: () => [
-      [SIMD_INJECT_ANCHOR, `${rowInvariantSource()}\n${SIMD_INJECT_ANCHOR}`],
+      inject("row-invariant.js"),
       [SHARE_KEY_ANCHOR, SHARE_KEY],
       [SHARE_CALL_ANCHOR, SHARE_CALL],
     ],
