@@ -31,6 +31,10 @@
  *    In batched matmuls (attention) the k-vectorised loop recomputed the
  *    right-hand operand's address for every row of a micro-tile, with several
  *    divisions each, and loaded the same data once per row.
+ * 5. wasm backend: SIMD max reductions. The k-vectorised reduction loop (4
+ *    lanes along a contiguous reduced axis, then across the lanes) took only
+ *    sums, so a row max (softmax) ran one element at a time. Max is exact in
+ *    any order, so the 4-lane version gives the same values.
  */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -117,6 +121,15 @@ const SHARE_KEY = `function kReductionPointerShareKey(candidate, outputStride, t
 const SHARE_CALL_ANCHOR = "kSimdTilePlan.tileSize, group.row, group.col, i)";
 const SHARE_CALL = "kSimdTilePlan.tileSize, group.row, group.col, i, kSimdTilePlan.microRows)";
 
+// ---- patch 5: SIMD max reductions (wasm backend) ---------------------------
+const MAX_MARK = "/* flowmac-patch: SIMD max reduction */";
+const MAX_ALLOW_ANCHOR = `	if (re.op !== "Add") return false;`;
+const MAX_ALLOW = `	if (re.op !== "Add" && !(re.op === "Max" && exp.dtype === "float32")) return false; ${MAX_MARK}`;
+const MAX_STEP_ANCHOR = "}, pointerMaps[i], pointerValueCache, vecAccs[i])) cg.f32x4.add();";
+const MAX_STEP = "}, pointerMaps[i], pointerValueCache, vecAccs[i])) if (re.op === \"Max\") cg.f32x4.max(); else cg.f32x4.add();";
+const MAX_LANES_ANCHOR = "\t\t\t\t\tif (lane > 0) cg.f32.add();";
+const MAX_LANES = "\t\t\t\t\tif (lane > 0) if (re.op === \"Max\") cg.f32.max(); else cg.f32.add();";
+
 const PATCHES = [
   {
     name: "contiguous dot operands",
@@ -156,6 +169,16 @@ const PATCHES = [
       inject("row-invariant.js"),
       [SHARE_KEY_ANCHOR, SHARE_KEY],
       [SHARE_CALL_ANCHOR, SHARE_CALL],
+    ],
+  },
+  {
+    name: "SIMD max reduction",
+    mark: MAX_MARK,
+    files: backendFiles,
+    edits: () => [
+      [MAX_ALLOW_ANCHOR, MAX_ALLOW],
+      [MAX_STEP_ANCHOR, MAX_STEP],
+      [MAX_LANES_ANCHOR, MAX_LANES],
     ],
   },
 ];

@@ -36,7 +36,7 @@ const FUNCTIONS: [string, (x: JArray) => JArray, (x: number) => number, number][
 
 describe("jax-js patches", () => {
   it("are installed in every build of the bundle (npm install ran scripts/patch-jax-js.mjs)", () => {
-    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */"];
+    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
   });
@@ -76,21 +76,31 @@ describe("jax-js patches", () => {
   });
 
   it("an exp kernel compiles to SIMD code (f32x4.nearest, the first step of the vector exp)", () => {
-    const modules: Uint8Array[] = [];
-    const Module = WebAssembly.Module;
-    // Record the bytes of every module jax-js compiles while this kernel is built.
-    (WebAssembly as { Module: unknown }).Module = function (bytes: BufferSource) {
-      modules.push(new Uint8Array(bytes as ArrayBuffer));
-      return new Module(bytes);
-    };
-    try {
-      jit((x: JArray) => np.exp(x).mul(3))(np.array(new Float32Array(1024).fill(0.25))).dataSync();
-    } finally {
-      (WebAssembly as { Module: unknown }).Module = Module;
-    }
-    const hasNearest = (b: Uint8Array) => b.some((v, i) => v === 0xfd && b[i + 1] === 0x6a);
+    const modules = compiledModules(() => jit((x: JArray) => np.exp(x).mul(3))(np.array(new Float32Array(1024).fill(0.25))).dataSync());
     expect(modules.length).toBeGreaterThan(0);
-    expect(modules.some(hasNearest)).toBe(true);
+    expect(modules.some((b) => hasOpcode(b, [0xfd, 0x6a]))).toBe(true);
+  });
+
+  it("a row max (softmax's) runs on SIMD lanes (f32x4.max) and equals the host maximum exactly, with -0, infinities and NaN", () => {
+    const rows = 64;
+    const cols = 128;
+    const rng = new Rng(9);
+    const x = Float32Array.from(rng.normalArray(rows * cols));
+    x[3] = Infinity; // row 0
+    x[cols + 5] = NaN; // row 1
+    for (let j = 0; j < cols; j++) x[2 * cols + j] = j % 2 ? -0 : -Infinity; // row 2: max is -0
+    x[3 * cols + 127] = -Infinity; // row 3
+    x[4 * cols + 64] = 1e30; // row 4
+    let got = new Float32Array(0);
+    const modules = compiledModules(() => {
+      got = jit((a: JArray) => a.max(-1))(np.array(x).reshape([rows, cols])).dataSync() as Float32Array;
+    });
+    expect(modules.some((b) => hasOpcode(b, [0xfd, 0xe9, 0x01]))).toBe(true);
+    for (let r = 0; r < rows; r++) {
+      const row = x.subarray(r * cols, (r + 1) * cols);
+      const want = row.some(Number.isNaN) ? NaN : row.reduce((m, v) => (v > m || (v === 0 && m === 0 && Object.is(m, -0)) ? v : m), -Infinity);
+      expect(Object.is(got[r], want) || (Number.isNaN(got[r]) && Number.isNaN(want)), `row ${r}: ${got[r]} vs ${want}`).toBe(true);
+    }
   });
 
   for (const [name, op, reference, accuracy] of FUNCTIONS) {
@@ -115,6 +125,27 @@ describe("jax-js patches", () => {
     });
   }
 });
+
+/** The bytes of every wasm module jax-js compiles while `run` runs. */
+function compiledModules(run: () => void): Uint8Array[] {
+  const modules: Uint8Array[] = [];
+  const Module = WebAssembly.Module;
+  (WebAssembly as { Module: unknown }).Module = function (bytes: BufferSource) {
+    modules.push(new Uint8Array(bytes as ArrayBuffer));
+    return new Module(bytes);
+  };
+  try {
+    run();
+  } finally {
+    (WebAssembly as { Module: unknown }).Module = Module;
+  }
+  return modules;
+}
+
+/** Whether a module's bytes contain an instruction's encoding (SIMD ops are 0xfd + a LEB128 opcode). */
+function hasOpcode(bytes: Uint8Array, op: number[]): boolean {
+  return bytes.some((_, i) => op.every((v, k) => bytes[i + k] === v));
+}
 
 /** np.matmul in float64 on the host: leading axes broadcast, [.., M, K] x [.., K, N]. */
 function hostMatmul(a: Float32Array, sa: number[], b: Float32Array, sb: number[]): Float64Array {
