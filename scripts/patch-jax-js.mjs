@@ -18,7 +18,9 @@
  * 2. wasm backend (backend-*.js / .cjs): SIMD exp, log, erf and reciprocal
  *    (jax-js-patches/simd-math.js). The backend vectorises a kernel only if
  *    every op in it has a SIMD form; these four had none, so softmax, GELU,
- *    layer-norm backward and the losses ran one element at a time.
+ *    layer-norm backward and the losses ran one element at a time. The vector
+ *    code is written inline into each kernel (V8 does not inline wasm calls):
+ *    GELU's erf kernel 2.48 -> 2.04 ms, softmax's exp 1.48 -> 1.37.
  * 3. wasm backend: matmul micro-tile. Every matmul here runs on the backend's
  *    k-vectorised path (both operands contiguous along the contraction). Its
  *    4x4 micro-tile, unrolled 4x along k, keeps 16 v128 accumulators plus the
@@ -79,21 +81,18 @@ const DOT_T_PATCHED = `${DOT_MARK} const flowmacP = perm.indexOf(ndim - 1); cons
 
 // ---- patch 2: SIMD math (wasm backend) -------------------------------------
 const SIMD_MARK = "/* flowmac-patch: SIMD math */";
-const SIMD_FUNCS_ANCHOR = `if (distinctOps.has("Threefry2x32")) funcs.threefry2x32 = wasm_threefry2x32(cg);`;
-const SIMD_FUNCS = `${SIMD_FUNCS_ANCHOR}
-	${SIMD_MARK} if (distinctOps.has("Exp") || distinctOps.has("Erf")) funcs.expSimd = flowmac_wasm_exp_simd(cg); if (distinctOps.has("Log")) funcs.logSimd = flowmac_wasm_log_simd(cg); if (distinctOps.has("Erf")) funcs.erfSimd = flowmac_wasm_erf_simd(cg, funcs.expSimd);`;
 const SIMD_OPS_ANCHOR = `			cg.f32x4.sqrt();
 		} else if (op === "Floor") {`;
 const SIMD_OPS = `			cg.f32x4.sqrt();
 		} ${SIMD_MARK} else if (op === "Exp") {
 			gen(src[0]);
-			cg.call(funcs.expSimd);
+			flowmacEmitExpSimd(cg);
 		} else if (op === "Log") {
 			gen(src[0]);
-			cg.call(funcs.logSimd);
+			flowmacEmitLogSimd(cg);
 		} else if (op === "Erf") {
 			gen(src[0]);
-			cg.call(funcs.erfSimd);
+			flowmacEmitErfSimd(cg);
 		} else if (op === "Reciprocal") {
 			cg.f32.const(1);
 			cg.f32x4.splat();
@@ -147,7 +146,6 @@ const PATCHES = [
     files: backendFiles,
     edits: () => [
       inject("simd-math.js"),
-      [SIMD_FUNCS_ANCHOR, SIMD_FUNCS],
       [SIMD_OPS_ANCHOR, SIMD_OPS],
       [SIMD_SET_ANCHOR, SIMD_SET],
     ],
