@@ -37,6 +37,11 @@
  *    lanes along a contiguous reduced axis, then across the lanes) took only
  *    sums, so a row max (softmax) ran one element at a time. Max is exact in
  *    any order, so the 4-lane version gives the same values.
+ * 6. wasm backend: one instance per kernel. Every synchronous dispatch built a
+ *    new WebAssembly.Instance of the kernel's module (~25 us; a codec training
+ *    step dispatches ~3000 kernels). Kernels keep no state besides the shared
+ *    memory they import, so one instance per compiled program and memory is
+ *    reused.
  */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -129,6 +134,12 @@ const MAX_STEP = "}, pointerMaps[i], pointerValueCache, vecAccs[i])) if (re.op =
 const MAX_LANES_ANCHOR = "\t\t\t\t\tif (lane > 0) cg.f32.add();";
 const MAX_LANES = "\t\t\t\t\tif (lane > 0) if (re.op === \"Max\") cg.f32.max(); else cg.f32.add();";
 
+// ---- patch 6: one instance per kernel (wasm backend) ------------------------
+const INSTANCE_MARK = "/* flowmac-patch: one instance per kernel */";
+const INSTANCE_ANCHOR = "\t\t\t\tconst func = new WebAssembly.Instance(program.module, { env: { memory: this.#memory } }).exports.kernel;";
+const INSTANCE = `\t\t\t\t${INSTANCE_MARK} if (program.flowmacMemory !== this.#memory) { program.flowmacKernel = new WebAssembly.Instance(program.module, { env: { memory: this.#memory } }).exports.kernel; program.flowmacMemory = this.#memory; }
+\t\t\t\tconst func = program.flowmacKernel;`;
+
 const PATCHES = [
   {
     name: "contiguous dot operands",
@@ -178,6 +189,12 @@ const PATCHES = [
       [MAX_STEP_ANCHOR, MAX_STEP],
       [MAX_LANES_ANCHOR, MAX_LANES],
     ],
+  },
+  {
+    name: "one instance per kernel",
+    mark: INSTANCE_MARK,
+    files: backendFiles,
+    edits: () => [[INSTANCE_ANCHOR, INSTANCE]],
   },
 ];
 

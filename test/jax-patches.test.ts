@@ -36,7 +36,7 @@ const FUNCTIONS: [string, (x: JArray) => JArray, (x: number) => number, number][
 
 describe("jax-js patches", () => {
   it("are installed in every build of the bundle (npm install ran scripts/patch-jax-js.mjs)", () => {
-    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */"];
+    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
   });
