@@ -24,7 +24,7 @@ import type { InferenceEngine } from "../src/model/engine.js";
 import { decodeAudio, decodeMel, encodeAudio, BLOCK } from "../src/model/pipeline.js";
 import { blockJoinStats } from "../src/eval/joins.js";
 import { benchNn } from "./nn.js";
-import { bestOf, printRows, type BenchRow } from "./util.js";
+import { bestOf, printRows, SR, speech, type BenchRow } from "./util.js";
 import * as ort from "onnxruntime-node";
 
 const args = process.argv.slice(2);
@@ -33,21 +33,6 @@ const quick = args.includes("--quick");
 const REPEATS = quick ? 3 : 10;
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
 const want = (s: string) => !only || only === s;
-const SR = 24000;
-
-function speech(seconds: number): Float32Array {
-  // A speech-like test signal (harmonic source with formant-ish AM); speed does not depend on content.
-  const x = new Float32Array(Math.round(seconds * SR));
-  for (let i = 0; i < x.length; i++) {
-    const t = i / SR;
-    const f0 = 120 + 30 * Math.sin(2 * Math.PI * 0.5 * t);
-    let v = 0;
-    for (let h = 1; h < 30; h++) v += Math.sin(2 * Math.PI * f0 * h * t) * Math.exp(-((h * f0 - 700) ** 2) / 2e5) + 0.3 * Math.sin(2 * Math.PI * f0 * h * t) / h;
-    x[i] = 0.1 * v * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t) ** 2);
-  }
-  return x;
-}
-
 async function benchMel(): Promise<BenchRow[]> {
   const secs = quick ? 10 : 60;
   const x = speech(secs);

@@ -16,26 +16,17 @@ import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
 import type { Clip } from "../src/train/data.js";
 import type { TrainTask } from "../src/train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
-import type { BenchRow } from "./util.js";
+import { speech, type BenchRow } from "./util.js";
 
-const SR = 24000;
-
-/** Harmonic clips with moving pitch and a little noise: training speed does not depend on content. */
+/** Clips of the benchmarks' speech-like signal: training speed does not depend on content. */
 function syntheticClips(count: number, seconds: number): Clip[] {
-  const rng = new Rng(11);
   const mel = new MelFrontEnd();
-  return Array.from({ length: count }, (_, i) => {
-    const audio = new Float32Array(seconds * SR);
-    const f0 = 90 + 40 * i;
-    for (let t = 0; t < audio.length; t++) {
-      const s = t / SR;
-      let v = 0;
-      for (let h = 1; h <= 8; h++) v += Math.sin(2 * Math.PI * f0 * h * s * (1 + 0.05 * Math.sin(s))) / h;
-      audio[t] = 0.2 * v * (0.6 + 0.4 * Math.sin(2 * Math.PI * 2 * s)) + 0.005 * rng.normal();
-    }
-    const entry = { id: `synthetic-${i}`, path: "", source: "bench", package: "none", licence: "CC0", kind: "speech-real" as const, seconds, split: "train" as const };
-    return { entry, audio, mel: mel.compute(audio) };
-  });
+  const audio = speech(seconds);
+  const clip = { audio, mel: mel.compute(audio) };
+  return Array.from({ length: count }, (_, i) => ({
+    ...clip,
+    entry: { id: `synthetic-${i}`, path: "", source: "bench", package: "none", licence: "CC0", kind: "speech-real" as const, seconds, split: "train" as const },
+  }));
 }
 
 /** Best of `n` timed steps after two warm-up steps (jit compilation), starting at `from`. */

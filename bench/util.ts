@@ -23,3 +23,18 @@ export function printRows(title: string, rows: BenchRow[]): void {
   console.log("|---|---:|---|");
   for (const r of rows) console.log(`| ${r.name} | ${r.value.toFixed(r.value >= 100 ? 0 : 2)} | ${r.unit} |`);
 }
+
+export const SR = 24000;
+
+/** A speech-like test signal (harmonic source with formant-ish AM); speed does not depend on content. */
+export function speech(seconds: number): Float32Array {
+  const x = new Float32Array(Math.round(seconds * SR));
+  for (let i = 0; i < x.length; i++) {
+    const t = i / SR;
+    const f0 = 120 + 30 * Math.sin(2 * Math.PI * 0.5 * t);
+    let v = 0;
+    for (let h = 1; h < 30; h++) v += Math.sin(2 * Math.PI * f0 * h * t) * Math.exp(-((h * f0 - 700) ** 2) / 2e5) + 0.3 * Math.sin(2 * Math.PI * f0 * h * t) / h;
+    x[i] = 0.1 * v * (0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t) ** 2);
+  }
+  return x;
+}
