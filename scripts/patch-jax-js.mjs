@@ -140,6 +140,18 @@ const INSTANCE_ANCHOR = "\t\t\t\tconst func = new WebAssembly.Instance(program.m
 const INSTANCE = `\t\t\t\t${INSTANCE_MARK} if (program.flowmacMemory !== this.#memory) { program.flowmacKernel = new WebAssembly.Instance(program.module, { env: { memory: this.#memory } }).exports.kernel; program.flowmacMemory = this.#memory; }
 \t\t\t\tconst func = program.flowmacKernel;`;
 
+// ---- patch 7: strided lane loads (wasm backend) ----------------------------
+const STRIDED_MARK = "/* flowmac-patch: strided lane loads */";
+const STRIDED_ANCHOR = `			} else {
+				const steppingLocal = ctx["gidx"];`;
+const STRIDED = `			} else if (Object.keys(ctx).length === 1 && byteWidth(dtype) === 4 && flowmacEmitStridedLoad(cg, exp, isInt, () => translateExp(cg, funcs, indexSubtree, ctx))) {
+			} else {
+				const steppingLocal = ctx["gidx"];`;
+const TILED_ANCHOR = "\t\t\tif (!re) emitGuardedFastPath(4, () => {";
+const TILED = `\t\t\tconst flowmacTilePlan = re ? null : flowmacTransposeTilePlan(tune.exp, kernel.size);
+\t\t\tif (flowmacTilePlan) flowmacEmitTiledElementwise(cg, funcs, flowmacTilePlan, { gidx, paramBegin, paramEnd, setLocalConst, bumpLocal, emitLoopWhileConstLt, emitLoopWhileLocalLt, step: emitElementwiseSimdStep });
+${TILED_ANCHOR}`;
+
 const PATCHES = [
   {
     name: "contiguous dot operands",
@@ -195,6 +207,12 @@ const PATCHES = [
     mark: INSTANCE_MARK,
     files: backendFiles,
     edits: () => [[INSTANCE_ANCHOR, INSTANCE]],
+  },
+  {
+    name: "strided lane loads",
+    mark: STRIDED_MARK,
+    files: backendFiles,
+    edits: () => [inject("lane-stride.js"), [STRIDED_ANCHOR, STRIDED], [TILED_ANCHOR, TILED]],
   },
 ];
 

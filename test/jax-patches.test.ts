@@ -36,7 +36,7 @@ const FUNCTIONS: [string, (x: JArray) => JArray, (x: number) => number, number][
 
 describe("jax-js patches", () => {
   it("are installed in every build of the bundle (npm install ran scripts/patch-jax-js.mjs)", () => {
-    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */"];
+    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */", "/* flowmac-patch: strided lane loads */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
   });
@@ -73,6 +73,33 @@ describe("jax-js patches", () => {
       expect(got.length).toBe(want.length);
       for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5 * (1 + Math.abs(want[i])));
     }
+  });
+
+  it("element-wise kernels reading transposed, flipped and strided views equal the host's values exactly", () => {
+    const cases: [string, number[], (x: JArray) => JArray, (x: Float32Array, shape: number[]) => Float32Array][] = [];
+    for (const [shape, perm] of [
+      [[1024, 128], [1, 0]], [[512, 1024], [1, 0]], [[8, 4, 128, 128], [0, 1, 3, 2]], [[8, 128, 4, 32], [0, 2, 1, 3]],
+      [[6, 10], [1, 0]], [[12, 8], [1, 0]], [[3, 5, 8], [2, 0, 1]], [[4, 6, 4], [1, 2, 0]], [[2, 3, 4, 5], [3, 1, 0, 2]],
+      [[16, 12, 20], [1, 0, 2]], [[5, 4, 3, 4], [3, 2, 1, 0]], [[36, 40], [1, 0]], [[7, 64], [1, 0]],
+    ] as [number[], number[]][])
+      cases.push([`transpose ${shape} -> ${perm}`, shape, (x) => np.transpose(x, perm).mul(2), (x, s) => hostTranspose(x, s, perm).map((v) => v * 2)]);
+    cases.push(["a transposed and a contiguous input", [32, 48], (x) => np.transpose(x.ref, [1, 0]).add(x.reshape([48, 32]).mul(3)), (x, s) => {
+      const t = hostTranspose(x, s, [1, 0]);
+      return t.map((v, i) => v + Math.fround(x[i] * 3));
+    }]);
+    cases.push(["flip of a [.., 2, 16] view (RoPE)", [8, 4, 2, 16], (x) => np.flip(x.ref, 2).mul(x), (x) => x.map((v, i) => x[i ^ 16] * v)]);
+    cases.push(["every other column", [64, 64], (x) => x.reshape([64, 32, 2]).slice([], [], [0, 1]).reshape([64, 32]).add(1), (x) => Float32Array.from({ length: 64 * 32 }, (_, i) => x[Math.floor(i / 32) * 64 + (i % 32) * 2] + 1)]);
+    for (const [name, shape, f, want] of cases) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const host = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37) * 100 + i);
+      const got = jit(f)(np.array(host).reshape(shape)).dataSync() as Float32Array;
+      expect([...got], name).toEqual([...want(host, shape)]);
+    }
+  });
+
+  it("a transposing copy loads its 4 lanes at fixed offsets (f32.load offset=512 for a row stride of 128)", () => {
+    const modules = compiledModules(() => jit((x: JArray) => np.transpose(x, [1, 0]).mul(2))(np.zeros([256, 128])).dataSync());
+    expect(modules.some((b) => hasOpcode(b, [0x2a, 0x02, 0x80, 0x04]))).toBe(true);
   });
 
   it("an exp kernel compiles to SIMD code (f32x4.nearest, the first step of the vector exp)", () => {
@@ -145,6 +172,23 @@ function compiledModules(run: () => void): Uint8Array[] {
 /** Whether a module's bytes contain an instruction's encoding (SIMD ops are 0xfd + a LEB128 opcode). */
 function hasOpcode(bytes: Uint8Array, op: number[]): boolean {
   return bytes.some((_, i) => op.every((v, k) => bytes[i + k] === v));
+}
+
+/** np.transpose on the host. */
+function hostTranspose(x: Float32Array, shape: number[], perm: number[]): Float32Array {
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const outShape = perm.map((p) => shape[p]);
+  const out = new Float32Array(x.length);
+  for (let o = 0; o < x.length; o++) {
+    let rest = o;
+    let src = 0;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      src += (rest % outShape[d]) * strides[perm[d]];
+      rest = Math.floor(rest / outShape[d]);
+    }
+    out[o] = x[src];
+  }
+  return out;
 }
 
 /** np.matmul in float64 on the host: leading axes broadcast, [.., M, K] x [.., K, N]. */

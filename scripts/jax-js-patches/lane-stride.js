@@ -1,0 +1,234 @@
+/* flowmac-patch: strided lane loads */
+// Injected by scripts/patch-jax-js.mjs into @jax-js/jax's wasm backend (see
+// there). An element-wise kernel is vectorised over 4 consecutive outputs
+// gidx = g0..g0+3, with g0 a multiple of 4 (the fast path is entered only on
+// a 4-aligned range). An input read through a transposed view (the copies
+// that feed matmuls, attention's swapped axes) is a "gather" to jax-js: for
+// each lane it recomputed the whole index expression, with its divisions,
+// and loaded one float; in gidx order it also walked down the input's
+// columns, touching a new cache line per element. Two changes, neither of
+// which alters a value:
+// - When the index provably moves by a constant step s from lane to lane,
+//   one index computation and 4 loads at fixed offsets s*4*l bytes replace
+//   the 4 computations.
+// - A kernel with such an input walks its output as rows of C elements in
+//   column tiles of W (all rows of one tile, then the next), so the input
+//   lines a tile touches stay in cache; within a W-block the index is affine,
+//   so it is computed once per block and every load uses a constant offset.
+// Uses the backend's isSymbol, constInt, referencesGidx, simdStrideResult,
+// byteWidth and translateExp.
+
+const flowmacGcd = (a, b) => {
+  a = Math.abs(a);
+  b = Math.abs(b);
+  while (b) [a, b] = [b, a % b];
+  return a;
+};
+const flowmacMod = (a, m) => ((a % m) + m) % m;
+
+/**
+ * How an integer index expression varies over a block of `block` consecutive
+ * outputs g0..g0+block-1, g0 a multiple of `block`: value(t) = value(0) +
+ * step*t, where value(0) is congruent to `residue` modulo `modulus` (modulus
+ * 0: value(0) is exactly `residue`). `period` is how many consecutive
+ * outputs it stays affine for (a tiling hint only). Null when the expression
+ * is not provably of that form. Conservative.
+ */
+function flowmacLaneStride(exp, block = 4) {
+  const unknown = { step: 0, modulus: 1, residue: 0, period: Infinity };
+  const visit = (e) => {
+    if (!referencesGidx(e)) {
+      const c = constInt(e);
+      return c !== null ? { step: 0, modulus: 0, residue: c, period: Infinity } : unknown;
+    }
+    if (isSymbol(e, "gidx")) return { step: 1, modulus: block, residue: 0, period: Infinity };
+    if (e.op === "Add" || e.op === "Sub") {
+      const a = visit(e.src[0]);
+      const b = visit(e.src[1]);
+      if (!a || !b) return null;
+      const sign = e.op === "Add" ? 1 : -1;
+      const modulus = flowmacGcd(a.modulus, b.modulus);
+      const residue = a.residue + sign * b.residue;
+      const period = Math.min(a.period, b.period);
+      return { step: a.step + sign * b.step, modulus, residue: modulus ? flowmacMod(residue, modulus) : residue, period };
+    }
+    if (e.op === "Mul") {
+      for (let i = 0; i < 2; i++) {
+        const c = constInt(e.src[i]);
+        if (c === null) continue;
+        const a = visit(e.src[1 - i]);
+        if (!a) return null;
+        const modulus = Math.abs(a.modulus * c);
+        return { step: a.step * c, modulus, residue: modulus ? flowmacMod(a.residue * c, modulus) : a.residue * c, period: a.period };
+      }
+      return null;
+    }
+    if (e.op === "Idiv" || e.op === "Mod") {
+      // Truncating division equals floor division only for a non-negative dividend.
+      const n = constInt(e.src[1]);
+      if (n === null || n <= 0 || e.src[0].min < 0) return null;
+      const a = visit(e.src[0]);
+      if (!a || a.step < 0) return null;
+      const period = a.step > 0 ? Math.min(a.period, Math.floor(n / a.step)) : a.period;
+      const span = (block - 1) * a.step;
+      if (a.modulus === 0) {
+        // value(0) is known exactly: so are its quotient and remainder.
+        const r = a.residue;
+        if (flowmacMod(r, n) + span >= n) return null;
+        return e.op === "Idiv" ? { step: 0, modulus: 0, residue: Math.floor(r / n), period } : { step: a.step, modulus: 0, residue: r % n, period };
+      }
+      // value(0) mod n is congruent to residue modulo d, so it is at most
+      // n - d + (residue mod d): the block stays below the next multiple of n
+      // when (residue mod d) + (block-1)*step < d.
+      const d = flowmacGcd(a.modulus, n);
+      const r = flowmacMod(a.residue, d);
+      if (r + span >= d) return null;
+      return e.op === "Idiv" ? { ...unknown, period } : { step: a.step, modulus: d, residue: r, period };
+    }
+    return null;
+  };
+  return visit(exp);
+}
+
+/** Lane step of a GlobalIndex over 4 lanes if its index provably stays in [0, len), else null. */
+function flowmacGlobalIndexStep(gi, block = 4) {
+  const [, len] = gi.arg;
+  const index = gi.src[0];
+  if (index.min < 0 || index.max >= len) return null;
+  const lanes = flowmacLaneStride(index, block);
+  return lanes && lanes.step >= 0 ? lanes : null;
+}
+
+/** The W-block being emitted by flowmacEmitTiledElementwise: base address locals and the step within the block. */
+let flowmacBlock = null;
+
+/**
+ * Emits the 4-lane value of a 4-byte GlobalIndex whose index steps by a
+ * constant across lanes, or returns false (emitting nothing) when it cannot
+ * prove that. `emitIndex` pushes the lane-0 index.
+ */
+function flowmacEmitStridedLoad(cg, exp, isInt, emitIndex) {
+  const load = (offset) => (isInt ? cg.i32.load(2, offset) : cg.f32.load(2, offset));
+  const replaceLane = (lane) => (isInt ? cg.i32x4.replace_lane(lane) : cg.f32x4.replace_lane(lane));
+  const splat = () => (isInt ? cg.i32x4.splat() : cg.f32x4.splat());
+  const vectorLoad = (offset) => (isInt ? cg.i32x4.load(2, offset) : cg.f32x4.load(2, offset));
+  const inBlock = flowmacBlock?.bases.get(exp.getHash());
+  if (inBlock) {
+    // Inside a W-block: the address of the block's first element is in a local.
+    const first = 4 * flowmacBlock.j * inBlock.step;
+    if (inBlock.step === 1) {
+      cg.local.get(inBlock.base);
+      vectorLoad(first * 4);
+      return true;
+    }
+    for (let lane = 0; lane < 4; lane++) {
+      cg.local.get(inBlock.base);
+      load((first + lane * inBlock.step) * 4);
+      if (lane === 0) splat();
+      else replaceLane(lane);
+    }
+    return true;
+  }
+  const lanes = flowmacGlobalIndexStep(exp);
+  if (!lanes) return false;
+  const [gid] = exp.arg;
+  emitIndex();
+  cg.i32.const(4);
+  cg.i32.mul();
+  cg.local.get(gid);
+  cg.i32.add();
+  if (lanes.step === 0) {
+    load(0);
+    splat();
+    return true;
+  }
+  if (lanes.step === 1) {
+    vectorLoad(0);
+    return true;
+  }
+  const base = cg.local.declare(cg.i32);
+  cg.local.tee(base);
+  load(0);
+  splat();
+  for (let lane = 1; lane < 4; lane++) {
+    cg.local.get(base);
+    load(lane * lanes.step * 4);
+    replaceLane(lane);
+  }
+  return true;
+}
+
+/**
+ * Loop plan for an element-wise kernel that reads an input with a lane step
+ * above 1: rows of C outputs (the span over which that index stays affine),
+ * column tiles of W, and the inputs that are affine over each W-block. Null
+ * when no input is read that way.
+ */
+function flowmacTransposeTilePlan(exp, size) {
+  const gathers = exp.collect((node) => node.op === "GlobalIndex" && byteWidth(node.dtype) === 4);
+  let C = Infinity;
+  let maxStep = 0;
+  for (const gi of gathers) {
+    const lanes = flowmacGlobalIndexStep(gi);
+    if (lanes && lanes.step > 1) {
+      C = Math.min(C, lanes.period);
+      maxStep = Math.max(maxStep, lanes.step);
+    }
+  }
+  if (!isFinite(C) || C % 4 !== 0 || size % C !== 0 || size / C < 8) return null;
+  // A tile reads W input rows at once. Rows 2 KB or more apart tend to share
+  // L1 sets (a [512,1024] transpose: W 8 took 1.0-1.1 ms, W 16 1.3-1.6, W 32 2.2-2.8).
+  const W = [maxStep * 4 >= 2048 ? 8 : 16, 8, 4].find((w) => C % w === 0);
+  const strided = new Map();
+  for (const gi of gathers) {
+    const lanes = flowmacGlobalIndexStep(gi, W);
+    // Only inputs that jax-js reads as gathers come through flowmacEmitStridedLoad.
+    if (lanes && lanes.step > 0 && simdStrideResult(gi).kind === "gather") strided.set(gi.getHash(), { gi, step: lanes.step });
+  }
+  return { C, W, size, strided };
+}
+
+/**
+ * Emits the column-tiled loop of `plan`, entered only for the whole range
+ * [0, size). `h` carries codegenWasm's locals and loop helpers.
+ */
+function flowmacEmitTiledElementwise(cg, funcs, plan, h) {
+  cg.local.get(h.paramBegin);
+  cg.i32.eqz();
+  cg.local.get(h.paramEnd);
+  cg.i32.const(plan.size);
+  cg.i32.eq();
+  cg.i32.and();
+  cg.if(cg.void);
+  const colTile = cg.local.declare(cg.i32);
+  const rowStart = cg.local.declare(cg.i32);
+  const bases = new Map();
+  for (const [hash, { step }] of plan.strided) bases.set(hash, { base: cg.local.declare(cg.i32), step });
+  h.setLocalConst(colTile, 0);
+  h.emitLoopWhileConstLt(colTile, plan.C, () => {
+    h.setLocalConst(rowStart, 0);
+    h.emitLoopWhileConstLt(rowStart, plan.size, () => {
+      cg.local.get(rowStart);
+      cg.local.get(colTile);
+      cg.i32.add();
+      cg.local.set(h.gidx);
+      for (const [hash, { gi }] of plan.strided) {
+        translateExp(cg, funcs, gi.src[0], { gidx: h.gidx });
+        cg.i32.const(4);
+        cg.i32.mul();
+        cg.local.get(gi.arg[0]);
+        cg.i32.add();
+        cg.local.set(bases.get(hash).base);
+      }
+      for (let j = 0; j < plan.W / 4; j++) {
+        flowmacBlock = { bases, j };
+        h.step();
+        flowmacBlock = null;
+      }
+      h.bumpLocal(rowStart, plan.C);
+    });
+    h.bumpLocal(colTile, plan.W);
+  });
+  cg.return();
+  cg.end();
+}
