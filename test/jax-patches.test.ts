@@ -36,7 +36,7 @@ const FUNCTIONS: [string, (x: JArray) => JArray, (x: number) => number, number][
 
 describe("jax-js patches", () => {
   it("are installed in every build of the bundle (npm install ran scripts/patch-jax-js.mjs)", () => {
-    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */", "/* flowmac-patch: strided lane loads */"];
+    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */", "/* flowmac-patch: strided lane loads */", "/* flowmac-patch: matmul pointer offsets */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
   });
@@ -50,6 +50,9 @@ describe("jax-js patches", () => {
       [[2, 16, 20], [2, 20, 12]],
       [[6, 12, 8], [8, 16]], // batch broadcast on the right
       [[2, 3, 7, 9], [2, 3, 9, 5]], // sizes that are not multiples of 4 (scalar fallback)
+      [[6, 4, 8], [6, 8, 12]], // one micro-tile of rows per batch entry
+      [[3, 8, 16], [16, 4]],
+      [[256, 128], [128, 64]], // plain 2-D (offset pointers for rows and columns)
     ];
     for (const [sa, sb] of cases) {
       const a = rng.normalArray(sa.reduce((p, q) => p * q, 1));
@@ -100,6 +103,11 @@ describe("jax-js patches", () => {
   it("a transposing copy loads its 4 lanes at fixed offsets (f32.load offset=512 for a row stride of 128)", () => {
     const modules = compiledModules(() => jit((x: JArray) => np.transpose(x, [1, 0]).mul(2))(np.zeros([256, 128])).dataSync());
     expect(modules.some((b) => hasOpcode(b, [0x2a, 0x02, 0x80, 0x04]))).toBe(true);
+  });
+
+  it("a matmul micro-tile reads its other rows at constant offsets from one pointer (v128.load offset=512 for K = 128)", () => {
+    const modules = compiledModules(() => jit((x: JArray, y: JArray) => np.matmul(x, y.transpose()))(np.zeros([192, 128]), np.zeros([48, 128])).dataSync());
+    expect(modules.some((b) => hasOpcode(b, [0xfd, 0x00, 0x04, 0x80, 0x04]))).toBe(true);
   });
 
   it("an exp kernel compiles to SIMD code (f32x4.nearest, the first step of the vector exp)", () => {

@@ -27,39 +27,45 @@ const flowmacGcd = (a, b) => {
 const flowmacMod = (a, m) => ((a % m) + m) % m;
 
 /**
- * How an integer index expression varies over a block of `block` consecutive
- * outputs g0..g0+block-1, g0 a multiple of `block`: value(t) = value(0) +
- * step*t, where value(0) is congruent to `residue` modulo `modulus` (modulus
- * 0: value(0) is exactly `residue`). `period` is how many consecutive
- * outputs it stays affine for (a tiling hint only). Null when the expression
- * is not provably of that form. Conservative.
+ * How an integer index expression varies over `lanes` lanes, lane l reading
+ * gidx = g0 + l*step0 for a g0 described by `gidx` (by default: 4 lanes of
+ * consecutive outputs from a multiple of 4). The answer has the same form:
+ * value(l) = value(0) + step*l, where value(0) = modulus*k + residue + e for
+ * some integer k and some 0 <= e <= slack (modulus 0: value(0) is exactly
+ * residue + e). `period` is how many consecutive outputs it stays affine for
+ * (a tiling hint only). Null when the expression is not provably of that
+ * form. Conservative.
  */
-function flowmacLaneStride(exp, block = 4) {
-  const unknown = { step: 0, modulus: 1, residue: 0, period: Infinity };
+function flowmacLaneStride(exp, lanes = 4, gidx = { step: 1, modulus: 4, residue: 0, slack: 0 }) {
+  const unknown = { step: 0, modulus: 1, residue: 0, slack: 0, period: Infinity };
+  const reduce = (r, m) => (m ? flowmacMod(r, m) : r);
   const visit = (e) => {
     if (!referencesGidx(e)) {
       const c = constInt(e);
-      return c !== null ? { step: 0, modulus: 0, residue: c, period: Infinity } : unknown;
+      return c !== null ? { step: 0, modulus: 0, residue: c, slack: 0, period: Infinity } : unknown;
     }
-    if (isSymbol(e, "gidx")) return { step: 1, modulus: block, residue: 0, period: Infinity };
+    if (isSymbol(e, "gidx")) return { ...gidx, period: Infinity };
     if (e.op === "Add" || e.op === "Sub") {
       const a = visit(e.src[0]);
       const b = visit(e.src[1]);
       if (!a || !b) return null;
       const sign = e.op === "Add" ? 1 : -1;
       const modulus = flowmacGcd(a.modulus, b.modulus);
-      const residue = a.residue + sign * b.residue;
+      // Subtracting b's unknown part moves value(0) down by up to b.slack.
+      const residue = a.residue + sign * b.residue - (sign < 0 ? b.slack : 0);
       const period = Math.min(a.period, b.period);
-      return { step: a.step + sign * b.step, modulus, residue: modulus ? flowmacMod(residue, modulus) : residue, period };
+      return { step: a.step + sign * b.step, modulus, residue: reduce(residue, modulus), slack: a.slack + b.slack, period };
     }
     if (e.op === "Mul") {
       for (let i = 0; i < 2; i++) {
         const c = constInt(e.src[i]);
         if (c === null) continue;
+        if (c === 0) return { step: 0, modulus: 0, residue: 0, slack: 0, period: Infinity };
         const a = visit(e.src[1 - i]);
         if (!a) return null;
         const modulus = Math.abs(a.modulus * c);
-        return { step: a.step * c, modulus, residue: modulus ? flowmacMod(a.residue * c, modulus) : a.residue * c, period: a.period };
+        const residue = a.residue * c + (c < 0 ? a.slack * c : 0);
+        return { step: a.step * c, modulus, residue: reduce(residue, modulus), slack: a.slack * Math.abs(c), period: a.period };
       }
       return null;
     }
@@ -70,20 +76,23 @@ function flowmacLaneStride(exp, block = 4) {
       const a = visit(e.src[0]);
       if (!a || a.step < 0) return null;
       const period = a.step > 0 ? Math.min(a.period, Math.floor(n / a.step)) : a.period;
-      const span = (block - 1) * a.step;
-      if (a.modulus === 0) {
-        // value(0) is known exactly: so are its quotient and remainder.
-        const r = a.residue;
-        if (flowmacMod(r, n) + span >= n) return null;
-        return e.op === "Idiv" ? { step: 0, modulus: 0, residue: Math.floor(r / n), period } : { step: a.step, modulus: 0, residue: r % n, period };
-      }
-      // value(0) mod n is congruent to residue modulo d, so it is at most
-      // n - d + (residue mod d): the block stays below the next multiple of n
-      // when (residue mod d) + (block-1)*step < d.
-      const d = flowmacGcd(a.modulus, n);
+      // A step of q*n + s (s < n) moves the quotient by q per lane, plus what s
+      // adds. value(0) mod n = (multiple of d) + r + e with d = gcd(modulus, n),
+      // at most n - d + r + e: adding s per lane never reaches the next multiple
+      // of n when r + slack + (lanes-1)*s < d. Then the quotient moves by
+      // exactly q per lane whatever e is, and the remainder by s.
+      const q = Math.floor(a.step / n);
+      const s = a.step - q * n;
+      const d = a.modulus === 0 ? n : flowmacGcd(a.modulus, n);
       const r = flowmacMod(a.residue, d);
-      if (r + span >= d) return null;
-      return e.op === "Idiv" ? { ...unknown, period } : { step: a.step, modulus: d, residue: r, period };
+      if (r + a.slack + (lanes - 1) * s < d) {
+        if (e.op === "Mod") return { step: s, modulus: a.modulus === 0 ? 0 : d, residue: r, slack: a.slack, period };
+        return a.modulus === 0 ? { step: q, modulus: 0, residue: Math.floor(a.residue / n), slack: 0, period } : { ...unknown, step: q, period };
+      }
+      // Otherwise, with s = 0, the lanes still move it by exactly q, though e
+      // may move it too: a remainder in [0, n), a quotient of unknown size.
+      if (s === 0) return e.op === "Mod" ? { ...unknown, slack: n - 1, period } : { ...unknown, step: q, slack: Infinity, period };
+      return null;
     }
     return null;
   };
@@ -95,7 +104,7 @@ function flowmacGlobalIndexStep(gi, block = 4) {
   const [, len] = gi.arg;
   const index = gi.src[0];
   if (index.min < 0 || index.max >= len) return null;
-  const lanes = flowmacLaneStride(index, block);
+  const lanes = flowmacLaneStride(index, block, { step: 1, modulus: block, residue: 0, slack: 0 });
   return lanes && lanes.step >= 0 ? lanes : null;
 }
 
