@@ -6,8 +6,8 @@
  * parameter of a model lives in one region per quantity (gradient, weight,
  * first and second moment), so one call updates the whole model. Measured on
  * the 1.2M-parameter benchmark transformer: the JavaScript loop took ~14 ms
- * per step (11 ns per parameter), dominated by its scalar divisions and square
- * roots.
+ * per step (11 ns per parameter, scalar divisions and square roots), this
+ * 4-6 ms; the sum of squares 2.4-8.7 ms in JavaScript, 1.2 ms here.
  */
 
 // ---------------------------------------------------------------- encoding
