@@ -55,6 +55,15 @@
  *    of its micro-tile; where the address steps by a constant per row and per
  *    column, one pointer and constant load offsets serve the tile (4 fewer
  *    additions per step): 5-7% faster matmuls at the training step's shapes.
+ * 9. wasm backend: lane-uniform masks (lane-stride.js). The masks of a
+ *    concatenation or a zero-padded view ((gidx % 768) < 256, ...) need
+ *    integer division, which has no SIMD form, so such kernels (conv1d's
+ *    im2col, RoPE's halves) ran one element at a time. A mask that provably
+ *    has one value across the 4 lanes is computed once as a scalar and
+ *    splatted; padded inputs whose index steps by a constant are read as in
+ *    patch 7, with jax-js's clamp of out-of-range lanes checked once per 4
+ *    lanes, and an input element read by several masked branches is loaded
+ *    once. conv1d's im2col over [4,256,768]: 6.7 -> 1.6 ms.
  */
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -157,7 +166,7 @@ const INSTANCE = `\t\t\t\t${INSTANCE_MARK} if (program.flowmacMemory !== this.#m
 const STRIDED_MARK = "/* flowmac-patch: strided lane loads */";
 const STRIDED_ANCHOR = `			} else {
 				const steppingLocal = ctx["gidx"];`;
-const STRIDED = `			} else if (Object.keys(ctx).length === 1 && byteWidth(dtype) === 4 && flowmacEmitStridedLoad(cg, exp, isInt, () => translateExp(cg, funcs, indexSubtree, ctx))) {
+const STRIDED = `			} else if (Object.keys(ctx).length === 1 && byteWidth(dtype) === 4 && flowmacEmitStridedLoad(cg, exp, isInt, () => translateExp(cg, funcs, indexSubtree, ctx), pointerValueCache)) {
 			} else {
 				const steppingLocal = ctx["gidx"];`;
 const TILED_ANCHOR = "\t\t\tif (!re) emitGuardedFastPath(4, () => {";
@@ -190,6 +199,27 @@ const OFFSET_LOAD = `					cg.local.get(pointer.ptr);
 						cg.f32.load(2, flowmacOffset);
 						cg.f32x4.splat();
 					}`;
+
+// ---- patch 9: lane-uniform masks (wasm backend) ----------------------------
+const UNIFORM_MARK = "/* flowmac-patch: lane-uniform masks */";
+const UNIFORM_ELIGIBLE_ANCHOR = `		if (visited.has(exp)) return true;
+		visited.add(exp);
+		if (!simdSupportedOps.get(exp.dtype)?.has(exp.op)) return false;`;
+const UNIFORM_ELIGIBLE = `		if (visited.has(exp)) return true;
+		visited.add(exp);
+		${UNIFORM_MARK} if (!kernel.reduction && flowmacIsLaneUniform(exp)) return true;
+		if (!simdSupportedOps.get(exp.dtype)?.has(exp.op)) return false;`;
+const UNIFORM_GEN_ANCHOR = `		if (expContext.has(exp)) return cg.local.get(expContext.get(exp));
+		const { op, src, arg, dtype } = exp;
+		const isInt = dtype === "int32" || dtype === "uint32" || dtype === "bool";`;
+const UNIFORM_GEN = `		if (expContext.has(exp)) return cg.local.get(expContext.get(exp));
+		if (Object.keys(ctx).length === 1 && flowmacIsLaneUniform(exp)) {
+			translateExp(cg, funcs, exp, ctx);
+			cg.i32x4.splat();
+			return;
+		}
+		const { op, src, arg, dtype } = exp;
+		const isInt = dtype === "int32" || dtype === "uint32" || dtype === "bool";`;
 
 const PATCHES = [
   {
@@ -258,6 +288,12 @@ const PATCHES = [
     mark: OFFSET_MARK,
     files: backendFiles,
     edits: () => [inject("tile-offsets.js"), [OFFSET_MAPS_ANCHOR, OFFSET_MAPS], [OFFSET_LOAD_ANCHOR, OFFSET_LOAD]],
+  },
+  {
+    name: "lane-uniform masks",
+    mark: UNIFORM_MARK,
+    files: backendFiles,
+    edits: () => [[UNIFORM_ELIGIBLE_ANCHOR, UNIFORM_ELIGIBLE], [UNIFORM_GEN_ANCHOR, UNIFORM_GEN]],
   },
 ];
 

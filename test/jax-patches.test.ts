@@ -36,7 +36,7 @@ const FUNCTIONS: [string, (x: JArray) => JArray, (x: number) => number, number][
 
 describe("jax-js patches", () => {
   it("are installed in every build of the bundle (npm install ran scripts/patch-jax-js.mjs)", () => {
-    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */", "/* flowmac-patch: strided lane loads */", "/* flowmac-patch: matmul pointer offsets */"];
+    const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */", "/* flowmac-patch: strided lane loads */", "/* flowmac-patch: matmul pointer offsets */", "/* flowmac-patch: lane-uniform masks */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
   });
@@ -98,6 +98,50 @@ describe("jax-js patches", () => {
       const got = jit(f)(np.array(host).reshape(shape)).dataSync() as Float32Array;
       expect([...got], name).toEqual([...want(host, shape)]);
     }
+  });
+
+  it("concatenations and zero padding (masked views: the lane-uniform-mask patch's cases) equal the host's values exactly", () => {
+    const rng = new Rng(11);
+    const host = (shape: number[]) => Float32Array.from(rng.normalArray(shape.reduce((a, b) => a * b, 1)));
+    // Concatenate along the last axis, widths multiples of 4 or not.
+    for (const widths of [[256, 256, 256], [4, 8], [5, 7], [16, 3, 9], [32, 32]]) {
+      const rows = 6;
+      const parts = widths.map((w) => host([rows, w]));
+      const got = jit((...xs: JArray[]) => np.concatenate(xs, 1).mul(2))(...parts.map((p, i) => np.array(p).reshape([rows, widths[i]]))).dataSync() as Float32Array;
+      const total = widths.reduce((a, b) => a + b, 0);
+      const want = new Float32Array(rows * total);
+      for (let r = 0; r < rows; r++) {
+        let at = 0;
+        widths.forEach((w, i) => {
+          for (let c = 0; c < w; c++) want[r * total + at + c] = parts[i][r * w + c] * 2;
+          at += w;
+        });
+      }
+      expect([...got], `concatenate ${widths}`).toEqual([...want]);
+    }
+    // conv1d's taps: time shifts of a zero-padded [B, T, C] input, side by side (im2col).
+    for (const [B, T, C, pad] of [[2, 16, 8, 1], [2, 12, 4, 2], [1, 10, 6, 1], [3, 8, 16, 3]]) {
+      const x = host([B, T, C]);
+      const taps = 2 * pad + 1;
+      const got = jit((a: JArray) => {
+        const xp = np.pad(a, [[0, 0], [pad, pad], [0, 0]]);
+        return np.concatenate(Array.from({ length: taps }, (_, k) => xp.ref.slice([], [k, k + T], [])), 2).add(1);
+      })(np.array(x).reshape([B, T, C])).dataSync() as Float32Array;
+      const want = new Float32Array(B * T * taps * C);
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++)
+          for (let k = 0; k < taps; k++)
+            for (let c = 0; c < C; c++) {
+              const s = t + k - pad;
+              want[((b * T + t) * taps + k) * C + c] = (s >= 0 && s < T ? x[(b * T + s) * C + c] : 0) + 1;
+            }
+      expect([...got], `taps of [${B},${T},${C}] padded by ${pad}`).toEqual([...want]);
+    }
+  });
+
+  it("a concatenation runs on SIMD lanes (v128.bitselect) though its masks use integer division", () => {
+    const modules = compiledModules(() => jit((a: JArray, b: JArray) => np.concatenate([a, b], 1).mul(3))(np.zeros([24, 64]), np.zeros([24, 32])).dataSync());
+    expect(modules.some((b) => hasOpcode(b, [0xfd, 0x52]))).toBe(true);
   });
 
   it("a transposing copy loads its 4 lanes at fixed offsets (f32.load offset=512 for a row stride of 128)", () => {

@@ -99,13 +99,16 @@ function flowmacLaneStride(exp, lanes = 4, gidx = { step: 1, modulus: 4, residue
   return visit(exp);
 }
 
-/** Lane step of a GlobalIndex over 4 lanes if its index provably stays in [0, len), else null. */
+/**
+ * Lane step of a GlobalIndex over `block` lanes (null if unknown or negative),
+ * and whether its index provably stays in [0, len) (a padded view's does not:
+ * its masked lanes read clamped indices).
+ */
 function flowmacGlobalIndexStep(gi, block = 4) {
   const [, len] = gi.arg;
   const index = gi.src[0];
-  if (index.min < 0 || index.max >= len) return null;
   const lanes = flowmacLaneStride(index, block, { step: 1, modulus: block, residue: 0, slack: 0 });
-  return lanes && lanes.step >= 0 ? lanes : null;
+  return lanes && lanes.step >= 0 ? { ...lanes, inRange: index.min >= 0 && index.max < len } : null;
 }
 
 /** The W-block being emitted by flowmacEmitTiledElementwise: base address locals and the step within the block. */
@@ -114,9 +117,25 @@ let flowmacBlock = null;
 /**
  * Emits the 4-lane value of a 4-byte GlobalIndex whose index steps by a
  * constant across lanes, or returns false (emitting nothing) when it cannot
- * prove that. `emitIndex` pushes the lane-0 index.
+ * prove that. `emitIndex` pushes the lane-0 index; `cache` is the calling
+ * translateExpSimd's per-step value cache.
  */
-function flowmacEmitStridedLoad(cg, exp, isInt, emitIndex) {
+function flowmacEmitStridedLoad(cg, exp, isInt, emitIndex, cache) {
+  // The same input element read twice in one expression (a concatenation's
+  // masked branches often are) is loaded once.
+  const key = `flowmacLoad:${exp.getHash()}`;
+  if (cache.has(key)) {
+    cg.local.get(cache.get(key));
+    return true;
+  }
+  if (!flowmacEmitStridedLoadOnce(cg, exp, isInt, emitIndex)) return false;
+  const local = cg.local.declare(isInt ? cg.i32x4 : cg.f32x4);
+  cg.local.tee(local);
+  cache.set(key, local);
+  return true;
+}
+
+function flowmacEmitStridedLoadOnce(cg, exp, isInt, emitIndex) {
   const load = (offset) => (isInt ? cg.i32.load(2, offset) : cg.f32.load(2, offset));
   const replaceLane = (lane) => (isInt ? cg.i32x4.replace_lane(lane) : cg.f32x4.replace_lane(lane));
   const splat = () => (isInt ? cg.i32x4.splat() : cg.f32x4.splat());
@@ -140,30 +159,62 @@ function flowmacEmitStridedLoad(cg, exp, isInt, emitIndex) {
   }
   const lanes = flowmacGlobalIndexStep(exp);
   if (!lanes) return false;
-  const [gid] = exp.arg;
-  emitIndex();
-  cg.i32.const(4);
-  cg.i32.mul();
-  cg.local.get(gid);
-  cg.i32.add();
-  if (lanes.step === 0) {
+  const [gid, len] = exp.arg;
+  const first = cg.local.declare(cg.i32);
+  // The 4 lanes from the byte address on the stack (all in range).
+  const emitFromAddress = () => {
+    if (lanes.step === 0) return load(0), splat();
+    if (lanes.step === 1) return vectorLoad(0);
+    const base = cg.local.declare(cg.i32);
+    cg.local.tee(base);
     load(0);
     splat();
+    for (let lane = 1; lane < 4; lane++) {
+      cg.local.get(base);
+      load(lane * lanes.step * 4);
+      replaceLane(lane);
+    }
+  };
+  const emitAddress = (local, laneOffset) => {
+    cg.local.get(local);
+    if (laneOffset) cg.i32.const(laneOffset), cg.i32.add();
+  };
+  emitIndex();
+  cg.local.set(first);
+  if (lanes.inRange) {
+    emitAddress(first, 0);
+    cg.i32.const(4), cg.i32.mul(), cg.local.get(gid), cg.i32.add();
+    emitFromAddress();
     return true;
   }
-  if (lanes.step === 1) {
-    vectorLoad(0);
-    return true;
+  // A padded view: a lane whose index leaves [0, len) reads element 0, as in
+  // jax-js's gather. Checked once for all 4 lanes (unsigned: also catches < 0).
+  const lastStart = len - 3 * lanes.step;
+  if (lastStart > 0) {
+    cg.local.get(first);
+    cg.i32.const(lastStart);
+    cg.i32.lt_u();
+    cg.if(isInt ? cg.i32x4 : cg.f32x4);
+    emitAddress(first, 0);
+    cg.i32.const(4), cg.i32.mul(), cg.local.get(gid), cg.i32.add();
+    emitFromAddress();
+    cg.else();
   }
-  const base = cg.local.declare(cg.i32);
-  cg.local.tee(base);
-  load(0);
-  splat();
-  for (let lane = 1; lane < 4; lane++) {
-    cg.local.get(base);
-    load(lane * lanes.step * 4);
-    replaceLane(lane);
+  const index = cg.local.declare(cg.i32);
+  for (let lane = 0; lane < 4; lane++) {
+    emitAddress(first, lane * lanes.step);
+    cg.local.tee(index);
+    cg.i32.const(0);
+    cg.local.get(index);
+    cg.i32.const(len);
+    cg.i32.lt_u();
+    cg.select();
+    cg.i32.const(4), cg.i32.mul(), cg.local.get(gid), cg.i32.add();
+    load(0);
+    if (lane === 0) splat();
+    else replaceLane(lane);
   }
+  if (lastStart > 0) cg.end();
   return true;
 }
 
@@ -192,7 +243,7 @@ function flowmacTransposeTilePlan(exp, size) {
   for (const gi of gathers) {
     const lanes = flowmacGlobalIndexStep(gi, W);
     // Only inputs that jax-js reads as gathers come through flowmacEmitStridedLoad.
-    if (lanes && lanes.step > 0 && simdStrideResult(gi).kind === "gather") strided.set(gi.getHash(), { gi, step: lanes.step });
+    if (lanes && lanes.inRange && lanes.step > 0 && simdStrideResult(gi).kind === "gather") strided.set(gi.getHash(), { gi, step: lanes.step });
   }
   return { C, W, size, strided };
 }
@@ -240,4 +291,51 @@ function flowmacEmitTiledElementwise(cg, funcs, plan, h) {
   });
   cg.return();
   cg.end();
+}
+
+/**
+ * True if an integer or boolean expression (an index computation or a
+ * padding/concatenation mask, no loads) has the same value in all 4 lanes of
+ * an element-wise step (gidx = g0..g0+3, g0 a multiple of 4). jax-js has no
+ * SIMD integer division, so a kernel containing such a mask, e.g. the
+ * (gidx % 768) < 256 of a concatenation, ran one element at a time; a
+ * lane-uniform subtree is computed once, as a scalar, and splatted.
+ */
+function flowmacIsLaneUniform(exp) {
+  if (exp.dtype !== "int32" && exp.dtype !== "uint32" && exp.dtype !== "bool") return false;
+  if (exp.collect((node) => node.op === "GlobalIndex").length > 0) return false;
+  const uniform = (e) => {
+    if (!referencesGidx(e)) return true;
+    if (e.op === "Cmplt") {
+      const [a, b] = e.src.map((s) => (s.dtype === "bool" ? null : flowmacLaneStride(s)));
+      if (!a || !b) return false;
+      if (a.step === 0 && b.step === 0) return true;
+      const constOf = (x) => (x.modulus === 0 && x.step === 0 && x.slack === 0 ? x.residue : null);
+      // a < c, or c < b written as !(b < c + 1).
+      if (constOf(b) !== null) return flowmacNoCrossing(a, constOf(b));
+      if (constOf(a) !== null) return flowmacNoCrossing(b, constOf(a) + 1);
+      return false;
+    }
+    if (e.op === "Cmpne" || (e.dtype === "bool" && (e.op === "Mul" || e.op === "Add" || e.op === "Min" || e.op === "Max"))) {
+      return e.src.every((s) => (s.dtype === "bool" ? uniform(s) : flowmacLaneStride(s)?.step === 0));
+    }
+    if (e.dtype === "bool") return false;
+    return flowmacLaneStride(e)?.step === 0;
+  };
+  return uniform(exp);
+}
+
+/** For x(l) = x(0) + step*l (lane form `a`, step >= 0): whether x(l) < c is the same for l = 0..3. */
+function flowmacNoCrossing(a, c) {
+  if (a.step < 0) return false;
+  if (a.step === 0) return true;
+  // The comparison splits the lanes iff c - 3*step <= x(0) < c.
+  const lo = c - 3 * a.step;
+  if (a.modulus === 0) return a.residue + a.slack < lo || a.residue >= c;
+  if (a.slack + 1 >= a.modulus || 3 * a.step >= a.modulus) return false;
+  for (let x = lo; x < c; x++) {
+    const rx = flowmacMod(x - a.residue, a.modulus);
+    if (rx <= a.slack) return false; // x = modulus*k + residue + e is feasible
+  }
+  return true;
 }
