@@ -144,6 +144,39 @@ describe("jax-js patches", () => {
     }
   });
 
+  it("strided taps of a padded, reshaped signal (a period discriminator's input) equal the host's values exactly", () => {
+    const rng = new Rng(12);
+    for (const [B, T, period, K, stride, pad] of [[2, 30, 4, 5, 3, 2], [3, 50, 5, 5, 3, 2], [1, 64, 8, 3, 1, 1]]) {
+      const x = Float32Array.from(rng.normalArray(B * T));
+      const right = (period - (T % period)) % period;
+      const n = (T + right) / period;
+      const outLen = Math.floor((n + 2 * pad - K) / stride) + 1;
+      const got = jit((a: JArray) => {
+        const frames = np.pad(a, [[0, 0], [0, right]]).reshape([B, n, period]).transpose([0, 2, 1]); // [B, period, n]
+        const xp = np.pad(frames, [[0, 0], [0, 0], [pad, pad]]);
+        // Each tap: frames k, k + stride, ... (as conv1d's im2col takes them), zero beyond the end.
+        const need = K - 1 + stride * outLen;
+        const xq = np.pad(xp, [[0, 0], [0, 0], [0, Math.max(0, need - (n + 2 * pad))]]);
+        const taps = Array.from({ length: K }, (_, k) =>
+          xq.ref.slice([], [], [k, k + stride * outLen]).reshape([B, period, outLen, stride]).slice([], [], [], 0).reshape([B, period, outLen, 1]),
+        );
+        xq.dispose();
+        return np.concatenate(taps, 3).mul(3);
+      })(np.array(x).reshape([B, T])).dataSync() as Float32Array;
+      const want = new Float32Array(B * period * outLen * K);
+      for (let b = 0; b < B; b++)
+        for (let j = 0; j < period; j++)
+          for (let t = 0; t < outLen; t++)
+            for (let k = 0; k < K; k++) {
+              const src = t * stride + k - pad; // frame index
+              const sample = src * period + j;
+              const v = src >= 0 && src < n && sample < T ? x[b * T + sample] : 0;
+              want[((b * period + j) * outLen + t) * K + k] = v * 3;
+            }
+      expect([...got], `[${B},${T}] period ${period}, ${K} taps, stride ${stride}`).toEqual([...want]);
+    }
+  });
+
   it("a concatenation runs on SIMD lanes (v128.bitselect) though its masks use integer division", () => {
     const modules = compiledModules(() => jit((a: JArray, b: JArray) => np.concatenate([a, b], 1).mul(3))(np.zeros([24, 64]), np.zeros([24, 32])).dataSync());
     expect(modules.some((b) => hasOpcode(b, [0xfd, 0x52]))).toBe(true);
