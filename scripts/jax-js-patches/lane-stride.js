@@ -143,54 +143,44 @@ function flowmacEmitStridedLoad(cg, exp, isInt, emitIndex, cache) {
 
 function flowmacEmitStridedLoadOnce(cg, exp, isInt, emitIndex) {
   const load = (offset) => (isInt ? cg.i32.load(2, offset) : cg.f32.load(2, offset));
-  const replaceLane = (lane) => (isInt ? cg.i32x4.replace_lane(lane) : cg.f32x4.replace_lane(lane));
-  const splat = () => (isInt ? cg.i32x4.splat() : cg.f32x4.splat());
-  const vectorLoad = (offset) => (isInt ? cg.i32x4.load(2, offset) : cg.f32x4.load(2, offset));
+  // The 4 lanes at byte offsets offset + lane*step*4 from the address in local `base`.
+  const lanesAt = (base, offset, step) => {
+    cg.local.get(base);
+    if (step === 1) return isInt ? cg.i32x4.load(2, offset) : cg.f32x4.load(2, offset);
+    load(offset);
+    isInt ? cg.i32x4.splat() : cg.f32x4.splat();
+    if (step === 0) return;
+    for (let lane = 1; lane < 4; lane++) {
+      cg.local.get(base);
+      load(offset + lane * step * 4);
+      isInt ? cg.i32x4.replace_lane(lane) : cg.f32x4.replace_lane(lane);
+    }
+  };
   const inBlock = flowmacBlock?.bases.get(exp.getHash());
   if (inBlock) {
     // Inside a W-block: the address of the block's first element is in a local.
-    const first = 4 * flowmacBlock.j * inBlock.step;
-    if (inBlock.step === 1) {
-      cg.local.get(inBlock.base);
-      vectorLoad(first * 4);
-      return true;
-    }
-    for (let lane = 0; lane < 4; lane++) {
-      cg.local.get(inBlock.base);
-      load((first + lane * inBlock.step) * 4);
-      if (lane === 0) splat();
-      else replaceLane(lane);
-    }
+    lanesAt(inBlock.base, 4 * flowmacBlock.j * inBlock.step * 4, inBlock.step);
     return true;
   }
   const lanes = flowmacGlobalIndexStep(exp);
   if (!lanes) return false;
   const [gid, len] = exp.arg;
   const first = cg.local.declare(cg.i32);
-  // The 4 lanes from the byte address on the stack (all in range).
-  const emitFromAddress = () => {
-    if (lanes.step === 0) return load(0), splat();
-    if (lanes.step === 1) return vectorLoad(0);
-    const base = cg.local.declare(cg.i32);
-    cg.local.tee(base);
-    load(0);
-    splat();
-    for (let lane = 1; lane < 4; lane++) {
-      cg.local.get(base);
-      load(lane * lanes.step * 4);
-      replaceLane(lane);
-    }
-  };
-  const emitAddress = (local, laneOffset) => {
-    cg.local.get(local);
-    if (laneOffset) cg.i32.const(laneOffset), cg.i32.add();
+  const address = cg.local.declare(cg.i32);
+  // address = the byte address of the index on the stack
+  const setAddress = () => {
+    cg.i32.const(4);
+    cg.i32.mul();
+    cg.local.get(gid);
+    cg.i32.add();
+    cg.local.set(address);
   };
   emitIndex();
   cg.local.set(first);
   if (lanes.inRange) {
-    emitAddress(first, 0);
-    cg.i32.const(4), cg.i32.mul(), cg.local.get(gid), cg.i32.add();
-    emitFromAddress();
+    cg.local.get(first);
+    setAddress();
+    lanesAt(address, 0, lanes.step);
     return true;
   }
   // A padded view: a lane whose index leaves [0, len) reads element 0, as in
@@ -201,24 +191,27 @@ function flowmacEmitStridedLoadOnce(cg, exp, isInt, emitIndex) {
     cg.i32.const(lastStart);
     cg.i32.lt_u();
     cg.if(isInt ? cg.i32x4 : cg.f32x4);
-    emitAddress(first, 0);
-    cg.i32.const(4), cg.i32.mul(), cg.local.get(gid), cg.i32.add();
-    emitFromAddress();
+    cg.local.get(first);
+    setAddress();
+    lanesAt(address, 0, lanes.step);
     cg.else();
   }
   const index = cg.local.declare(cg.i32);
   for (let lane = 0; lane < 4; lane++) {
-    emitAddress(first, lane * lanes.step);
+    cg.local.get(first);
+    cg.i32.const(lane * lanes.step);
+    cg.i32.add();
     cg.local.tee(index);
     cg.i32.const(0);
     cg.local.get(index);
     cg.i32.const(len);
     cg.i32.lt_u();
     cg.select();
-    cg.i32.const(4), cg.i32.mul(), cg.local.get(gid), cg.i32.add();
+    setAddress();
+    cg.local.get(address);
     load(0);
-    if (lane === 0) splat();
-    else replaceLane(lane);
+    if (lane === 0) isInt ? cg.i32x4.splat() : cg.f32x4.splat();
+    else isInt ? cg.i32x4.replace_lane(lane) : cg.f32x4.replace_lane(lane);
   }
   if (lastStart > 0) cg.end();
   return true;
