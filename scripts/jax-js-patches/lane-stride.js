@@ -302,8 +302,7 @@ function flowmacEmitTiledElementwise(cg, funcs, plan, h) {
  * flowmacEmitIndexMath).
  */
 function flowmacIsLaneUniform(exp) {
-  if (exp.dtype !== "int32" && exp.dtype !== "uint32" && exp.dtype !== "bool") return false;
-  if (exp.collect((node) => node.op === "GlobalIndex").length > 0) return false;
+  if (!flowmacIsIndexMath(exp)) return false;
   const uniform = (e) => {
     if (!referencesGidx(e)) return true;
     if (e.op === "Cmplt") {
