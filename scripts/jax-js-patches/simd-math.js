@@ -49,15 +49,16 @@ function flowmacSelectConst(cg, value, result, emitMask) {
   cg.local.set(result);
 }
 
-/** e^x: x = k ln2 + r, e^x = 2^k P(r); k > 127 gives +inf, k < -126 gives 0 (as wasm_exp). */
-function flowmacEmitExpSimd(cg) {
-  const x = flowmacTakeArgument(cg);
+/**
+ * Argument reduction x = k*step + r with k = nearest(x * scale), as the scalar
+ * exp and sin/cos do it: returns locals holding k (as integers) and r.
+ */
+function flowmacRoundReduce(cg, x, scale, step) {
   const kf = cg.local.declare(cg.v128);
   const k = cg.local.declare(cg.v128);
   const r = cg.local.declare(cg.v128);
-  const result = cg.local.declare(cg.v128);
   cg.local.get(x);
-  flowmacSplatF32(cg, 1 / Math.LN2);
+  flowmacSplatF32(cg, scale);
   cg.f32x4.mul();
   cg.f32x4.nearest();
   cg.local.tee(kf);
@@ -65,10 +66,18 @@ function flowmacEmitExpSimd(cg) {
   cg.local.set(k);
   cg.local.get(x);
   cg.local.get(kf);
-  flowmacSplatF32(cg, Math.LN2);
+  flowmacSplatF32(cg, step);
   cg.f32x4.mul();
   cg.f32x4.sub();
   cg.local.set(r);
+  return { k, r };
+}
+
+/** e^x: x = k ln2 + r, e^x = 2^k P(r); k > 127 gives +inf, k < -126 gives 0 (as wasm_exp). */
+function flowmacEmitExpSimd(cg) {
+  const x = flowmacTakeArgument(cg);
+  const { k, r } = flowmacRoundReduce(cg, x, 1 / Math.LN2, Math.LN2);
+  const result = cg.local.declare(cg.v128);
   flowmacPolySimd(cg, r, [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720]);
   cg.local.get(k);
   flowmacSplatI32(cg, 127);

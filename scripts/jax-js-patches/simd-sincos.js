@@ -4,12 +4,13 @@
 // (_sincos): the same operations in the same order on each lane, so results
 // are bit-identical to the scalar path. Without them any kernel containing a
 // sine or cosine (Snake activations, the vocoder's phase) ran one element at
-// a time, with a function call each. Uses simd-math.js's helpers.
+// a time, with a function call each. Uses simd-math.js's helpers
+// (flowmacRoundReduce: the same reduction as the vector exp).
 
 /** sin (cosine false) or cos of the vector on the stack, as wasm_sin / wasm_cos. */
 function flowmacEmitSinCosSimd(cg, cosine) {
   const x = flowmacTakeArgument(cg);
-  const [y, qf, q, z, z2, sz, cz, mag] = Array.from({ length: 8 }, () => cg.local.declare(cg.v128));
+  const [y, z2, sz, cz, mag] = Array.from({ length: 5 }, () => cg.local.declare(cg.v128));
   // y = x - nearest(x / 2pi) * 2pi
   cg.local.get(x);
   cg.local.get(x);
@@ -21,19 +22,8 @@ function flowmacEmitSinCosSimd(cg, cosine) {
   cg.f32x4.sub();
   cg.local.set(y);
   // quadrant q = nearest(y / (pi/2)), z = y - q pi/2
-  cg.local.get(y);
-  flowmacSplatF32(cg, 2 / Math.PI);
-  cg.f32x4.mul();
-  cg.f32x4.nearest();
-  cg.local.tee(qf);
-  cg.i32x4.trunc_sat_f32x4_s();
-  cg.local.set(q);
-  cg.local.get(y);
-  cg.local.get(qf);
-  flowmacSplatF32(cg, Math.PI / 2);
-  cg.f32x4.mul();
-  cg.f32x4.sub();
-  cg.local.tee(z);
+  const { k: q, r: z } = flowmacRoundReduce(cg, y, 2 / Math.PI, Math.PI / 2);
+  cg.local.get(z);
   cg.local.get(z);
   cg.f32x4.mul();
   cg.local.set(z2);
