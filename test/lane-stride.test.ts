@@ -24,11 +24,13 @@ interface Lanes {
   slack: number;
 }
 
-// The patch file's functions, with the few backend helpers it uses written for these nodes.
+// The patch file's functions, with the few backend helpers it uses written for these nodes
+// (gcd as the backend's own).
 const analysis = new Function(
   "isSymbol",
   "constInt",
   "referencesGidx",
+  "gcd",
   `${readFileSync(new URL("../scripts/jax-js-patches/lane-stride.js", import.meta.url), "utf8")}
    return { flowmacLaneStride, flowmacIsLaneUniform };`,
 )(
@@ -36,6 +38,11 @@ const analysis = new Function(
   (e: Node) => (e.op === "Const" && Number.isInteger(e.arg) ? (e.arg as number) : null),
   function refs(e: Node): boolean {
     return (e.op === "Special" && (e.arg as [string])[0] === "gidx") || e.src.some(refs);
+  },
+  (...values: number[]) => {
+    let a = 0;
+    for (let b of values) while (b !== 0) [a, b] = [b, a % b];
+    return Math.abs(a);
   },
 ) as { flowmacLaneStride: (e: Node, lanes?: number, gidx?: Lanes) => Lanes | null; flowmacIsLaneUniform: (e: Node) => boolean };
 

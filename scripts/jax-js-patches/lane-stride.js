@@ -15,15 +15,9 @@
 //   column tiles of W (all rows of one tile, then the next), so the input
 //   lines a tile touches stay in cache; within a W-block the index is affine,
 //   so it is computed once per block and every load uses a constant offset.
-// Uses the backend's isSymbol, constInt, referencesGidx, simdStrideResult,
-// byteWidth and translateExp.
+// Uses the backend's isSymbol, constInt, referencesGidx, gcd, simdStrideResult,
+// simdSupportedOps, byteWidth and translateExp.
 
-const flowmacGcd = (a, b) => {
-  a = Math.abs(a);
-  b = Math.abs(b);
-  while (b) [a, b] = [b, a % b];
-  return a;
-};
 const flowmacMod = (a, m) => ((a % m) + m) % m;
 
 /**
@@ -50,7 +44,7 @@ function flowmacLaneStride(exp, lanes = 4, gidx = { step: 1, modulus: 4, residue
       const b = visit(e.src[1]);
       if (!a || !b) return null;
       const sign = e.op === "Add" ? 1 : -1;
-      const modulus = flowmacGcd(a.modulus, b.modulus);
+      const modulus = gcd(a.modulus, b.modulus);
       // Subtracting b's unknown part moves value(0) down by up to b.slack.
       const residue = a.residue + sign * b.residue - (sign < 0 ? b.slack : 0);
       const period = Math.min(a.period, b.period);
@@ -89,7 +83,7 @@ function flowmacLaneStride(exp, lanes = 4, gidx = { step: 1, modulus: 4, residue
       // exactly q per lane whatever e is, and the remainder by s.
       const q = Math.floor(a.step / n);
       const s = a.step - q * n;
-      const d = a.modulus === 0 ? n : flowmacGcd(a.modulus, n);
+      const d = a.modulus === 0 ? n : gcd(a.modulus, n);
       const r = flowmacMod(a.residue, d);
       if (r + a.slack + (lanes - 1) * s < d) {
         if (e.op === "Mod") return { step: s, modulus: a.modulus === 0 ? 0 : d, residue: r, slack: a.slack, period };
@@ -339,6 +333,11 @@ function flowmacNoCrossing(a, c) {
   return true;
 }
 
+/** Whether the backend has a SIMD form for every op of an expression. */
+function flowmacHasSimdForm(exp) {
+  return simdSupportedOps.get(exp.dtype)?.has(exp.op) && exp.src.every(flowmacHasSimdForm);
+}
+
 /** An integer or boolean expression without loads: index arithmetic or a mask. */
 function flowmacIsIndexMath(exp) {
   return (exp.dtype === "int32" || exp.dtype === "uint32" || exp.dtype === "bool") && exp.collect((node) => node.op === "GlobalIndex").length === 0;
@@ -357,8 +356,7 @@ function flowmacEmitIndexMath(cg, funcs, exp, ctx) {
     cg.i32x4.splat();
     return true;
   }
-  const simdable = (e) => simdSupportedOps.get(e.dtype)?.has(e.op) && e.src.every(simdable);
-  if (simdable(exp)) return false;
+  if (flowmacHasSimdForm(exp)) return false;
   const gidx = ctx.gidx;
   const first = cg.local.declare(cg.i32);
   const vec = cg.local.declare(cg.v128);
@@ -392,7 +390,6 @@ function flowmacEmitIndexMath(cg, funcs, exp, ctx) {
  * 46 -> 54; with 25, slower still).
  */
 function flowmacLaneByLaneCount(exp) {
-  const simdable = (e) => simdSupportedOps.get(e.dtype)?.has(e.op) && e.src.every(simdable);
   let count = 0;
   const seen = new Set();
   const visit = (e) => {
@@ -400,7 +397,7 @@ function flowmacLaneByLaneCount(exp) {
     seen.add(e);
     if (e.op === "GlobalIndex") return;
     if (referencesGidx(e) && flowmacIsIndexMath(e)) {
-      if (!flowmacIsLaneUniform(e) && !simdable(e)) count++;
+      if (!flowmacIsLaneUniform(e) && !flowmacHasSimdForm(e)) count++;
       return;
     }
     e.src.forEach(visit);
