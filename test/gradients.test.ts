@@ -18,6 +18,8 @@ describe("gradients match finite differences", () => {
     ["linear", () => initLinear(rng, C, 3), (p, x) => L.linear(p, x)],
     ["conv1d k3", () => initConv1d(rng, C, 3, 3), (p, x) => L.conv1d(p, x, { padding: 1 })],
     ["conv1d stride 2 dilation 2", () => initConv1d(rng, C, 3, 3), (p, x) => L.conv1d(p, x, { stride: 2, dilation: 2, padding: 2 })],
+    ["conv1d k3 by Winograd", () => initConv1d(rng, C, 3, 3), (p, x) => L.conv1d(p, x, { padding: 1, algorithm: "winograd" })],
+    ["conv1d dilation 2 by Winograd, uneven padding", () => initConv1d(rng, C, 3, 3), (p, x) => L.conv1d(p, x, { dilation: 2, padding: [3, 1], algorithm: "winograd" })],
     ["conv1d groups 2", () => initConv1d(rng, C, 4, 3, { groups: 2 }), (p, x) => L.conv1d(p, x, { padding: 1, groups: 2 })],
     ["conv1d depthwise k7", () => initConv1d(rng, C, C, 7, { groups: C }), (p, x) => L.conv1d(p, x, { padding: 3, groups: C })],
     ["convTranspose1d k4 s2", () => initConvTranspose1d(rng, C, 3, 4), (p, x) => L.convTranspose1d(p, x, { stride: 2, padding: 1 })],

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { grad, initJax, np, type JArray } from "../src/nn/runtime.js";
 import {
-  conv1d, convTranspose1d, groupNorm, layerNorm, localAttention, localAttentionBias, mish, selfAttention, silu, sinusoidalEmbedding, snakeBeta,
+  conv1d, convTranspose1d, groupNorm, withConvAlgorithm, layerNorm, localAttention, localAttentionBias, mish, selfAttention, silu, sinusoidalEmbedding, snakeBeta,
 } from "../src/nn/layers.js";
 import { Rng } from "../src/nn/rng.js";
 import type { NamedTensor } from "../src/util/safetensors.js";
-import { maxRelDiff, torchFixture } from "./helpers.js";
+import { maxRelDiff, maxScaledDiff, torchFixture } from "./helpers.js";
 
 let fx: Map<string, NamedTensor>;
 const arr = (name: string): JArray => {
@@ -37,6 +37,50 @@ describe("layer parity with PyTorch 1.13 (1e-4 relative)", () => {
       expect(maxRelDiff(toBct(y), ref(`${name}.out`))).toBeLessThan(TOL);
     });
   }
+
+  for (const [name, opts] of [["conv_k3", { padding: 1 }], ["conv_d3", { dilation: 3, padding: 3 }]] as const) {
+    // Winograd reorders the sums, so its error scales with the outputs' size, not
+    // each output's: measured 3.9e-7 (k3) and 3.4e-7 (d3) of the largest output,
+    // against 1.4e-7 and 1.0e-7 for im2col (and 4.7e-4 element-wise on an output
+    // 5000x smaller than the largest, where im2col has 2.7e-5).
+    it(`conv1d ${name} by Winograd F(4,3) (2e-6 of the largest output)`, () => {
+      const y = conv1d({ w: arr(`${name}.weight`), b: arr(`${name}.bias`) }, xBtc(), { ...opts, algorithm: "winograd" });
+      expect(maxScaledDiff(toBct(y), ref(`${name}.out`))).toBeLessThan(2e-6);
+    });
+  }
+
+  it("Winograd and im2col agree on larger convs (dilations 1-5, uneven padding, lengths not a multiple of 4)", () => {
+    const rng = new Rng(11);
+    for (const [C, O, T, d, pad] of [[64, 48, 50, 1, [1, 1]], [32, 64, 41, 2, [4, 0]], [16, 16, 23, 5, [0, 3]]] as const) {
+      const w = np.array(rng.normalArray(O * C * 3)).reshape([O, C, 3]);
+      const x = np.array(rng.normalArray(2 * T * C)).reshape([2, T, C]);
+      const opts = { dilation: d, padding: [pad[0], pad[1]] as [number, number] };
+      const a = conv1d({ w: w.ref }, x.ref, { ...opts, algorithm: "im2col" });
+      const b = conv1d({ w }, x, { ...opts, algorithm: "winograd" });
+      expect(b.shape).toEqual(a.shape);
+      expect(maxScaledDiff(b.dataSync() as Float32Array, a.dataSync() as Float32Array)).toBeLessThan(2e-6);
+    }
+  });
+
+  it("conv1d's auto choice: Winograd for 64+ channels and 128+ frames, im2col inside withConvAlgorithm('im2col')", () => {
+    const rng = new Rng(12);
+    const w = np.array(rng.normalArray(64 * 64 * 3)).reshape([64, 64, 3]);
+    const x = np.array(rng.normalArray(2 * 64 * 64)).reshape([2, 64, 64]);
+    const run = (algorithm?: "im2col" | "winograd") => Array.from(conv1d({ w: w.ref }, x.ref, { padding: 1, algorithm }).dataSync() as Float32Array);
+    const [im2col, winograd] = [run("im2col"), run("winograd")];
+    expect(winograd).not.toEqual(im2col); // the two sum in different orders
+    expect(run()).toEqual(winograd);
+    expect(withConvAlgorithm("im2col", () => run())).toEqual(im2col);
+    expect(run()).toEqual(winograd);
+    const short = np.array(rng.normalArray(1 * 32 * 64)).reshape([1, 32, 64]); // 32 frames: im2col
+    const y = (algorithm?: "im2col") => Array.from(conv1d({ w: w.ref }, short.ref, { padding: 1, algorithm }).dataSync() as Float32Array);
+    expect(y()).toEqual(y("im2col"));
+  });
+
+  it("conv1d refuses Winograd where it does not apply", () => {
+    const w = arr("conv_k3.weight");
+    expect(() => conv1d({ w }, xBtc(), { stride: 2, algorithm: "winograd" })).toThrow(/Winograd needs 3 taps and stride 1/);
+  });
 
   it("conv1d with groups (2 groups) equals two separate convolutions", () => {
     const w = arr("conv_k3.weight"); // [6, 8, 3] -> use as [6, 4, 3] halves via a 4-channel weight
