@@ -5,6 +5,7 @@
  * (batch 2 for guidance and batch 1), and the vocoder. model.json carries
  * what the pipeline needs besides the graphs (configs, mel statistics, model id).
  */
+import { withConvAlgorithm } from "../nn/layers.js";
 import { np } from "../nn/runtime.js";
 import { exportOnnx } from "../onnx/export.js";
 import { cfmVectorField } from "./cfm.js";
@@ -19,6 +20,10 @@ import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-name
 export { ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
 export function exportModelOnnx(m: LoadedModel): OnnxBundle {
+  return withConvAlgorithm("im2col", () => exportGraphs(m));
+}
+
+function exportGraphs(m: LoadedModel): OnnxBundle {
   const c = m.info.codec;
   const n = c.nMels;
   const S = c.rvq.stages;
