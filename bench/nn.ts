@@ -36,17 +36,22 @@ export async function benchNn(): Promise<BenchRow[]> {
     b.dispose();
   }
 
-  // conv1d: batch 4, 256 -> 256 channels, kernel 3, length 256 (im2col + matmul).
+  // conv1d: batch 4, 256 -> 256 channels, kernel 3, length 256, by Winograd F(4,3) (what
+  // conv1d picks for this shape) and by im2col + matmul. GFLOP/s count the direct
+  // convolution's multiply-adds for both, so Winograd's figure is an effective rate.
   const B = 4, C = 256, L = 256;
   const w = initConv1d(rng, C, C, 3);
   const x = np.array(rng.normalArray(B * L * C)).reshape([B, L, C]);
   const flops = 2 * B * L * C * C * 3;
-  const fwd = jit((p: any, x: JArray) => conv1d(p, x, { padding: 1 }));
-  const fms = bestOf(() => sync(fwd(tree.ref(w), x.ref)), 5);
-  rows.push({ name: "conv1d forward (B4 256->256 k3 L256)", value: flops / fms / 1e6, unit: "GFLOP/s", ms: fms });
-  const bwd = jit(grad((p: any, x: JArray) => np.square(conv1d(p, x, { padding: 1 })).sum(), { argnums: [0, 1] }));
-  const bms = bestOf(() => sync(bwd(tree.ref(w), x.ref)), 5);
-  rows.push({ name: "conv1d forward+backward", value: (3 * flops) / bms / 1e6, unit: "GFLOP/s", ms: bms });
+  for (const [label, algorithm] of [["Winograd F(4,3)", "auto"], ["im2col", "im2col"]] as const) {
+    const opts = { padding: 1, algorithm };
+    const fwd = jit((p: any, x: JArray) => conv1d(p, x, opts));
+    const fms = bestOf(() => sync(fwd(tree.ref(w), x.ref)), 5);
+    rows.push({ name: `conv1d forward (B4 256->256 k3 L256), ${label}`, value: flops / fms / 1e6, unit: "GFLOP/s", ms: fms });
+    const bwd = jit(grad((p: any, x: JArray) => np.square(conv1d(p, x, opts)).sum(), { argnums: [0, 1] }));
+    const bms = bestOf(() => sync(bwd(tree.ref(w), x.ref)), 5);
+    rows.push({ name: `conv1d forward+backward, ${label}`, value: (3 * flops) / bms / 1e6, unit: "GFLOP/s", ms: bms });
+  }
 
   // 6-block transformer training step: dim 128, 4 heads, seq 128, batch 8 (with the Adam update).
   const D = 128, T = 128, TB = 8;

@@ -19,9 +19,10 @@ export function bestOf(f: () => void, n: number): number {
 
 export function printRows(title: string, rows: BenchRow[]): void {
   console.log(`\n## ${title}\n`);
-  console.log("| benchmark | value | unit |");
-  console.log("|---|---:|---|");
-  for (const r of rows) console.log(`| ${r.name} | ${r.value.toFixed(r.value >= 100 ? 0 : 2)} | ${r.unit} |`);
+  console.log("| benchmark | value | unit | ms |");
+  console.log("|---|---:|---|---:|");
+  const fixed = (v: number) => v.toFixed(v >= 100 ? 0 : 2);
+  for (const r of rows) console.log(`| ${r.name} | ${fixed(r.value)} | ${r.unit} | ${fixed(r.ms)} |`);
 }
 
 export const SR = 24000;
