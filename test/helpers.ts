@@ -26,14 +26,9 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1
 
 /** max |a-b| / max |b|: the error relative to the reference's scale, for sums whose order differs. */
 export function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let err = 0;
   let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return err / scale;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  return maxAbsDiff(a, b) / scale;
 }
 
 export function sine(freq: number, rate: number, seconds: number, amp = 0.5): Float32Array {

@@ -148,9 +148,9 @@ function convTaps(xp: JArray, k: number, outLen: number, stride: number, dilatio
 let autoAlgorithm: ConvAlgorithm = "auto";
 
 /**
- * Runs f with conv1d's "auto" standing for `algorithm`. The ONNX export uses it
- * to keep one plain matmul per conv: onnxruntime's own GEMMs gained nothing from
- * Winograd's six smaller products and their element-wise transforms.
+ * Runs f with conv1d's "auto" choice replaced by `algorithm` wherever it applies.
+ * The ONNX export uses it to keep one plain matmul per conv: onnxruntime's own
+ * GEMMs gained nothing from Winograd's six smaller products and their transforms.
  */
 export function withConvAlgorithm<T>(algorithm: ConvAlgorithm, f: () => T): T {
   const saved = autoAlgorithm;
@@ -169,10 +169,10 @@ export function withConvAlgorithm<T>(algorithm: ConvAlgorithm, f: () => T): T {
  * at 48, 0.76x at 32; 0.5-0.8x with 16-64 frames in all.
  */
 function useWinograd(requested: ConvAlgorithm, K: number, stride: number, C: number, O: number, frames: number): boolean {
-  const algorithm = requested === "auto" ? autoAlgorithm : requested;
   const applicable = K === 3 && stride === 1;
-  if (algorithm === "winograd" && !applicable) throw new Error(`conv1d: Winograd needs 3 taps and stride 1, got ${K} taps and stride ${stride}`);
-  if (algorithm !== "auto") return algorithm === "winograd";
+  if (requested === "winograd" && !applicable) throw new Error(`conv1d: Winograd needs 3 taps and stride 1, got ${K} taps and stride ${stride}`);
+  if (requested !== "auto") return requested === "winograd";
+  if (autoAlgorithm !== "auto") return applicable && autoAlgorithm === "winograd";
   return applicable && Math.min(C, O) >= 64 && frames >= 128;
 }
 

@@ -87,8 +87,8 @@ export function conv1dWinograd3(
   const padded = T + left + right;
   const outLen = padded - 2 * d;
   if (outLen < 1) throw new Error(`winograd: input of ${T} frames is too short for a dilation-${d} 3-tap conv`);
-  const tiles = Math.ceil(outLen / (WINOGRAD_TILE * d));
-  const span = WINOGRAD_TILE * d;
+  const span = WINOGRAD_TILE * d; // frames covered by one tile index (all d phases)
+  const tiles = Math.ceil(outLen / span);
   // One more tile's frames than the tiles cover: the last tile's two extra inputs.
   const xp = np
     .pad(x, [[0, 0], [left, right + (tiles + 1) * span - padded], [0, 0]])
