@@ -6,7 +6,7 @@
  */
 import { hannWindow, istftEnvelope } from "../audio/stft.js";
 import { slaneyFilterbank } from "../audio/melscale.js";
-import { mm, overlapAdd } from "../nn/layers.js";
+import { mm, overlapAdd, roundUpToLanes } from "../nn/layers.js";
 import { np, type JArray } from "../nn/runtime.js";
 
 const cache = new Map<string, Float32Array>();
@@ -26,7 +26,7 @@ function cached(key: string, make: () => Float32Array): Float32Array {
  */
 export function dftBasesByBin(nFft: number): { cos: Float32Array; sin: Float32Array; rows: number } {
   const bins = nFft / 2 + 1;
-  const rows = Math.ceil(bins / 4) * 4;
+  const rows = roundUpToLanes(bins);
   const w = hannWindow(nFft);
   const make = (f: (x: number) => number) => () => {
     const m = new Float32Array(rows * nFft);
@@ -48,7 +48,7 @@ export function dftBasesByBin(nFft: number): { cos: Float32Array; sin: Float32Ar
 export function idftHalfBasesBySample(nFft: number): { cos: Float32Array; sin: Float32Array; size: number } {
   const bins = nFft / 2 + 1;
   const cols = nFft / 2 + 1;
-  const size = Math.ceil(bins / 4) * 4;
+  const size = roundUpToLanes(bins);
   const w = hannWindow(nFft);
   const make = (f: (x: number) => number) => () => {
     const m = new Float32Array(size * size);

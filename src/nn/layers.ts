@@ -17,7 +17,8 @@ import { conv1dWinograd3 } from "./winograd.js";
 // ---------------------------------------------------------------- matmul
 
 const LANES = 4;
-const roundUp = (n: number) => Math.ceil(n / LANES) * LANES;
+/** n rounded up to a whole number of the wasm backend's 4 SIMD lanes. */
+export const roundUpToLanes = (n: number) => Math.ceil(n / LANES) * LANES;
 
 /**
  * Matrix product over the last two axes (leading axes broadcast, as np.matmul)
@@ -35,7 +36,7 @@ export function mm(a: JArray, b: JArray): JArray {
   const M = a.shape[a.shape.length - 2];
   const K = a.shape[a.shape.length - 1];
   const N = b.shape[b.shape.length - 1];
-  const [Mp, Kp, Np] = [roundUp(M), roundUp(K), roundUp(N)];
+  const [Mp, Kp, Np] = [roundUpToLanes(M), roundUpToLanes(K), roundUpToLanes(N)];
   if (Mp === M && Kp === K && Np === N) return np.matmul(a, b);
   const padLast2 = (x: JArray, r: number, c: number) => {
     if (r === 0 && c === 0) return x;
