@@ -16,7 +16,7 @@ import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
 import type { Clip } from "../src/train/data.js";
 import type { TrainTask } from "../src/train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
-import { speech, type BenchRow } from "./util.js";
+import { bestOf, speech, type BenchRow } from "./util.js";
 
 /** Clips of the benchmarks' speech-like signal: training speed does not depend on content. */
 function syntheticClips(count: number, seconds: number): Clip[] {
@@ -32,13 +32,8 @@ function syntheticClips(count: number, seconds: number): Clip[] {
 /** Best of `n` timed steps after two warm-up steps (jit compilation), starting at `from`. */
 function timeSteps(task: TrainTask, from: number, n: number): number {
   const rng = new Rng(1);
-  let best = Infinity;
-  for (let s = 0; s < n + 2; s++) {
-    const t0 = performance.now();
-    task.step(from + s, rng);
-    if (s >= 2) best = Math.min(best, performance.now() - t0);
-  }
-  return best;
+  let step = from;
+  return bestOf(() => task.step(step++, rng), n, 2);
 }
 
 export async function benchTraining(model: string, quick: boolean): Promise<BenchRow[]> {

@@ -5,9 +5,9 @@ export interface BenchRow {
   ms: number;
 }
 
-/** Best wall time of `n` runs after one warm-up run (jit compilation), in ms. */
-export function bestOf(f: () => void, n: number): number {
-  f();
+/** Best wall time of `n` runs after `warmups` untimed runs (jit compilation), in ms. */
+export function bestOf(f: () => void, n: number, warmups = 1): number {
+  for (let i = 0; i < warmups; i++) f();
   let best = Infinity;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
