@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MelFrontEnd } from "../src/audio/mel.js";
-import { initJax, jit, np, tree } from "../src/nn/runtime.js";
+import { hasRelaxedSimd, initJax, jit, np, tree } from "../src/nn/runtime.js";
 import { Rng } from "../src/nn/rng.js";
 import { countParams } from "../src/nn/params.js";
 import { CODEC_CONFIGS } from "../src/model/config.js";
@@ -148,7 +148,8 @@ async function benchCodec(): Promise<BenchRow[]> {
 }
 
 await initJax();
-console.log(`flowmac benchmarks (node ${process.version}, one thread${quick ? ", --quick" : ""})`);
+const fma = hasRelaxedSimd() ? "fused multiply-add" : "separate multiplies and adds (FLOWMAC_NO_FMA)";
+console.log(`flowmac benchmarks (node ${process.version}, one thread, jax-js kernels with ${fma}${quick ? ", --quick" : ""})`);
 if (want("mel")) printRows("front end", await benchMel());
 if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
 if (want("train")) printRows("training steps (jax-js, wasm)", benchTrainingSteps());
