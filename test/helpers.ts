@@ -37,3 +37,24 @@ export function sine(freq: number, rate: number, seconds: number, amp = 0.5): Fl
   for (let i = 0; i < n; i++) x[i] = amp * Math.sin((2 * Math.PI * freq * i) / rate);
   return x;
 }
+
+/** The bytes of every wasm module jax-js compiles while `run` runs. */
+export function compiledModules(run: () => void): Uint8Array[] {
+  const modules: Uint8Array[] = [];
+  const Module = WebAssembly.Module;
+  (WebAssembly as { Module: unknown }).Module = function (bytes: BufferSource) {
+    modules.push(new Uint8Array(bytes as ArrayBuffer));
+    return new Module(bytes);
+  };
+  try {
+    run();
+  } finally {
+    (WebAssembly as { Module: unknown }).Module = Module;
+  }
+  return modules;
+}
+
+/** Whether a module's bytes contain an instruction's encoding (SIMD ops are 0xfd + a LEB128 opcode). */
+export function hasOpcode(bytes: Uint8Array, op: number[]): boolean {
+  return bytes.some((_, i) => op.every((v, k) => bytes[i + k] === v));
+}

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initJax, jit, lax, np, type JArray } from "../src/nn/runtime.js";
 import { Rng } from "../src/nn/rng.js";
 import { mm } from "../src/nn/layers.js";
+import { compiledModules, hasOpcode } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
 const jaxDist = dirname(require.resolve("@jax-js/jax"));
@@ -242,27 +243,6 @@ describe("jax-js patches", () => {
     });
   }
 });
-
-/** The bytes of every wasm module jax-js compiles while `run` runs. */
-function compiledModules(run: () => void): Uint8Array[] {
-  const modules: Uint8Array[] = [];
-  const Module = WebAssembly.Module;
-  (WebAssembly as { Module: unknown }).Module = function (bytes: BufferSource) {
-    modules.push(new Uint8Array(bytes as ArrayBuffer));
-    return new Module(bytes);
-  };
-  try {
-    run();
-  } finally {
-    (WebAssembly as { Module: unknown }).Module = Module;
-  }
-  return modules;
-}
-
-/** Whether a module's bytes contain an instruction's encoding (SIMD ops are 0xfd + a LEB128 opcode). */
-function hasOpcode(bytes: Uint8Array, op: number[]): boolean {
-  return bytes.some((_, i) => op.every((v, k) => bytes[i + k] === v));
-}
 
 /** np.transpose on the host. */
 function hostTranspose(x: Float32Array, shape: number[], perm: number[]): Float32Array {
