@@ -41,9 +41,8 @@ export function hasRelaxedSimd(): boolean {
 
 /** On Node, set V8's relaxed-SIMD flag: on, or off where FLOWMAC_NO_FMA is set (Node 22+ has it on). */
 async function enableRelaxedSimd(): Promise<void> {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; env?: Record<string, string | undefined> } }).process;
-  if (!proc?.versions?.node) return;
-  const wantFma = !proc.env?.FLOWMAC_NO_FMA;
+  if (typeof process === "undefined" || !process.versions?.node) return;
+  const wantFma = !process.env.FLOWMAC_NO_FMA;
   if (hasRelaxedSimd() === wantFma) return;
   const v8 = await import("node:v8");
   v8.setFlagsFromString(wantFma ? "--experimental-wasm-relaxed-simd" : "--no-experimental-wasm-relaxed-simd");
