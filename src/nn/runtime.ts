@@ -46,6 +46,7 @@ async function enableRelaxedSimd(): Promise<void> {
   if (hasRelaxedSimd() === wantFma) return;
   const v8 = await import("node:v8");
   v8.setFlagsFromString(wantFma ? "--experimental-wasm-relaxed-simd" : "--no-experimental-wasm-relaxed-simd");
+  if (!wantFma && hasRelaxedSimd()) process.emitWarning("FLOWMAC_NO_FMA is set, but this engine's relaxed SIMD could not be turned off: jax-js will use fused multiply-adds");
 }
 
 export { numpy as np, lax, nn as jnn, tree, jit, grad, valueAndGrad, vjp, makeJaxpr, random } from "@jax-js/jax";
