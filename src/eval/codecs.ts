@@ -6,6 +6,7 @@ import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "
 import { MelFrontEnd } from "../audio/mel.js";
 import { UserError } from "../util/errors.js";
 import { peerFromSpec, type CodecRun, type PeerCodec } from "./peers.js";
+import { parseVocoder, withVocoder } from "../model/phase-vocoder.js";
 
 export interface EvalCodec {
   name: string;
@@ -58,10 +59,24 @@ function vocoderOnly(engine: InferenceEngine): EvalCodec {
 }
 
 /**
+ * A spec with a vocoder ("flowmac-lc@3/pghi-fgla", "vocoder-only/fgla:64"): the
+ * codec with the model's vocoder replaced (model/phase-vocoder.ts).
+ */
+export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
+  const slash = spec.indexOf("/");
+  if (slash < 0) return codecFromBaseSpec(spec, engine);
+  const base = spec.slice(0, slash);
+  if (!/^(flowmac|vocoder-only)/.test(base)) throw new UserError(`${spec}: only flowmac rows and vocoder-only take a vocoder after '/'`);
+  const choice = parseVocoder(spec.slice(slash + 1));
+  const swapped = () => engine().then((e) => withVocoder(e, choice));
+  return Promise.resolve(codecFromBaseSpec(base, swapped)).then((c) => ({ ...c, name: `${c.name}/${choice.name}` }));
+}
+
+/**
  * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7"
  * (guidance 0.5, temperature 0.7; any of the three, in any order), "vocoder-only", or a peer spec.
  */
-export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
+function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
   const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};

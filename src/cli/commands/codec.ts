@@ -10,6 +10,7 @@ import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
+import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
 import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
 
@@ -33,6 +34,7 @@ interface DecodeOpts extends ModelOpts {
   seed: number;
   temperature?: number;
   format: WavSampleFormat;
+  vocoder: VocoderChoice;
 }
 
 function modelOptions(cmd: Command): Command {
@@ -58,7 +60,8 @@ function decodeOptions(cmd: Command): Command {
     .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation), noise temperature 0.5")
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
     .option("--temperature <t>", "scale of the initial noise (default 0.7; 0.5 with --lc)", parseFloatOption("temperature", 0, 2))
-    .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16");
+    .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16")
+    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
 }
 
 function stagesFor(o: EncodeOpts, engine: InferenceEngine): number {
@@ -100,8 +103,9 @@ function checkStream(s: FmacStream, source: string, engine: InferenceEngine): vo
 }
 
 /** Decodes straight into a WAV file, block by block: memory stays bounded for any length. */
-async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, engine: InferenceEngine): Promise<void> {
-  checkStream(s, source, engine);
+async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, modelEngine: InferenceEngine): Promise<void> {
+  checkStream(s, source, modelEngine);
+  const engine = await withVocoder(modelEngine, o.vocoder);
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
   try {

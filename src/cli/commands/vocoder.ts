@@ -4,6 +4,7 @@ import { fromBandMajor, MelFrontEnd } from "../../audio/mel.js";
 import { encodeWav } from "../../audio/wav.js";
 import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { vocodeMel } from "../../model/pipeline.js";
+import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { decodeNpy } from "../../util/npy.js";
@@ -14,17 +15,19 @@ interface Opts {
   output: string;
   model?: string;
   engine: EngineName;
+  vocoder: VocoderChoice;
 }
 
 function common(cmd: Command): Command {
   return cmd
     .requiredOption("-o, --output <file.wav>", "output WAV (24 kHz, 16-bit)")
     .option("--model <dir>", "model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx");
+    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx")
+    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
 }
 
 async function vocodeToFile(mel: Float32Array, frames: number, length: number, o: Opts): Promise<void> {
-  const engine = await openEngine(o.model, o.engine);
+  const engine = await withVocoder(await openEngine(o.model, o.engine), o.vocoder);
   const bar = progressBar("vocode", 1);
   const audio = await vocodeMel(engine, mel, frames, length, (d, t) => bar.update(d / t));
   bar.stop();

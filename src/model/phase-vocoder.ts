@@ -1,0 +1,80 @@
+/**
+ * Vocoders with no parameters: the magnitude from the mel by non-negative
+ * least squares (audio/mel-inverse.ts), the phase by PGHI (audio/pghi.ts),
+ * fast Griffin-Lim (audio/griffin-lim.ts), or PGHI refined by FGLA. Each is
+ * selectable by name wherever the model's neural vocoder is ("--vocoder"),
+ * and runs block by block in the pipeline like it.
+ */
+import { loadFastFft } from "../audio/fft.js";
+import { FrameGrid, fastGriffinLim } from "../audio/griffin-lim.js";
+import { FLOWMAC_MEL } from "../audio/mel.js";
+import { melInverse } from "../audio/mel-inverse.js";
+import { pghiPhase } from "../audio/pghi.js";
+import { UserError } from "../util/errors.js";
+import type { InferenceEngine } from "./engine.js";
+
+export const PHASE_METHODS = ["pghi", "fgla", "pghi-fgla"] as const;
+export type PhaseMethod = (typeof PHASE_METHODS)[number];
+
+/** FGLA iterations when the name gives none: from zero phase FGLA needs more than from PGHI's. */
+const DEFAULT_ITERATIONS: Record<PhaseMethod, number> = { pghi: 0, fgla: 64, "pghi-fgla": 16 };
+
+export interface VocoderChoice {
+  /** "model" (the model's neural vocoder) or a phase method. */
+  method: "model" | PhaseMethod;
+  iterations: number;
+  /** The name as given back to the user: "model", "pghi", "fgla:64", ... */
+  name: string;
+}
+
+export const VOCODER_HELP = "model (the model's neural vocoder), pghi, pghi-fgla[:iterations] (default 16), fgla[:iterations] (default 64)";
+
+/** Parses "model", "pghi", "fgla", "fgla:128", "pghi-fgla:8". */
+export function parseVocoder(value: string): VocoderChoice {
+  const m = /^([a-z-]+)(?::(\d+))?$/.exec(value);
+  const method = m?.[1];
+  if (method === "model" && !m![2]) return { method: "model", iterations: 0, name: "model" };
+  if (!m || !(PHASE_METHODS as readonly string[]).includes(method!)) throw new UserError(`--vocoder must be one of ${VOCODER_HELP}; got '${value}'`);
+  const pm = method as PhaseMethod;
+  if (m[2] !== undefined && pm === "pghi") throw new UserError(`--vocoder pghi takes no iteration count (use pghi-fgla:${m[2]})`);
+  const iterations = m[2] !== undefined ? Number(m[2]) : DEFAULT_ITERATIONS[pm];
+  if (pm !== "pghi" && (iterations < 1 || iterations > 10000)) throw new UserError(`--vocoder ${pm}: iterations must be from 1 to 10000, got ${m[2]}`);
+  return { method: pm, iterations, name: pm === "pghi" ? "pghi" : `${pm}:${iterations}` };
+}
+
+/** A training-free vocoder: log-mel [frames, 128] -> audio [frames * hop] (sample 0 at the centre of frame 0). */
+export interface PhaseVocoder {
+  readonly name: string;
+  vocode(mel: Float32Array, frames: number): Float32Array;
+}
+
+export async function createPhaseVocoder(choice: VocoderChoice & { method: PhaseMethod }): Promise<PhaseVocoder> {
+  const cfg = FLOWMAC_MEL;
+  const grid = new FrameGrid(await loadFastFft(cfg.nFft), cfg.hop);
+  const inverse = melInverse(cfg);
+  return {
+    name: choice.name,
+    vocode(mel, frames) {
+      const mag = inverse.magnitude(mel, frames);
+      const phase = choice.method === "fgla" ? undefined : pghiPhase(mag, frames, cfg.nFft, cfg.hop);
+      const iterations = choice.method === "pghi" ? 0 : choice.iterations;
+      const { signal } = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase });
+      return grid.crop(signal, frames * cfg.hop);
+    },
+  };
+}
+
+/** The engine with its vocoder replaced by `choice` (the engine itself when choice is the model's). */
+export async function withVocoder(engine: InferenceEngine, choice: VocoderChoice): Promise<InferenceEngine> {
+  if (choice.method === "model") return engine;
+  const v = await createPhaseVocoder(choice as VocoderChoice & { method: PhaseMethod });
+  return {
+    name: engine.name,
+    info: engine.info,
+    encode: (m, f) => engine.encode(m, f),
+    prior: (c, m, f) => engine.prior(c, m, f),
+    vectorField: (x, mu, t, b, f) => engine.vectorField(x, mu, t, b, f),
+    vocode: async (mel, frames) => v.vocode(mel, frames),
+    dispose: () => engine.dispose(),
+  };
+}
