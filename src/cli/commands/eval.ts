@@ -6,7 +6,7 @@ import { loadAudio } from "../../audio/load.js";
 import { readManifest } from "../../train/data.js";
 import { codecFromSpec, type EvalCodec } from "../../eval/codecs.js";
 import { installPeers } from "../../eval/peers.js";
-import { markdownTable, runEval, writeReport, type Clip } from "../../eval/run.js";
+import { contentKindOfCorpusClip, contentKindOfFileName, markdownTable, runEval, writeReport, type Clip, type ContentKind } from "../../eval/run.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { UserError } from "../../util/errors.js";
@@ -24,12 +24,23 @@ interface EvalOpts {
   plotClip?: string;
 }
 
-/** Clips from audio files, or from a corpus directory's split. */
-function clipPaths(inputs: string[], split: string): { name: string; path: string }[] {
+/** Clips from audio files (kind guessed from the name), or from a corpus directory's split (kind from its manifest). */
+function clipPaths(inputs: string[], split: string): { name: string; path: string; kind: ContentKind }[] {
   if (inputs.length === 1 && existsSync(inputs[0]) && statSync(inputs[0]).isDirectory() && existsSync(join(inputs[0], "manifest.jsonl")))
-    return readManifest(inputs[0]).filter((e) => e.split === split).map((e) => ({ name: e.id, path: join(inputs[0], e.path) }));
-  return listAudioFiles(inputs).map((p) => ({ name: basename(p), path: p }));
+    return readManifest(inputs[0]).filter((e) => e.split === split).map((e) => ({ name: e.id, path: join(inputs[0], e.path), kind: contentKindOfCorpusClip(e.kind) }));
+  return listAudioFiles(inputs).map((p) => ({ name: basename(p), path: p, kind: contentKindOfFileName(basename(p)) }));
 }
+
+const REPORT_HELP = `
+Report (table.md, results.csv, clips.csv, spectrograms.png): a table for all clips, then one for
+speech and one for music when both are present. A corpus clip's kind comes from its manifest; a
+plain file counts as music when its name contains "music", otherwise as speech.
+Columns: kbit/s, log-mel L1, MR-STFT, SI-SDR, STOI, ESTOI, MCD, F0 error (cents), VDE, GPE,
+encode and decode speed. STOI, ESTOI and the pitch measures are speech measures: music clips are
+not scored on them ("-" in the music table) and the all-clips means cover the speech clips only.
+Pitch: YIN F0 at 10 ms frames, 50-800 Hz; F0 error = mean |cents| over frames voiced in both
+signals, VDE = share of frames whose voicing differs, GPE = share of both-voiced frames off by
+more than 20%. results.csv has a group column (all, speech, music); clips.csv a kind column.`;
 
 /** Evenly spaced picks, so a capped evaluation still spans the whole list. */
 function spread<T>(xs: T[], n?: number): T[] {
@@ -50,6 +61,7 @@ export function registerEval(program: Command): void {
     .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
     .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
     .option("--plot-clip <name>", "clip whose spectrograms are plotted (default: the first)")
+    .addHelpText("after", REPORT_HELP)
     .action(async (inputs: string[], o: EvalOpts) => {
       const specs = o.codecs.split(",").map((s) => s.trim()).filter(Boolean);
       if (specs.length === 0) throw new UserError("--codecs is empty");
@@ -63,7 +75,7 @@ export function registerEval(program: Command): void {
       const clips: Clip[] = [];
       for (const p of paths) {
         const audio = await loadAudio(p.path);
-        clips.push({ name: p.name, audio: o.maxSeconds ? audio.subarray(0, Math.round(o.maxSeconds * 24000)) : audio });
+        clips.push({ name: p.name, kind: p.kind, audio: o.maxSeconds ? audio.subarray(0, Math.round(o.maxSeconds * 24000)) : audio });
       }
       const bar = progressBar("eval", clips.length * codecs.length);
       const res = await runEval(clips, codecs, (d) => bar.update(d));
