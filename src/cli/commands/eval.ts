@@ -22,6 +22,7 @@ interface EvalOpts {
   maxClips?: number;
   maxSeconds?: number;
   plotClip?: string;
+  linear?: string;
 }
 
 /** Clips from audio files, or from a corpus directory's split. */
@@ -50,13 +51,14 @@ export function registerEval(program: Command): void {
     .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
     .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
     .option("--plot-clip <name>", "clip whose spectrograms are plotted (default: the first)")
+    .option("--linear <file>", "linear reference codec for the linear@<kbps> rows (linear@3 = 8 stages, linear@1.5 = 4), decoded by the model's vocoder; fit it first with 'flowmac fit-linear' on the training split")
     .action(async (inputs: string[], o: EvalOpts) => {
       const specs = o.codecs.split(",").map((s) => s.trim()).filter(Boolean);
       if (specs.length === 0) throw new UserError("--codecs is empty");
       let engine: Promise<InferenceEngine> | null = null;
       const getEngine = () => (engine ??= openEngine(o.model, o.engine));
       const codecs: EvalCodec[] = [];
-      for (const s of specs) codecs.push(await codecFromSpec(s, getEngine));
+      for (const s of specs) codecs.push(await codecFromSpec(s, getEngine, o.linear));
       installPeers(codecs.filter((c) => c.packages.length > 0) as any, (m) => console.error(m));
       const paths = spread(clipPaths(inputs, o.split), o.maxClips);
       if (paths.length === 0) throw new UserError(`no clips found in ${inputs.join(", ")}`);
