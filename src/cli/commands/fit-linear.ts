@@ -42,7 +42,7 @@ export function registerFitLinear(program: Command): void {
     .requiredOption("-o, --output <file.safetensors>", "output file: the fitted codec, with its mel statistics")
     .option("--stats <stats.json>", "mel statistics to normalise with (default: those of --model)")
     .option("--model <dir>", "model whose mel statistics to use (default: the bundled model)")
-    .option("--stages <n>", "residual VQ stages (8 bits each per frame)", parseIntOption("stages", 1, 64), RVQ.stages)
+    .option("--stages <n>", "residual VQ stages (log2(codebook size) bits each per frame)", parseIntOption("stages", 1, 64), RVQ.stages)
     .option("--dim <n>", "PCA dimensions", parseIntOption("dim", 1, 128), RVQ.dim)
     .option("--codebook-size <n>", "entries per codebook (a power of two)", parseIntOption("codebook-size", 2, 65536), RVQ.codebookSize)
     .option("--seed <n>", "k-means++ seed", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
@@ -50,6 +50,8 @@ export function registerFitLinear(program: Command): void {
     .option("--max-frames <n>", "fit on at most n frames, evenly spaced over the split (k-means time grows with it)", parseIntOption("max-frames", 2, 1e8), 200_000)
     .action((o: FitLinearOpts) => {
       const out = requireOutput(o.output, ".safetensors");
+      // Checked before the (long) corpus load; fitLinearCodec checks it again.
+      if ((o.codebookSize & (o.codebookSize - 1)) !== 0) throw new UserError(`--codebook-size must be a power of two, got ${o.codebookSize}`);
       if (!existsSync(dirname(out))) throw new UserError(`${out}: directory ${dirname(out)} does not exist`);
       if (!existsSync(o.data)) throw new UserError(`${o.data}: no such corpus directory`);
       if (!statSync(o.data).isDirectory()) throw new UserError(`${o.data}: not a directory (expected a corpus directory)`);
