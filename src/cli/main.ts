@@ -6,6 +6,7 @@ import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
 import { registerExport } from "./commands/export.js";
+import { registerFitLinear } from "./commands/fit-linear.js";
 import { registerMel } from "./commands/mel.js";
 import { registerPlot } from "./commands/plot.js";
 import { registerStats } from "./commands/stats.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerStats(program);
   registerCorpus(program);
   registerTrain(program);
+  registerFitLinear(program);
   registerPlot(program);
   registerEval(program);
   return program;

@@ -1,9 +1,13 @@
 /** The codecs an evaluation can run: FlowMAC variants (in-process) and the peers (command-line tools). */
-import { writeFmac } from "../bitstream/fmac.js";
+import { readFileSync } from "node:fs";
+import { CRC_BYTES, HEADER_BYTES, payloadBytes, writeFmac } from "../bitstream/fmac.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "../model/pipeline.js";
 import { MelFrontEnd } from "../audio/mel.js";
+import { denormalizeMel, normalizeMel } from "../audio/stats.js";
+import { decodeLinear, encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
+import { checkInputPath } from "../util/files.js";
 import { UserError } from "../util/errors.js";
 import { peerFromSpec, type CodecRun, type PeerCodec } from "./peers.js";
 import { parseVocoder, withVocoder } from "../model/phase-vocoder.js";
@@ -59,24 +63,56 @@ function vocoderOnly(engine: InferenceEngine): EvalCodec {
 }
 
 /**
+ * The linear reference codec (PCA + residual VQ of the normalised mel) at `kbps`,
+ * decoded by the engine's vocoder. Bytes are those a .fmac of its codes would take.
+ */
+function linear(engine: InferenceEngine, codec: LinearCodec, kbps: number, file: string): EvalCodec {
+  const perStage = FRAME_RATE * Math.log2(codec.codebookSize);
+  const stages = Math.round((kbps * 1000) / perStage);
+  if (stages < 1 || stages > codec.stages) throw new UserError(`linear@${kbps}: ${file} codes ${perStage} bit/s per stage, up to ${codec.stages} stages`);
+  return {
+    name: `linear@${kbps}`,
+    packages: [],
+    async run(audio) {
+      const t0 = performance.now();
+      const mel = new MelFrontEnd().compute(audio);
+      const codes = encodeLinear(codec, normalizeMel(mel, codec.stats).data, mel.frames, stages);
+      const bytes = HEADER_BYTES + payloadBytes(mel.frames, stages, Math.log2(codec.codebookSize)) + CRC_BYTES;
+      const t1 = performance.now();
+      const decoded = denormalizeMel({ ...mel, data: decodeLinear(codec, codes, mel.frames, stages) }, codec.stats);
+      const out = await vocodeMel(engine, decoded.data, mel.frames, audio.length);
+      const t2 = performance.now();
+      return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`linear codec ${file}, ${stages} stages (PCA + RVQ of the mel) -> vocoder (engine ${engine.name})`] };
+    },
+  };
+}
+
+function readLinearCodec(file: string | undefined, spec: string): LinearCodec {
+  if (!file) throw new UserError(`${spec} needs --linear <file.safetensors> (fit one with 'flowmac fit-linear')`);
+  checkInputPath(file);
+  return parseLinearCodec(new Uint8Array(readFileSync(file)), file);
+}
+
+/**
  * A spec with a vocoder ("flowmac-lc@3/pghi-fgla", "vocoder-only/fgla:64"): the
  * codec with the model's vocoder replaced (model/phase-vocoder.ts).
  */
-export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
+export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
   const slash = spec.indexOf("/");
-  if (slash < 0) return codecFromBaseSpec(spec, engine);
+  if (slash < 0) return codecFromBaseSpec(spec, engine, linearFile);
   const base = spec.slice(0, slash);
-  if (!/^(flowmac|vocoder-only)/.test(base)) throw new UserError(`${spec}: only flowmac rows and vocoder-only take a vocoder after '/'`);
+  if (!/^(flowmac|vocoder-only|linear)/.test(base)) throw new UserError(`${spec}: only flowmac, linear and vocoder-only rows take a vocoder after '/'`);
   const choice = parseVocoder(spec.slice(slash + 1));
   const swapped = () => engine().then((e) => withVocoder(e, choice));
-  return Promise.resolve(codecFromBaseSpec(base, swapped)).then((c) => ({ ...c, name: `${c.name}/${choice.name}` }));
+  return Promise.resolve(codecFromBaseSpec(base, swapped, linearFile)).then((c) => ({ ...c, name: `${c.name}/${choice.name}` }));
 }
 
 /**
  * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7"
- * (guidance 0.5, temperature 0.7; any of the three, in any order), "vocoder-only", or a peer spec.
+ * (guidance 0.5, temperature 0.7; any of the three, in any order), "vocoder-only", "linear@3"
+ * (the linear codec in `linearFile`), or a peer spec.
  */
-function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>): Promise<EvalCodec> | EvalCodec {
+function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
   const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
@@ -89,7 +125,12 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>)
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
   }
   if (spec === "vocoder-only") return engine().then(vocoderOnly);
+  const lin = /^linear@(\d+(?:\.\d+)?)$/.exec(spec);
+  if (lin) {
+    const codec = readLinearCodec(linearFile, spec);
+    return engine().then((e) => linear(e, codec, Number(lin[1]), linearFile!));
+  }
   const peer: PeerCodec | null = peerFromSpec(spec);
-  if (!peer) throw new UserError(`unknown codec '${spec}' (use flowmac@3, flowmac@1.5, flowmac-lc@3, vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0, ...)`);
+  if (!peer) throw new UserError(`unknown codec '${spec}' (use flowmac@3, flowmac@1.5, flowmac-lc@3, vocoder-only, linear@3, opus@6, codec2@3200, codec2@1600, speex@0, ...)`);
   return peer;
 }

@@ -13,6 +13,7 @@ import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { tree } from "../nn/runtime.js";
 import { UserError } from "../util/errors.js";
+import { parseSafeTensors } from "../util/safetensors.js";
 import { initCodec, type CodecBuffers, type CodecParams } from "./codec.js";
 import type { CodecConfig } from "./config.js";
 import type { EngineInfo } from "./engine.js";
@@ -32,6 +33,15 @@ export function readModelDir(dir: string): ModelFiles {
   const vocoderPath = join(dir, "vocoder.safetensors");
   for (const p of [codecPath, vocoderPath]) if (!existsSync(p)) throw new UserError(`${dir}: not a model directory (missing ${p.split("/").pop()})`);
   return { codec: new Uint8Array(readFileSync(codecPath)), vocoder: new Uint8Array(readFileSync(vocoderPath)), codecSource: codecPath, vocoderSource: vocoderPath };
+}
+
+/** The mel statistics a model directory's codec weights carry (without loading the weights). */
+export function readModelMelStats(dir: string): MelStats {
+  const path = join(dir, "codec.safetensors");
+  if (!existsSync(path)) throw new UserError(`${dir}: not a model directory (missing codec.safetensors)`);
+  const meta = parseSafeTensors(new Uint8Array(readFileSync(path)), path).metadata;
+  if (!meta.mel_stats) throw new UserError(`${path}: codec weights carry no mel statistics`);
+  return parseMelStats(meta.mel_stats, path);
 }
 
 export async function modelIdOf(codecBytes: Uint8Array): Promise<string> {

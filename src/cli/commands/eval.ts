@@ -22,6 +22,7 @@ interface EvalOpts {
   maxClips?: number;
   maxSeconds?: number;
   plotClip?: string;
+  linear?: string;
 }
 
 /** Clips from audio files (kind guessed from the name), or from a corpus directory's split (kind from its manifest). */
@@ -53,7 +54,7 @@ export function registerEval(program: Command): void {
     .command("eval")
     .description("evaluate FlowMAC against peer codecs (Opus, Codec 2, Speex) on the same clips: table, CSVs, spectrograms")
     .argument("<inputs...>", "audio files, a directory of them, or a corpus directory (uses its --split)")
-    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps), flowmac@3:g0.5:t0.7 (guidance, temperature), vocoder-only, opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
+    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps), flowmac@3:g0.5:t0.7 (guidance, temperature), vocoder-only, linear@3, any flowmac/linear/vocoder-only row with '/<vocoder>' (e.g. flowmac-lc@3/pghi-fgla, vocoder-only/fgla:64), opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
     .requiredOption("-o, --output <report-dir>", "report directory")
     .option("--model <dir>", "FlowMAC model directory (default: the bundled model)")
     .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx")
@@ -61,6 +62,7 @@ export function registerEval(program: Command): void {
     .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
     .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
     .option("--plot-clip <name>", "clip whose spectrograms are plotted (default: the first)")
+    .option("--linear <file>", "linear reference codec for the linear@<kbps> rows (linear@3 = 8 stages, linear@1.5 = 4), decoded by the model's vocoder; fit it first with 'flowmac fit-linear' on the training split")
     .addHelpText("after", REPORT_HELP)
     .action(async (inputs: string[], o: EvalOpts) => {
       const specs = o.codecs.split(",").map((s) => s.trim()).filter(Boolean);
@@ -68,7 +70,7 @@ export function registerEval(program: Command): void {
       let engine: Promise<InferenceEngine> | null = null;
       const getEngine = () => (engine ??= openEngine(o.model, o.engine));
       const codecs: EvalCodec[] = [];
-      for (const s of specs) codecs.push(await codecFromSpec(s, getEngine));
+      for (const s of specs) codecs.push(await codecFromSpec(s, getEngine, o.linear));
       installPeers(codecs.filter((c) => c.packages.length > 0) as any, (m) => console.error(m));
       const paths = spread(clipPaths(inputs, o.split), o.maxClips);
       if (paths.length === 0) throw new UserError(`no clips found in ${inputs.join(", ")}`);
