@@ -16,6 +16,12 @@ import { countParams } from "../src/nn/params.js";
 import { CODEC_CONFIGS } from "../src/model/config.js";
 import { initCodec } from "../src/model/codec.js";
 import { VOCODER_CONFIGS, generate, initGenerator } from "../src/model/vocoder.js";
+import { createPhaseVocoder, parseVocoder } from "../src/model/phase-vocoder.js";
+import { melInverse, NNLS_ITERATIONS } from "../src/audio/mel-inverse.js";
+import { FrameGrid, fastGriffinLim } from "../src/audio/griffin-lim.js";
+import { pghiPhase } from "../src/audio/pghi.js";
+import { loadFastFft } from "../src/audio/fft.js";
+import { FLOWMAC_MEL } from "../src/audio/mel.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
@@ -60,6 +66,30 @@ function benchVocoders(): BenchRow[] {
     const ms = bestOf(() => f(tree.ref(g), mel.ref).dataSync(), 1);
     rows.push({ name: `${name} generator, jax-js, ${((frames * 512) / SR).toFixed(1)} s (${(countParams(g) / 1e6).toFixed(2)} M params)`, value: (frames * 512) / SR / (ms / 1000), unit: "x real time", ms });
     tree.dispose(g);
+  }
+  return rows;
+}
+
+/** The training-free vocoders stage by stage on one pipeline block (where their time goes), and whole. */
+async function benchPhaseVocoders(): Promise<BenchRow[]> {
+  const frames = BLOCK;
+  const secs = (frames * 512) / SR;
+  const mel = new MelFrontEnd().compute(speech(secs)).data.subarray(0, frames * 128);
+  const rows: BenchRow[] = [];
+  const stage = (name: string, f: () => void) => {
+    const ms = bestOf(f, quick ? 2 : 3);
+    rows.push({ name: `${name} (${frames} frames, ${secs.toFixed(1)} s)`, value: secs / (ms / 1000), unit: "x real time", ms });
+  };
+  const inverse = melInverse(FLOWMAC_MEL);
+  const mag = inverse.magnitude(mel, frames);
+  const grid = new FrameGrid(await loadFastFft(2048), 512);
+  const phase = pghiPhase(mag, frames, 2048, 512);
+  stage(`mel -> magnitude, NNLS ${NNLS_ITERATIONS} iterations`, () => inverse.magnitude(mel, frames));
+  stage("PGHI phase", () => pghiPhase(mag, frames, 2048, 512));
+  stage("one FGLA iteration (ISTFT + STFT)", () => fastGriffinLim(grid, mag, frames, { iterations: 1, momentum: 0.99, initialPhase: phase }));
+  for (const name of ["pghi", "pghi-fgla", "fgla"]) {
+    const v = await createPhaseVocoder(parseVocoder(name) as any);
+    stage(`vocoder ${v.name}, whole`, () => v.vocode(mel, frames));
   }
   return rows;
 }
@@ -154,4 +184,5 @@ if (want("mel")) printRows("front end", await benchMel());
 if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
 if (want("train")) printRows("training steps (jax-js, wasm)", benchTrainingSteps());
 if (want("vocoder")) printRows("vocoder generators", benchVocoders());
+if (want("vocoder")) printRows("training-free vocoders (PFFFT, one thread)", await benchPhaseVocoders());
 if (want("codec")) printRows("codec inference", await benchCodec());

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts (or resumes) the product's background training runs, niced, logging to files.
+# Rebuilds what is missing from the repository alone: the corpus (flowmac corpus), the
+# shipped model's mel statistics, and each run from its last checkpoint or, when the
+# run directory is gone, from the weights shipped in models/default.
+#
+#   scripts/train-background.sh            # codec + vocoder
+#   RUNS="codec" scripts/train-background.sh
+#
+# The runs execute a snapshot of dist/ in $DATA/app, so rebuilding the work tree
+# cannot change code under a running process. Stop them with: pkill -INT -f 'flowmac.js train'
+# (SIGINT writes a checkpoint first).
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
+RUNS="${RUNS:-codec vocoder}"
+mkdir -p "$DATA/runs"
+
+if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
+  echo "building the corpus in $DATA/corpus (about 12 minutes)"
+  (cd "$REPO" && nice -n 5 node bin/flowmac.js corpus --out "$DATA/corpus" --seed 1) > "$DATA/corpus.log" 2>&1
+fi
+
+# The codec trains on the shipped model's normalisation, so that resumed and shipped weights agree.
+node -e '
+const fs = require("fs");
+const b = fs.readFileSync(process.argv[1]);
+const n = Number(b.readBigUInt64LE(0));
+fs.writeFileSync(process.argv[2], JSON.parse(b.subarray(8, 8 + n).toString()).__metadata__.mel_stats + "\n");
+' "$REPO/models/default/codec.safetensors" "$DATA/shipped-stats.json"
+
+rm -rf "$DATA/app.new" && mkdir -p "$DATA/app.new"
+cp -r "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$DATA/app.new/"
+ln -s "$REPO/node_modules" "$DATA/app.new/node_modules"
+if ! pgrep -f "flowmac.js train" > /dev/null; then rm -rf "$DATA/app" && mv "$DATA/app.new" "$DATA/app"; fi
+
+start() { # name, nice level, args...
+  local name="$1" level="$2"
+  shift 2
+  local run="$DATA/runs/$name"
+  if pgrep -f -- "--out $run( |$)" > /dev/null; then echo "$name: already running"; return; fi
+  local from
+  if [ -f "$run/checkpoint.safetensors" ]; then from="$run/checkpoint.safetensors"; else from="$RESUME_FROM"; fi
+  echo "$name: resuming from $from (log: $run.out, $run/log.jsonl)"
+  (cd "$DATA/app" && nohup nice -n "$level" node "$DATA/app/bin/flowmac.js" train "$@" --out "$run" --resume "$from" >> "$run.out" 2>&1 &)
+}
+
+for r in $RUNS; do
+  case "$r" in
+    codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" ;;
+    vocoder) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
+    *) echo "unknown run '$r'" >&2; exit 2 ;;
+  esac
+done
