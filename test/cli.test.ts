@@ -1,32 +1,20 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeWav } from "../src/audio/wav.js";
 import { crc32 } from "../src/bitstream/crc32.js";
 import { initJax } from "../src/nn/runtime.js";
+import { expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
 
-const BIN = fileURLToPath(new URL("../bin/flowmac.js", import.meta.url));
 let dir: string;
 let model: string;
 
-function flowmac(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache"), FLOWMAC_QUIET: "1" } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** A failure is one line on stderr, naming the input, with a non-zero exit and no output file. */
-function expectCleanFailure(r: ReturnType<typeof flowmac>, pattern: RegExp, output?: string) {
-  expect(r.code).not.toBe(0);
-  expect(r.err.trim().split("\n")).toHaveLength(1);
-  expect(r.err).toMatch(pattern);
-  expect(r.err).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
-  if (output) expect(existsSync(output)).toBe(false);
-  expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-}
+const flowmac = (...args: string[]) => runCli(dir, ...args);
+const expectCleanFailure = (r: CliResult, pattern: RegExp, output?: string) => expectCleanFailureIn(dir, r, pattern, output);
 
 beforeAll(async () => {
   await initJax();

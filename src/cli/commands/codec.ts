@@ -12,6 +12,7 @@ import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
+import { refuseOutputsOverInputs } from "../same-file.js";
 
 
 interface ModelOpts {
@@ -123,6 +124,7 @@ export function registerCodec(program: Command): void {
     .requiredOption("-o, --output <file.fmac>", "output bitstream")
     .action(async (input: string, o: EncodeOpts) => {
       const out = requireOutput(o.output, ".fmac");
+      refuseOutputsOverInputs([input], [out]);
       const engine = await openEngine(o.model, o.engine);
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);
@@ -137,6 +139,7 @@ export function registerCodec(program: Command): void {
     .requiredOption("-o, --output <file.wav>", "output WAV")
     .action(async (input: string, o: DecodeOpts) => {
       const out = requireOutput(o.output, ".wav");
+      refuseOutputsOverInputs([input], [out]);
       decodeSettings(o); // flags first: a bad flag is reported before any file is read
       const s = readFmac(await readInputFile(input), input);
       const engine = await openEngine(o.model, o.engine);
@@ -153,6 +156,7 @@ export function registerCodec(program: Command): void {
     .action(async (input: string, o: EncodeOpts & DecodeOpts & { keep?: string }) => {
       const out = requireOutput(o.output, ".wav");
       if (o.keep) requireOutput(o.keep, ".fmac");
+      refuseOutputsOverInputs([input], [out, o.keep]);
       decodeSettings(o);
       const engine = await openEngine(o.model, o.engine);
       const t0 = performance.now();

@@ -51,6 +51,7 @@ export function registerEval(program: Command): void {
     .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
     .option("--plot-clip <name>", "clip whose spectrograms are plotted (default: the first)")
     .action(async (inputs: string[], o: EvalOpts) => {
+      if (existsSync(o.output) && !statSync(o.output).isDirectory()) throw new UserError(`${o.output}: exists and is not a directory (the report is a directory of files)`);
       const specs = o.codecs.split(",").map((s) => s.trim()).filter(Boolean);
       if (specs.length === 0) throw new UserError("--codecs is empty");
       let engine: Promise<InferenceEngine> | null = null;

@@ -9,6 +9,7 @@ import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { decodeNpy } from "../../util/npy.js";
 import { parseChoice, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
+import { refuseOutputsOverInputs } from "../same-file.js";
 
 interface Opts {
   output: string;
@@ -39,6 +40,7 @@ export function registerVocoder(program: Command): void {
     .argument("<mel.npy>", "float32 log-mel, natural log, [128, frames]")
     .action(async (input: string, o: Opts) => {
       requireOutput(o.output, ".wav");
+      refuseOutputsOverInputs([input], [o.output]);
       const { data, shape } = decodeNpy(await readInputFile(input), input);
       if (shape.length !== 2 || shape[0] !== 128) throw new UserError(`${input}: expected a [128, frames] log-mel, got [${shape}]`);
       if (!data.every(Number.isFinite)) throw new UserError(`${input}: contains NaN or infinite values`);
@@ -52,6 +54,7 @@ export function registerVocoder(program: Command): void {
     .argument("<audio>", "input audio")
     .action(async (input: string, o: Opts) => {
       requireOutput(o.output, ".wav");
+      refuseOutputsOverInputs([input], [o.output]);
       const audio = await loadAudio(input);
       const mel = new MelFrontEnd().compute(audio);
       await vocodeToFile(mel.data, mel.frames, audio.length, o);
