@@ -2,6 +2,7 @@ import "core-js/actual/iterator/index.js";
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
+import { removePartialOutputsOnSignals, usesDefaultSignals } from "./interrupt.js";
 import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
@@ -21,7 +22,10 @@ export function buildProgram(): Command {
     .description("FlowMAC neural audio codec: speech and music at 1.5-6 kbit/s")
     .version(pkg.version)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook("preAction", (_program, command) => {
+      if (!usesDefaultSignals(command)) removePartialOutputsOnSignals();
+    });
   registerCodec(program);
   registerVocoder(program);
   registerExport(program);

@@ -6,19 +6,14 @@ import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import { FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
-import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
+import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
 import { refuseOutputsOverInputs } from "../same-file.js";
 
-
-interface ModelOpts {
-  model?: string;
-  engine: EngineName;
-}
 
 interface EncodeOpts extends ModelOpts {
   output: string;
@@ -34,16 +29,6 @@ interface DecodeOpts extends ModelOpts {
   seed: number;
   temperature?: number;
   format: WavSampleFormat;
-}
-
-function modelOptions(cmd: Command): Command {
-  return cmd
-    .option("--model <dir>", "model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine: onnx (fast) or jax (reference)", parseChoice("engine", ENGINES), defaultEngine());
-}
-
-function defaultEngine(): EngineName {
-  return "onnx";
 }
 
 function encodeOptions(cmd: Command): Command {
@@ -125,7 +110,7 @@ export function registerCodec(program: Command): void {
     .action(async (input: string, o: EncodeOpts) => {
       const out = requireOutput(o.output, ".fmac");
       refuseOutputsOverInputs([input], [out]);
-      const engine = await openEngine(o.model, o.engine);
+      const engine = await openModel(o);
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);
       writeFileAtomic(out, bytes);
@@ -142,7 +127,7 @@ export function registerCodec(program: Command): void {
       refuseOutputsOverInputs([input], [out]);
       decodeSettings(o); // flags first: a bad flag is reported before any file is read
       const s = readFmac(await readInputFile(input), input);
-      const engine = await openEngine(o.model, o.engine);
+      const engine = await openModel(o);
       await decodeToFile(s, input, out, o, engine);
       console.log(`${out}: ${(s.length / SAMPLE_RATE).toFixed(2)} s`);
       engine.dispose();
@@ -158,7 +143,7 @@ export function registerCodec(program: Command): void {
       if (o.keep) requireOutput(o.keep, ".fmac");
       refuseOutputsOverInputs([input], [out, o.keep]);
       decodeSettings(o);
-      const engine = await openEngine(o.model, o.engine);
+      const engine = await openModel(o);
       const t0 = performance.now();
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);

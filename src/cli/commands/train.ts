@@ -10,6 +10,7 @@ import { loadClips, type Clip } from "../../train/data.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
+import { keepDefaultSignals } from "../interrupt.js";
 import { parseChoice, parseFloatOption, parseIntOption } from "../options.js";
 
 interface TrainOpts {
@@ -78,7 +79,8 @@ async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> 
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command("train").description("train the codec or the vocoder");
+  // Training handles SIGINT and SIGTERM itself: it checkpoints, then stops (src/train/runner.ts).
+  const train = keepDefaultSignals(program.command("train").description("train the codec or the vocoder"));
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
     .option("--stats <stats.json>", "mel statistics (default: computed from the training split)")
     .action(async (o: TrainOpts) => {

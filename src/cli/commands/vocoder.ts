@@ -2,30 +2,25 @@ import type { Command } from "commander";
 import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
 import { fromBandMajor, MelFrontEnd } from "../../audio/mel.js";
 import { encodeWav } from "../../audio/wav.js";
-import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { vocodeMel } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { decodeNpy } from "../../util/npy.js";
-import { parseChoice, requireOutput } from "../options.js";
+import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
+import { requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
 import { refuseOutputsOverInputs } from "../same-file.js";
 
-interface Opts {
+interface Opts extends ModelOpts {
   output: string;
-  model?: string;
-  engine: EngineName;
 }
 
 function common(cmd: Command): Command {
-  return cmd
-    .requiredOption("-o, --output <file.wav>", "output WAV (24 kHz, 16-bit)")
-    .option("--model <dir>", "model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx");
+  return modelOptions(cmd.requiredOption("-o, --output <file.wav>", "output WAV (24 kHz, 16-bit)"));
 }
 
 async function vocodeToFile(mel: Float32Array, frames: number, length: number, o: Opts): Promise<void> {
-  const engine = await openEngine(o.model, o.engine);
+  const engine = await openModel(o);
   const bar = progressBar("vocode", 1);
   const audio = await vocodeMel(engine, mel, frames, length, (d, t) => bar.update(d / t));
   bar.stop();
