@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeWav } from "../src/audio/wav.js";
 import { crc32 } from "../src/bitstream/crc32.js";
+import { readFmac, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { initJax } from "../src/nn/runtime.js";
 import { expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
@@ -122,6 +123,51 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     other[8] ^= 0xff; // another model id (and so a CRC that no longer matches: fix it up)
     new DataView(other.buffer).setUint32(other.length - 4, crc32(other.subarray(0, other.length - 4)), true);
     bad("othermodel", other, /othermodel\.fmac: made by a different model/);
+  });
+
+  it("forged streams with a valid CRC (bits per index, indices, stages beyond the model) are refused alike by both engines, before either runs", () => {
+    const fmac = join(dir, "forge-src.fmac");
+    expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", model, "--stages", "2").code).toBe(0);
+    const s = readFmac(new Uint8Array(readFileSync(fmac)));
+    const forge = (name: string, f: FmacStream) => {
+      writeFileSync(join(dir, name), writeFmac(f));
+      return join(dir, name);
+    };
+    // The tiny model's codebooks have 64 entries (6 bits).
+    const wide = forge("wide.fmac", { ...s, bitsPerIndex: 16, codes: s.codes.map((c, i) => (i % 5 === 0 ? 64 + 7 * c : c)) });
+    const wideSmall = forge("wide-small.fmac", { ...s, bitsPerIndex: 16 });
+    const narrow = forge("narrow.fmac", { ...s, bitsPerIndex: 5, codes: s.codes.map((c) => c % 32) });
+    const deep = forge("deep.fmac", { ...s, stages: 5, codes: new Uint16Array(s.frames * 5) });
+    for (const [path, re] of [
+      [wide, /wide\.fmac: corrupt \.fmac header \(16 bits per index; the model's codebooks have 64 entries, 6 bits\)/],
+      [wideSmall, /wide-small\.fmac: corrupt \.fmac header \(16 bits per index/],
+      [narrow, /narrow\.fmac: corrupt \.fmac header \(5 bits per index/],
+      [deep, /deep\.fmac: has 5 RVQ stages but the model has 4/],
+    ] as const) {
+      const out = join(dir, "forged.wav");
+      const onnx = flowmac("decode", path, "-o", out, "--model", model, "--lc");
+      const jax = flowmac("decode", path, "-o", out, "--model", model, "--lc", "--engine", "jax");
+      expectCleanFailure(onnx, re, out);
+      expect(onnx.code).toBe(1);
+      expect(jax).toEqual(onnx);
+    }
+  });
+
+  it("onnxruntime's own log lines reach the terminal only with --verbose", () => {
+    // An index beyond the codebook, past every check: onnxruntime fails and would log the failure itself.
+    const script = (verbose: boolean) => `
+      import "core-js/actual/iterator/index.js";
+      const { openEngine } = await import(${JSON.stringify(new URL("../dist/src/model/open.js", import.meta.url).href)});
+      const e = await openEngine(${JSON.stringify(model)}, "onnx", { verbose: ${verbose} });
+      const S = e.info.codec.rvq.stages;
+      try { await e.prior(new Int32Array(S * 320).fill(999), new Float32Array(S).fill(1), 320); } catch (err) { console.log("refused"); }`;
+    const run = (verbose: boolean) => spawnSync(process.execPath, ["--input-type=module", "-e", script(verbose)], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)), env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache") } });
+    const quiet = run(false);
+    expect(quiet.stdout.trim()).toBe("refused");
+    expect(quiet.stderr).toBe("");
+    const loud = run(true);
+    expect(loud.stdout.trim()).toBe("refused");
+    expect(loud.stderr).toMatch(/onnxruntime/);
   });
 
   it("decodes with noise temperature 0.7 (0.5 with --lc) unless --temperature says otherwise", () => {

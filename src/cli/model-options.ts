@@ -8,14 +8,16 @@ import { parseChoice } from "./options.js";
 export interface ModelOpts {
   model?: string;
   engine: EngineName;
+  verbose?: boolean;
 }
 
 export function modelOptions(cmd: Command, modelHelp = "model directory (default: the bundled model)"): Command {
   return cmd
     .option("--model <dir>", modelHelp)
-    .option("--engine <name>", "inference engine: onnx (fast) or jax (reference)", parseChoice("engine", ENGINES), "onnx");
+    .option("--engine <name>", "inference engine: onnx (fast) or jax (reference)", parseChoice("engine", ENGINES), "onnx")
+    .option("--verbose", "show onnxruntime's own warnings and errors");
 }
 
 export async function openModel(o: ModelOpts): Promise<InferenceEngine> {
-  return interruptible(await openEngine(o.model, o.engine));
+  return interruptible(await openEngine(o.model, o.engine, { verbose: o.verbose }));
 }

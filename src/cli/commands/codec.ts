@@ -6,6 +6,7 @@ import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import { FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
+import { streamMismatch } from "../../model/stream-fit.js";
 import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
@@ -80,9 +81,8 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
 }
 
 function checkStream(s: FmacStream, source: string, engine: InferenceEngine): void {
-  if (s.modelId !== engine.info.modelId)
-    throw new UserError(`${source}: made by a different model (id ${s.modelId}); this model is ${engine.info.modelId} (pass the right --model)`);
-  if (s.stages > engine.info.codec.rvq.stages) throw new UserError(`${source}: has ${s.stages} stages but the model has ${engine.info.codec.rvq.stages}`);
+  const why = streamMismatch(s, engine.info);
+  if (why) throw new UserError(`${source}: ${why}`);
 }
 
 /** Decodes straight into a WAV file, block by block: memory stays bounded for any length. */
