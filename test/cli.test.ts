@@ -84,6 +84,47 @@ describe("flowmac CLI on bad input", () => {
     expect(flowmac("frobnicate").code).not.toBe(0);
   });
 
+  it("bit rates: --kbps and --stages are one choice (both is an error), ranges are the loaded model's", () => {
+    const ok = join(dir, "ok.wav");
+    const out = join(dir, "r.fmac");
+    // The tiny model: 4 stages of 64-entry codebooks, 46.875 x 6 = 281.25 bit/s each.
+    const both = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.5625", "--stages", "2");
+    expectCleanFailure(both, /^flowmac: --kbps 0\.5625 and --stages 2 both set the bit rate: give one of them$/m, out);
+    expect(both.code).toBe(1);
+    const rates = "0\\.28125 to 1\\.125 kbit/s in steps of 0\\.28125 \\(1 to 4 RVQ stages\\)";
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "1.5"), new RegExp(`--kbps 1\\.5: this model codes ${rates}`), out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.4"), new RegExp(`--kbps 0\\.4: this model codes ${rates}`), out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--stages", "5"), /--stages 5: this model has 1 to 4 RVQ stages \(0\.28125 kbit\/s each\)/, out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--stages", "0"), /--stages must be a positive integer, got '0'/, out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "-3"), /--kbps must be a positive number, got '-3'/, out);
+    const two = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.5625");
+    expect(two.code).toBe(0);
+    expect(two.out).toMatch(/r\.fmac: \d+ bytes, 2 stages, 0\.\d{3} kbit\/s/);
+    const one = flowmac("encode", ok, "-o", out, "--model", model, "--stages", "1");
+    expect(one.out).toMatch(/r\.fmac: \d+ bytes, 1 stage, /);
+    // Help: the rules, and the bundled model's rates (8 stages of 256 entries); no rate it does not code.
+    const help = flowmac("encode", "--help").out;
+    expect(help).toMatch(/--kbps <rate>[^]*not with\s+--stages/);
+    expect(help).toMatch(/--stages <n>[^]*not with\s+--kbps/);
+    expect(help).toMatch(/bundled model: 0\.375 to 3 kbit\/s in steps of 0\.375 \(1 to 8 RVQ stages\)/);
+    expect(flowmac("roundtrip", "--help").out).toMatch(/bundled model: 0\.375 to 3 kbit\/s/);
+    const top = flowmac("--help").out;
+    expect(top).toMatch(/bundled model: 0\.375 to 3 kbit\/s/);
+    for (const h of [help, top]) expect(h).not.toMatch(/1\.5-6|1\.5 or 3|6 kbit/);
+  });
+
+  it("a clip under a second reports that its bit rate is the header's, not a number", () => {
+    const tiny = join(dir, "one-sample.wav");
+    writeFileSync(tiny, encodeWav([Float32Array.of(0.25)], 24000, "pcm16"));
+    const enc = flowmac("encode", tiny, "-o", join(dir, "one.fmac"), "--model", model);
+    expect(enc.code).toBe(0);
+    expect(enc.out).toMatch(/one\.fmac: \d+ bytes, 4 stages, 0\.00 s: too short for a meaningful bit rate \(the 40-byte header and CRC dominate\)/);
+    const rt = flowmac("roundtrip", tiny, "-o", join(dir, "one.wav"), "--model", model, "--lc");
+    expect(rt.code).toBe(0);
+    expect(rt.out).toMatch(/one\.wav: 0\.00 s, 4 stages: too short for a meaningful bit rate or speed/);
+    expect(enc.out + rt.out).not.toMatch(/kbit\/s,|\dx/);
+  });
+
   it("wrong model files: missing, not safetensors, swapped codec and vocoder", () => {
     const ok = join(dir, "ok.wav");
     const out = join(dir, "m.wav");

@@ -2,6 +2,7 @@ import "core-js/actual/iterator/index.js";
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
+import { bundledRatesHelp } from "./bitrate.js";
 import { removePartialOutputsOnSignals, usesDefaultSignals } from "./interrupt.js";
 import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
@@ -19,8 +20,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name("flowmac")
-    .description("FlowMAC neural audio codec: speech and music at 1.5-6 kbit/s")
+    .description("FlowMAC neural audio codec: speech and music at a few kbit/s")
     .version(pkg.version)
+    .addHelpText("after", bundledRatesHelp)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .hook("preAction", (_program, command) => {
