@@ -8,7 +8,7 @@ import { encodeWav } from "../src/audio/wav.js";
 import { crc32 } from "../src/bitstream/crc32.js";
 import { readFmac, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { initJax } from "../src/nn/runtime.js";
-import { expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
+import { BIN, expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
 
 let dir: string;
@@ -123,6 +123,12 @@ describe("flowmac CLI on bad input", () => {
     expect(rt.code).toBe(0);
     expect(rt.out).toMatch(/one\.wav: 0\.00 s, 4 stages: too short for a meaningful bit rate or speed/);
     expect(enc.out + rt.out).not.toMatch(/kbit\/s,|\dx/);
+  });
+
+  it("help piped into a reader that stops early (| head) ends quietly", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" --help | head -1`], { encoding: "utf8" });
+    expect(r.stdout).toMatch(/^Usage: flowmac/);
+    expect(r.stderr).toBe("");
   });
 
   it("wrong model files: missing, not safetensors, swapped codec and vocoder", () => {

@@ -42,6 +42,11 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; every failure becomes one line on stderr and a non-zero exit. */
 export async function main(argv: string[]): Promise<void> {
+  // `flowmac --help | head`: the reader is gone, so is the rest of the output (no crash trace).
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") process.stderr.write(`flowmac: cannot write the output (${e.message})\n`);
+    process.exit(e.code === "EPIPE" ? 0 : 1);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
