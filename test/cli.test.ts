@@ -71,6 +71,8 @@ describe("flowmac CLI on bad input", () => {
     expectCleanFailure(enc(wav("zero.wav", encodeWav([new Float32Array(0)], 24000))), /zero\.wav: contains no samples/, out);
     expectCleanFailure(enc(wav("text.wav", new TextEncoder().encode("just some text, not audio at all"))), /text\.wav: not a supported audio file/, out);
     expectCleanFailure(enc(join(dir, "nope.wav")), /nope\.wav: no such file/, out);
+    const flac = readFileSync(fileURLToPath(new URL("./fixtures/audio/sweep-16k-mono.flac", import.meta.url)));
+    expectCleanFailure(enc(wav("cut.flac", flac.subarray(0, flac.length >> 1))), /cut\.flac: file ended early or is damaged \(its header states 24000 samples/, out);
   });
 
   it("silly flags", () => {
