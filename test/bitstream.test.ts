@@ -3,6 +3,9 @@ import { crc32 } from "../src/bitstream/crc32.js";
 import { framesFor, packBits, readFmac, unpackBits, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { UserError } from "../src/util/errors.js";
 import { Rng } from "../src/nn/rng.js";
+import type { EngineInfo, InferenceEngine } from "../src/model/engine.js";
+import { decodeAudio } from "../src/model/pipeline.js";
+import { firstCodeBeyond, streamMismatch } from "../src/model/stream-fit.js";
 
 function stream(rng: Rng, length: number, stages = 8, bits = 8): FmacStream {
   const frames = framesFor(length);
@@ -90,5 +93,46 @@ describe(".fmac bitstream", () => {
       expect(Buffer.compare(Buffer.from(input), Buffer.from(good))).toBe(0);
       expect(res).not.toBeNull();
     }
+  });
+});
+
+describe("codes against the model", () => {
+  const info = { codec: { nMels: 128, rvq: { stages: 4, codebookSize: 64 } } } as unknown as EngineInfo;
+  /** An engine whose networks must not run: the checks come first. */
+  const untouchable: InferenceEngine = {
+    name: "untouchable",
+    info,
+    encode: () => Promise.reject(new Error("engine ran")),
+    prior: () => Promise.reject(new Error("engine ran")),
+    vectorField: () => Promise.reject(new Error("engine ran")),
+    vocode: () => Promise.reject(new Error("engine ran")),
+    dispose() {},
+  };
+
+  it("streamMismatch names the first index beyond a codebook, and a bits-per-index that is not the codebooks'", () => {
+    const s = { ...stream(new Rng(3), 24000, 4, 6), modelId: "0123456789abcdef" };
+    const fits = { ...info, modelId: s.modelId };
+    expect(streamMismatch(s, fits)).toBeNull();
+    const codes = Uint16Array.from(s.codes);
+    codes[4 * 3 + 2] = 64;
+    expect(streamMismatch({ ...s, codes }, fits)).toBe("corrupt .fmac file (index 64 at frame 3, stage 2; the codebooks have 64 entries)");
+    expect(streamMismatch({ ...s, bitsPerIndex: 8 }, fits)).toMatch(/8 bits per index; the model's codebooks have 64 entries, 6 bits/);
+    expect(firstCodeBeyond([0, 63, 12], 64)).toBe(-1);
+    expect(firstCodeBeyond([0, 63, 300], 64)).toBe(2);
+  });
+
+  it("the decoder refuses codes beyond the codebooks, or more stages than the model's, before any network runs", async () => {
+    const frames = framesFor(2400);
+    const o = { steps: 1, guidance: 0, temperature: 1, seed: 0 };
+    const codes = new Uint16Array(frames * 4);
+    codes[7] = 64;
+    await expect(decodeAudio(untouchable, codes, frames, 4, 2400, o)).rejects.toThrow(/code 64 \(frame 1, stage 3\) is beyond the codebooks' 64 entries/);
+    await expect(decodeAudio(untouchable, new Uint16Array(frames * 5), frames, 5, 2400, o)).rejects.toThrow(/5 RVQ stages given; the model has 4/);
+  });
+
+  it("writeFmac refuses a code that does not fit its bits (packing would turn it into another)", () => {
+    const s = stream(new Rng(4), 2400, 2, 6);
+    s.codes[3] = 64;
+    expect(() => writeFmac(s)).toThrow(/code 64 does not fit in 6 bits/);
   });
 });

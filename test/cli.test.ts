@@ -1,32 +1,21 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeWav } from "../src/audio/wav.js";
 import { crc32 } from "../src/bitstream/crc32.js";
+import { readFmac, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { initJax } from "../src/nn/runtime.js";
+import { BIN, expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
 
-const BIN = fileURLToPath(new URL("../bin/flowmac.js", import.meta.url));
 let dir: string;
 let model: string;
 
-function flowmac(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache"), FLOWMAC_QUIET: "1" } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** A failure is one line on stderr, naming the input, with a non-zero exit and no output file. */
-function expectCleanFailure(r: ReturnType<typeof flowmac>, pattern: RegExp, output?: string) {
-  expect(r.code).not.toBe(0);
-  expect(r.err.trim().split("\n")).toHaveLength(1);
-  expect(r.err).toMatch(pattern);
-  expect(r.err).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
-  if (output) expect(existsSync(output)).toBe(false);
-  expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-}
+const flowmac = (...args: string[]) => runCli(dir, ...args);
+const expectCleanFailure = (r: CliResult, pattern: RegExp, output?: string) => expectCleanFailureIn(dir, r, pattern, output);
 
 beforeAll(async () => {
   await initJax();
@@ -82,6 +71,8 @@ describe("flowmac CLI on bad input", () => {
     expectCleanFailure(enc(wav("zero.wav", encodeWav([new Float32Array(0)], 24000))), /zero\.wav: contains no samples/, out);
     expectCleanFailure(enc(wav("text.wav", new TextEncoder().encode("just some text, not audio at all"))), /text\.wav: not a supported audio file/, out);
     expectCleanFailure(enc(join(dir, "nope.wav")), /nope\.wav: no such file/, out);
+    const flac = readFileSync(fileURLToPath(new URL("./fixtures/audio/sweep-16k-mono.flac", import.meta.url)));
+    expectCleanFailure(enc(wav("cut.flac", flac.subarray(0, flac.length >> 1))), /cut\.flac: file ended early or is damaged \(its header states 24000 samples/, out);
   });
 
   it("silly flags", () => {
@@ -93,6 +84,53 @@ describe("flowmac CLI on bad input", () => {
     expectCleanFailure(flowmac("roundtrip", ok, "-o", join(dir, "o.mp3"), "--model", model), /must end in \.wav/);
     expectCleanFailure(flowmac("decode", ok, "-o", out, "--model", model, "--lc", "--steps", "4"), /--lc fixes 1 step/, out);
     expect(flowmac("frobnicate").code).not.toBe(0);
+  });
+
+  it("bit rates: --kbps and --stages are one choice (both is an error), ranges are the loaded model's", () => {
+    const ok = join(dir, "ok.wav");
+    const out = join(dir, "r.fmac");
+    // The tiny model: 4 stages of 64-entry codebooks, 46.875 x 6 = 281.25 bit/s each.
+    const both = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.5625", "--stages", "2");
+    expectCleanFailure(both, /^flowmac: --kbps 0\.5625 and --stages 2 both set the bit rate: give one of them$/m, out);
+    expect(both.code).toBe(1);
+    const rates = "0\\.28125 to 1\\.125 kbit/s in steps of 0\\.28125 \\(1 to 4 RVQ stages\\)";
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "1.5"), new RegExp(`--kbps 1\\.5: this model codes ${rates}`), out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.4"), new RegExp(`--kbps 0\\.4: this model codes ${rates}`), out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--stages", "5"), /--stages 5: this model has 1 to 4 RVQ stages \(0\.28125 kbit\/s each\)/, out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--stages", "0"), /--stages must be a positive integer, got '0'/, out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "-3"), /--kbps must be a positive number, got '-3'/, out);
+    const two = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.5625");
+    expect(two.code).toBe(0);
+    expect(two.out).toMatch(/r\.fmac: \d+ bytes, 2 stages, 0\.\d{3} kbit\/s/);
+    const one = flowmac("encode", ok, "-o", out, "--model", model, "--stages", "1");
+    expect(one.out).toMatch(/r\.fmac: \d+ bytes, 1 stage, /);
+    // Help: the rules, and the bundled model's rates (8 stages of 256 entries); no rate it does not code.
+    const help = flowmac("encode", "--help").out;
+    expect(help).toMatch(/--kbps <rate>[^]*not with\s+--stages/);
+    expect(help).toMatch(/--stages <n>[^]*not with\s+--kbps/);
+    expect(help).toMatch(/bundled model: 0\.375 to 3 kbit\/s in steps of 0\.375 \(1 to 8 RVQ stages\)/);
+    expect(flowmac("roundtrip", "--help").out).toMatch(/bundled model: 0\.375 to 3 kbit\/s/);
+    const top = flowmac("--help").out;
+    expect(top).toMatch(/bundled model: 0\.375 to 3 kbit\/s/);
+    for (const h of [help, top]) expect(h).not.toMatch(/1\.5-6|1\.5 or 3|6 kbit/);
+  });
+
+  it("a clip under a second reports that its bit rate is the header's, not a number", () => {
+    const tiny = join(dir, "one-sample.wav");
+    writeFileSync(tiny, encodeWav([Float32Array.of(0.25)], 24000, "pcm16"));
+    const enc = flowmac("encode", tiny, "-o", join(dir, "one.fmac"), "--model", model);
+    expect(enc.code).toBe(0);
+    expect(enc.out).toMatch(/one\.fmac: \d+ bytes, 4 stages, 0\.00 s: too short for a meaningful bit rate \(the 40-byte header and CRC dominate\)/);
+    const rt = flowmac("roundtrip", tiny, "-o", join(dir, "one.wav"), "--model", model, "--lc");
+    expect(rt.code).toBe(0);
+    expect(rt.out).toMatch(/one\.wav: 0\.00 s, 4 stages: too short for a meaningful bit rate or speed/);
+    expect(enc.out + rt.out).not.toMatch(/kbit\/s,|\dx/);
+  });
+
+  it("help piped into a reader that stops early (| head) ends quietly", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${BIN}" --help | head -1`], { encoding: "utf8" });
+    expect(r.stdout).toMatch(/^Usage: flowmac/);
+    expect(r.stderr).toBe("");
   });
 
   it("wrong model files: missing, not safetensors, swapped codec and vocoder", () => {
@@ -134,6 +172,51 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     other[8] ^= 0xff; // another model id (and so a CRC that no longer matches: fix it up)
     new DataView(other.buffer).setUint32(other.length - 4, crc32(other.subarray(0, other.length - 4)), true);
     bad("othermodel", other, /othermodel\.fmac: made by a different model/);
+  });
+
+  it("forged streams with a valid CRC (bits per index, indices, stages beyond the model) are refused alike by both engines, before either runs", () => {
+    const fmac = join(dir, "forge-src.fmac");
+    expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", model, "--stages", "2").code).toBe(0);
+    const s = readFmac(new Uint8Array(readFileSync(fmac)));
+    const forge = (name: string, f: FmacStream) => {
+      writeFileSync(join(dir, name), writeFmac(f));
+      return join(dir, name);
+    };
+    // The tiny model's codebooks have 64 entries (6 bits).
+    const wide = forge("wide.fmac", { ...s, bitsPerIndex: 16, codes: s.codes.map((c, i) => (i % 5 === 0 ? 64 + 7 * c : c)) });
+    const wideSmall = forge("wide-small.fmac", { ...s, bitsPerIndex: 16 });
+    const narrow = forge("narrow.fmac", { ...s, bitsPerIndex: 5, codes: s.codes.map((c) => c % 32) });
+    const deep = forge("deep.fmac", { ...s, stages: 5, codes: new Uint16Array(s.frames * 5) });
+    for (const [path, re] of [
+      [wide, /wide\.fmac: corrupt \.fmac header \(16 bits per index; the model's codebooks have 64 entries, 6 bits\)/],
+      [wideSmall, /wide-small\.fmac: corrupt \.fmac header \(16 bits per index/],
+      [narrow, /narrow\.fmac: corrupt \.fmac header \(5 bits per index/],
+      [deep, /deep\.fmac: has 5 RVQ stages but the model has 4/],
+    ] as const) {
+      const out = join(dir, "forged.wav");
+      const onnx = flowmac("decode", path, "-o", out, "--model", model, "--lc");
+      const jax = flowmac("decode", path, "-o", out, "--model", model, "--lc", "--engine", "jax");
+      expectCleanFailure(onnx, re, out);
+      expect(onnx.code).toBe(1);
+      expect(jax).toEqual(onnx);
+    }
+  });
+
+  it("onnxruntime's own log lines reach the terminal only with --verbose", () => {
+    // An index beyond the codebook, past every check: onnxruntime fails and would log the failure itself.
+    const script = (verbose: boolean) => `
+      import "core-js/actual/iterator/index.js";
+      const { openEngine } = await import(${JSON.stringify(new URL("../dist/src/model/open.js", import.meta.url).href)});
+      const e = await openEngine(${JSON.stringify(model)}, "onnx", { verbose: ${verbose} });
+      const S = e.info.codec.rvq.stages;
+      try { await e.prior(new Int32Array(S * 320).fill(999), new Float32Array(S).fill(1), 320); } catch (err) { console.log("refused"); }`;
+    const run = (verbose: boolean) => spawnSync(process.execPath, ["--input-type=module", "-e", script(verbose)], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)), env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache") } });
+    const quiet = run(false);
+    expect(quiet.stdout.trim()).toBe("refused");
+    expect(quiet.stderr).toBe("");
+    const loud = run(true);
+    expect(loud.stdout.trim()).toBe("refused");
+    expect(loud.stderr).toMatch(/onnxruntime/);
   });
 
   it("decodes with noise temperature 0.7 (0.5 with --lc) unless --temperature says otherwise", () => {

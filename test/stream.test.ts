@@ -135,4 +135,48 @@ describe("compressed inputs (FLAC, MP3, Ogg Vorbis, Opus), streamed", () => {
       await collect(s.chunks(), s.length);
     })()).rejects.toThrow(UserError);
   });
+
+  /** Both ways in: whole-file (mel, eval) and streamed (encode); each must refuse with `re`. */
+  async function expectRefused(path: string, re: RegExp) {
+    await expect(loadAudio(path)).rejects.toThrow(re);
+    await expect((async () => {
+      const s = await openAudioStream(path);
+      await collect(s.chunks(), s.length);
+    })()).rejects.toThrow(re);
+  }
+
+  it("a cut or damaged FLAC file is refused: fewer samples than its STREAMINFO states", async () => {
+    const bytes = readFileSync(join(fixtures, "sweep-16k-mono.flac"));
+    for (const keep of [0.5, 0.9]) {
+      const cut = join(dir, `cut-${keep}.flac`);
+      writeFileSync(cut, bytes.subarray(0, Math.round(bytes.length * keep)));
+      await expectRefused(cut, /file ended early or is damaged \(its header states 24000 samples, \d+ could be decoded\)/);
+    }
+    // A damaged frame mid-stream: the decoder stops there without an error of its own.
+    const damaged = Uint8Array.from(bytes);
+    damaged[bytes.length >> 1] ^= 0x10;
+    writeFileSync(join(dir, "damaged-mid.flac"), damaged);
+    await expectRefused(join(dir, "damaged-mid.flac"), /file ended early or is damaged \(its header states 24000 samples/);
+  });
+
+  it("a cut or damaged Ogg file (Vorbis, Opus) is refused: no end-of-stream page, or a page CRC mismatch", async () => {
+    for (const name of ["sweep-48k-stereo.ogg", "square-48k-mono.opus"]) {
+      const bytes = readFileSync(join(fixtures, name));
+      for (const keep of [0.5, 0.9]) {
+        const cut = join(dir, `cut-${keep}-${name}`);
+        writeFileSync(cut, bytes.subarray(0, Math.round(bytes.length * keep)));
+        await expectRefused(cut, /file ended early \(its last Ogg page is cut short\)/);
+      }
+      // Cut exactly after a page: every page is whole, but the stream never ends.
+      const pages: number[] = [];
+      for (let p = bytes.indexOf("OggS"); p >= 0; p = bytes.indexOf("OggS", p + 1)) pages.push(p);
+      const atPage = join(dir, `at-page-${name}`);
+      writeFileSync(atPage, bytes.subarray(0, pages[pages.length - 2]));
+      await expectRefused(atPage, /file ended early \(an Ogg stream has no end-of-stream page\)/);
+      const damaged = Uint8Array.from(bytes);
+      damaged[Math.round(bytes.length * 0.6)] ^= 0x10;
+      writeFileSync(join(dir, `damaged-${name}`), damaged);
+      await expectRefused(join(dir, `damaged-${name}`), /corrupt Ogg page at byte \d+ \(CRC mismatch\)/);
+    }
+  });
 });

@@ -7,6 +7,7 @@ import decodeAudio from "audio-decode";
 import { UserError } from "../util/errors.js";
 import { readInputFile } from "../util/files.js";
 import { resample } from "./resample.js";
+import { oggProblem, statedLengthProblem, type ReadAt } from "./stated-length.js";
 import { isWav, readWav, unsupportedRate, type DecodedAudio } from "./wav.js";
 
 export const SAMPLE_RATE = 24000;
@@ -20,6 +21,9 @@ export interface LoadOptions {
 export async function decodeAudioBytes(bytes: Uint8Array, source: string): Promise<DecodedAudio> {
   if (bytes.length === 0) throw new UserError(`${source}: file is empty`);
   if (isWav(bytes)) return readWav(bytes, source);
+  const readAt: ReadAt = (pos, len) => bytes.subarray(pos, pos + len);
+  const damaged = oggProblem(readAt, bytes.length);
+  if (damaged) throw new UserError(`${source}: ${damaged}`);
   let decoded: { channelData: Float32Array[]; sampleRate: number };
   try {
     decoded = await decodeAudio(bytes);
@@ -30,6 +34,8 @@ export async function decodeAudioBytes(bytes: Uint8Array, source: string): Promi
     throw new UserError(`${source}: decoder returned no audio`);
   const badRate = unsupportedRate(decoded.sampleRate);
   if (badRate) throw new UserError(`${source}: ${badRate}`);
+  const short = statedLengthProblem(readAt, decoded.channelData[0].length);
+  if (short) throw new UserError(`${source}: ${short}`);
   return { sampleRate: decoded.sampleRate, channels: decoded.channelData };
 }
 

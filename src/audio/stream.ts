@@ -13,6 +13,7 @@ import { UserError } from "../util/errors.js";
 import { checkInputPath, readInputFile } from "../util/files.js";
 import { checkFinite, decodeAudioBytes, decoderFailure, downmix, SAMPLE_RATE, signalErrors } from "./load.js";
 import { CHUNK, resampledLength, StreamResampler } from "./resample.js";
+import { oggProblem, statedLengthProblem, type ReadAt } from "./stated-length.js";
 import { decodeWavFrames, isWav, parseWavHeader, unsupportedRate, type WavLayout } from "./wav.js";
 
 export interface AudioStream {
@@ -29,8 +30,9 @@ interface MonoSource {
   read(): Generator<Float32Array> | AsyncGenerator<Float32Array>;
 }
 
-function wavSource(path: string, fd: number, size: number): MonoSource {
-  const readAt = (pos: number, len: number) => {
+/** Random access to an open file of `size` bytes. */
+function fileReadAt(fd: number, size: number): ReadAt {
+  return (pos, len) => {
     const b = new Uint8Array(Math.max(0, Math.min(len, size - pos)));
     let got = 0;
     while (got < b.length) {
@@ -40,6 +42,23 @@ function wavSource(path: string, fd: number, size: number): MonoSource {
     }
     return b.subarray(0, got);
   };
+}
+
+/** `check`'s finding on the file at `path`, as a one-line error. */
+function checkFile(path: string, check: (readAt: ReadAt, size: number) => string | null): void {
+  const fd = openSync(path, "r");
+  let problem: string | null;
+  try {
+    const size = fstatSync(fd).size;
+    problem = check(fileReadAt(fd, size), size);
+  } finally {
+    closeSync(fd);
+  }
+  if (problem) throw new UserError(`${path}: ${problem}`);
+}
+
+function wavSource(path: string, fd: number, size: number): MonoSource {
+  const readAt = fileReadAt(fd, size);
   const layout: WavLayout = parseWavHeader(readAt, size, path);
   return {
     sampleRate: layout.sampleRate,
@@ -85,6 +104,7 @@ async function* decodedPieces(path: string, format: string): AsyncGenerator<{ ch
 async function compressedSource(path: string, head: Uint8Array): Promise<MonoSource | null> {
   const format = audioType(head);
   if (!format || !(format in decode)) return null;
+  checkFile(path, oggProblem);
   let sampleRate = 0;
   let length = 0;
   for await (const { channelData, sampleRate: rate } of decodedPieces(path, format)) {
@@ -94,6 +114,7 @@ async function compressedSource(path: string, head: Uint8Array): Promise<MonoSou
     length += channelData[0].length;
   }
   if (length === 0) throw new UserError(`${path}: decoder returned no audio`);
+  checkFile(path, (readAt) => statedLengthProblem(readAt, length));
   const badRate = unsupportedRate(sampleRate);
   if (badRate) throw new UserError(`${path}: ${badRate}`);
   return {
@@ -106,7 +127,7 @@ async function compressedSource(path: string, head: Uint8Array): Promise<MonoSou
         seen += channelData[0].length;
         yield downmix(channelData);
       }
-      if (seen !== length) throw new Error(`${path}: decoded ${seen} samples on the second pass, ${length} on the first`);
+      if (seen !== length) throw new UserError(`${path}: decoded ${seen} samples on the second pass, ${length} on the first (did the file change while being read?)`);
     },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * Writes a mono WAV file piece by piece (the length is known up front), so
  * long decodes never hold the whole output in memory. Like writeFileAtomic,
- * the bytes go to a temporary sibling that is renamed only when complete.
+ * the bytes go to a temporary sibling (see partial-files.ts) that is renamed
+ * only when complete.
  */
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { UserError } from "../util/errors.js";
+import { partialSibling, settle } from "../util/partial-files.js";
 import { encodeWavSamples, wavHeader, type WavSampleFormat } from "./wav.js";
 
 export class WavFileWriter {
@@ -16,13 +18,15 @@ export class WavFileWriter {
   constructor(private path: string, sampleRate: number, private total: number, private format: WavSampleFormat = "pcm16") {
     const dir = dirname(path);
     if (!existsSync(dir)) throw new UserError(`${path}: directory ${dir} does not exist`);
-    this.tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+    this.tmp = partialSibling(path);
+    this.fd = -1;
     try {
       this.fd = openSync(this.tmp, "w");
+      writeSync(this.fd, wavHeader(1, total, sampleRate, format));
     } catch (e) {
+      this.abort();
       throw new UserError(`${path}: cannot write (${(e as Error).message})`);
     }
-    writeSync(this.fd, wavHeader(1, total, sampleRate, format));
   }
 
   write(samples: Float32Array): void {
@@ -39,6 +43,7 @@ export class WavFileWriter {
     fsyncSync(this.fd);
     closeSync(this.fd);
     renameSync(this.tmp, this.path);
+    settle(this.tmp);
   }
 
   abort(): void {
@@ -48,5 +53,6 @@ export class WavFileWriter {
       /* already closed */
     }
     rmSync(this.tmp, { force: true });
+    settle(this.tmp);
   }
 }

@@ -11,6 +11,8 @@ export const VERSION = 1;
 export const HEADER_BYTES = 36;
 export const CRC_BYTES = 4;
 export const HOP = 512;
+/** The one sample rate version 1 codes. */
+export const SAMPLE_RATE = 24000;
 
 export interface FmacStream {
   /** 16 hex digits: the first 8 bytes of the SHA-256 of the codec weights. */
@@ -37,6 +39,8 @@ export function payloadBytes(frames: number, stages: number, bits: number): numb
 export function writeFmac(s: FmacStream): Uint8Array {
   if (!/^[0-9a-f]{16}$/.test(s.modelId)) throw new Error(`model id must be 16 hex digits, got ${s.modelId}`);
   if (s.codes.length !== s.frames * s.stages) throw new Error(`expected ${s.frames * s.stages} codes, got ${s.codes.length}`);
+  // packBits keeps the low bits only: a code that does not fit would be written as another one.
+  for (const c of s.codes) if (c >= 2 ** s.bitsPerIndex) throw new Error(`code ${c} does not fit in ${s.bitsPerIndex} bits`);
   const payload = payloadBytes(s.frames, s.stages, s.bitsPerIndex);
   const out = new Uint8Array(HEADER_BYTES + payload + CRC_BYTES);
   const v = new DataView(out.buffer);
@@ -84,7 +88,7 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   if (bytes.length > expected) fail(`corrupt .fmac file (${bytes.length - expected} unexpected trailing bytes)`);
   const stored = v.getUint32(HEADER_BYTES + payload, true);
   if (crc32(bytes.subarray(0, HEADER_BYTES + payload)) !== stored) fail("corrupt .fmac file (CRC mismatch)");
-  if (sampleRate !== 24000) fail(`unsupported sample rate ${sampleRate} in .fmac header`);
+  if (sampleRate !== SAMPLE_RATE) fail(`unsupported sample rate ${sampleRate} in .fmac header`);
   const codes = unpackBits(bytes.subarray(HEADER_BYTES, HEADER_BYTES + payload), bitsPerIndex, frames * stages);
   return { modelId, sampleRate, stages, bitsPerIndex, length, frames, codes };
 }

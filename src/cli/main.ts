@@ -2,6 +2,8 @@ import "core-js/actual/iterator/index.js";
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../util/errors.js";
+import { bundledRatesHelp } from "./bitrate.js";
+import { removePartialOutputsOnSignals, usesDefaultSignals } from "./interrupt.js";
 import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
@@ -19,10 +21,14 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name("flowmac")
-    .description("FlowMAC neural audio codec: speech and music at 1.5-6 kbit/s")
+    .description("FlowMAC neural audio codec: speech and music at a few kbit/s")
     .version(pkg.version)
+    .addHelpText("after", bundledRatesHelp)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook("preAction", (_program, command) => {
+      if (!usesDefaultSignals(command)) removePartialOutputsOnSignals();
+    });
   registerCodec(program);
   registerVocoder(program);
   registerExport(program);
@@ -38,6 +44,11 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; every failure becomes one line on stderr and a non-zero exit. */
 export async function main(argv: string[]): Promise<void> {
+  // `flowmac --help | head`: the reader is gone, so is the rest of the output (no crash trace).
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") process.stderr.write(`flowmac: cannot write the output (${e.message})\n`);
+    process.exit(e.code === "EPIPE" ? 0 : 1);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -16,6 +16,15 @@ export function parseIntOption(name: string, min: number, max: number) {
   };
 }
 
+/** A number > 0 (`integer`: a whole one); what range makes sense is checked once the model is loaded. */
+export function parsePositiveOption(name: string, integer = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new UserError(`--${name} must be a positive ${integer ? "integer" : "number"}, got '${value}'`);
+    return n;
+  };
+}
+
 export function parseFloatOption(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);

@@ -6,11 +6,13 @@
  * issue are used; other audio packages are kept for blind evaluation.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { readWav } from "../audio/wav.js";
 import { Rng } from "../nn/rng.js";
 import { UserError } from "../util/errors.js";
+import { writeFileAtomic } from "../util/files.js";
+import { partialSibling, settle } from "../util/partial-files.js";
 import { randomMidi } from "./midi.js";
 
 export type ClipKind = "speech-real" | "music-real" | "speech-synthetic" | "music-synthetic";
@@ -107,7 +109,15 @@ function soxReadable(src: string, tmpDir: string): string {
 function convert(input: string, dst: string, start = 0, seconds?: number): void {
   if (existsSync(dst)) return; // deterministic output: a rerun keeps what an earlier run converted
   const trim = seconds !== undefined ? ["trim", String(start), String(seconds)] : [];
-  run("sox", ["-D", input, "-b", "16", "-c", "1", dst, ...trim, "rate", "-v", "24000"]);
+  // Through a temporary: a clip cut short by a kill must not pass for a converted one on the rerun.
+  const tmp = partialSibling(dst);
+  try {
+    run("sox", ["-D", input, "-b", "16", "-c", "1", "-t", "wav", tmp, ...trim, "rate", "-v", "24000"]);
+    renameSync(tmp, dst);
+  } finally {
+    rmSync(tmp, { force: true });
+    settle(tmp);
+  }
 }
 
 /** Duration and level check of a produced clip: too short or near-silent clips are dropped. */
@@ -174,7 +184,7 @@ export function buildCorpus(o: BuildOptions): ManifestEntry[] {
   synthesiseMusic(o, rng.fork(), tmp, add);
   rmSync(tmp, { recursive: true, force: true });
   entries.sort((a, b) => (a.id < b.id ? -1 : 1));
-  writeFileSync(join(o.out, "manifest.jsonl"), entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  writeFileAtomic(join(o.out, "manifest.jsonl"), entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
   return entries;
 }
 

@@ -4,7 +4,7 @@
  * model directory or from bytes (browser). The bitstream's model id is the
  * first 8 bytes of the SHA-256 of the codec weights.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseMelStats, type MelStats } from "../audio/stats.js";
@@ -42,6 +42,26 @@ export function readModelMelStats(dir: string): MelStats {
   const meta = parseSafeTensors(new Uint8Array(readFileSync(path)), path).metadata;
   if (!meta.mel_stats) throw new UserError(`${path}: codec weights carry no mel statistics`);
   return parseMelStats(meta.mel_stats, path);
+}
+
+/** A model's codec config alone, from the header of its weights file (no weights read: for help texts); null if unreadable. */
+export function readCodecConfig(dir: string = DEFAULT_MODEL_DIR): CodecConfig | null {
+  try {
+    const fd = openSync(join(dir, "codec.safetensors"), "r");
+    try {
+      const size = Buffer.alloc(8);
+      readSync(fd, size, 0, 8, 0);
+      const n = Number(size.readBigUInt64LE());
+      if (n > 1 << 24) return null;
+      const header = Buffer.alloc(n);
+      readSync(fd, header, 0, n, 8);
+      return JSON.parse(JSON.parse(header.toString("utf8")).__metadata__.config) as CodecConfig;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
 }
 
 export async function modelIdOf(codecBytes: Uint8Array): Promise<string> {

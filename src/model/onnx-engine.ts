@@ -19,13 +19,27 @@ export function bundleVersionProblem(info: OnnxBundle["info"]): string | null {
   return `exported by another version of flowmac (format ${info.format ?? 1}, blocks of ${info.block}; this one needs format ${ONNX_FORMAT}, blocks of ${BLOCK})`;
 }
 
+export interface OnnxEngineOptions {
+  /** Intra-op threads (default 1). */
+  threads?: number;
+  /**
+   * Least severity onnxruntime logs (0 verbose ... 4 fatal). Default 4: its own
+   * log lines (an error at 3) would reach the terminal next to the error the
+   * caller reports anyway.
+   */
+  logSeverity?: 0 | 1 | 2 | 3 | 4;
+}
+
+const LOG_LEVELS = ["verbose", "info", "warning", "error", "fatal"] as const;
+
 /**
  * Session options. onnxruntime's SkipLayerNormFusion is switched off: its fused
  * Add + LayerNormalization kernel measured 5-7x slower here than the two ops it
  * replaces (~0.29 ms vs ~0.06 ms per [320, 128] residual), ~8% of an encoder block.
  */
-const SESSION_OPTIONS = (threads: number): OrtTypes.InferenceSession.SessionOptions => ({
+const SESSION_OPTIONS = (threads: number, logSeverity: OnnxEngineOptions["logSeverity"]): OrtTypes.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads,
+  logSeverityLevel: logSeverity,
   interOpNumThreads: 1,
   graphOptimizationLevel: "all",
   executionMode: "sequential",
@@ -42,12 +56,13 @@ export class OnnxEngine implements InferenceEngine {
     private istft: InverseStft | null,
   ) {}
 
-  static async create(ort: Ort, bundle: OnnxBundle, threads = 1): Promise<OnnxEngine> {
+  static async create(ort: Ort, bundle: OnnxBundle, { threads = 1, logSeverity = 4 }: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     const problem = bundleVersionProblem(bundle.info);
     if (problem) throw new UserError(`ONNX model was ${problem}: re-export it with \`flowmac export\``);
+    ort.env.logLevel = LOG_LEVELS[logSeverity]; // the process-wide logger: read when the first session is created
     const sessions = {} as Record<GraphName, OrtTypes.InferenceSession>;
     for (const [name, bytes] of Object.entries(bundle.graphs) as [GraphName, Uint8Array][])
-      sessions[name] = await ort.InferenceSession.create(bytes, SESSION_OPTIONS(threads));
+      sessions[name] = await ort.InferenceSession.create(bytes, SESSION_OPTIONS(threads, logSeverity));
     let istft: InverseStft | null = null;
     const g = bundle.info.vocoder.generator;
     if (sessions.vocoder.outputNames.includes("re")) {

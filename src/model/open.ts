@@ -51,12 +51,13 @@ export async function onnxBundleFor(m: LoadedModel): Promise<OnnxBundle> {
   return bundle;
 }
 
-export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: EngineName = "onnx"): Promise<InferenceEngine> {
+/** `verbose`: let onnxruntime log its warnings and errors (by default it is silent: errors reach the caller as exceptions). */
+export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: EngineName = "onnx", { verbose = false } = {}): Promise<InferenceEngine> {
   await initJax();
   const m = await loadModel(readModelDir(modelDir));
   if (engine === "jax") return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
   const ort = await import("onnxruntime-node");
-  const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m));
+  const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m), { logSeverity: verbose ? 2 : 4 });
   new JaxEngine(m.info, m.codec, m.buffers, m.generator).dispose();
   return engineOut;
 }

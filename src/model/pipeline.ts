@@ -13,6 +13,7 @@ import { timeEmbeddingValues } from "../nn/time-embedding.js";
 import { hashNormal } from "../nn/rng.js";
 import { framesFor, HOP } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
+import { firstCodeBeyond } from "./stream-fit.js";
 
 export const MARGIN = 32;
 export const BLOCK = 320;
@@ -209,6 +210,10 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
   const { codec, stats } = engine.info;
   const n = codec.nMels;
   const S = codec.rvq.stages;
+  // Refused before any engine runs: engines differ on what an index beyond a codebook does.
+  if (streamStages > S) throw new RangeError(`${streamStages} RVQ stages given; the model has ${S}`);
+  const bad = firstCodeBeyond(codes.subarray(0, frames * streamStages), codec.rvq.codebookSize);
+  if (bad >= 0) throw new RangeError(`code ${codes[bad]} (frame ${Math.floor(bad / streamStages)}, stage ${bad % streamStages}) is beyond the codebooks' ${codec.rvq.codebookSize} entries`);
   const stages = Math.min(o.stages ?? streamStages, streamStages);
   const starts = blockStarts(frames);
   const B = o.guidance !== 0 ? 2 : 1;

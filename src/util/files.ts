@@ -1,7 +1,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { UserError } from "./errors.js";
+import { partialSibling, settle } from "./partial-files.js";
 
 /** Throws a one-line user error unless `path` is an existing file. */
 export function checkInputPath(path: string): void {
@@ -21,12 +22,13 @@ export async function readInputFile(path: string): Promise<Uint8Array> {
 
 /**
  * Writes `data` so that `path` either holds the complete new contents or is left
- * untouched: bytes go to a temporary sibling first, which is renamed at the end.
+ * untouched: bytes go to a temporary sibling first (see partial-files.ts), which
+ * is renamed at the end.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
   if (!existsSync(dir)) throw new UserError(`${path}: directory ${dir} does not exist`);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = partialSibling(path);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   let fd = -1;
   try {
@@ -37,9 +39,11 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
+    settle(tmp);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
+    settle(tmp);
     throw new UserError(`${path}: cannot write (${(e as Error).message})`);
   }
 }

@@ -4,21 +4,17 @@ import { openAudioStream } from "../../audio/stream.js";
 import { type WavSampleFormat } from "../../audio/wav.js";
 import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
-import { FRAME_RATE } from "../../model/config.js";
 import type { InferenceEngine } from "../../model/engine.js";
-import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
+import { streamMismatch } from "../../model/stream-fit.js";
 import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
-import { parseChoice, parseFloatOption, parseIntOption, requireOutput } from "../options.js";
+import { bundledRatesHelp, checkRateFlags, meaningfulKbps, plural, stagesFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
+import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
+import { parseChoice, parseFloatOption, parseIntOption, parsePositiveOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
-
-
-interface ModelOpts {
-  model?: string;
-  engine: EngineName;
-}
+import { refuseOutputsOverInputs } from "../same-file.js";
 
 interface EncodeOpts extends ModelOpts {
   output: string;
@@ -37,20 +33,11 @@ interface DecodeOpts extends ModelOpts {
   vocoder: VocoderChoice;
 }
 
-function modelOptions(cmd: Command): Command {
-  return cmd
-    .option("--model <dir>", "model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine: onnx (fast) or jax (reference)", parseChoice("engine", ENGINES), defaultEngine());
-}
-
-function defaultEngine(): EngineName {
-  return "onnx";
-}
-
 function encodeOptions(cmd: Command): Command {
   return cmd
-    .option("--kbps <rate>", "bit rate: 1.5 or 3 (RVQ stages = kbps * 1000 / 375)", parseFloatOption("kbps", 0.375, 12))
-    .option("--stages <n>", "RVQ stages to transmit (overrides --kbps)", parseIntOption("stages", 1, 64));
+    .option("--kbps <rate>", "bit rate in kbit/s, one the model codes (see below); not with --stages", parsePositiveOption("kbps"))
+    .option("--stages <n>", "RVQ stages to transmit (default: all); not with --kbps", parsePositiveOption("stages", true))
+    .addHelpText("after", bundledRatesHelp);
 }
 
 function decodeOptions(cmd: Command): Command {
@@ -64,24 +51,13 @@ function decodeOptions(cmd: Command): Command {
     .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
 }
 
-function stagesFor(o: EncodeOpts, engine: InferenceEngine): number {
-  const max = engine.info.codec.rvq.stages;
-  const bitsPerStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
-  const s = o.stages ?? (o.kbps !== undefined ? Math.round((o.kbps * 1000) / bitsPerStage) : max);
-  if (s < 1 || s > max || (o.kbps !== undefined && Math.abs(s * bitsPerStage - o.kbps * 1000) > 1))
-    throw new UserError(
-      `${o.stages !== undefined ? `--stages ${o.stages}` : `--kbps ${o.kbps}`}: this model codes ${bitsPerStage} bit/s per stage with 1 to ${max} stages (up to ${(max * bitsPerStage) / 1000} kbit/s)`,
-    );
-  return s;
-}
-
 function decodeSettings(o: DecodeOpts): DecodeOptions {
   if (o.lc && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError("--lc fixes 1 step without guidance; drop --steps/--guidance");
   return { ...DEFAULT_DECODE, ...(o.lc ? LC_DECODE : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}), seed: o.seed };
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const stages = stagesFor(o, engine);
+  const stages = stagesFor(o, engine.info.codec.rvq);
   // Streamed: a long WAV file is read, resampled and encoded in bounded memory.
   const audio = await openAudioStream(input);
   const bar = progressBar("encode", 1);
@@ -97,9 +73,8 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
 }
 
 function checkStream(s: FmacStream, source: string, engine: InferenceEngine): void {
-  if (s.modelId !== engine.info.modelId)
-    throw new UserError(`${source}: made by a different model (id ${s.modelId}); this model is ${engine.info.modelId} (pass the right --model)`);
-  if (s.stages > engine.info.codec.rvq.stages) throw new UserError(`${source}: has ${s.stages} stages but the model has ${engine.info.codec.rvq.stages}`);
+  const why = streamMismatch(s, engine.info);
+  if (why) throw new UserError(`${source}: ${why}`);
 }
 
 /** Decodes straight into a WAV file, block by block: memory stays bounded for any length. */
@@ -122,16 +97,20 @@ async function decodeToFile(s: FmacStream, source: string, out: string, o: Decod
 
 export function registerCodec(program: Command): void {
   encodeOptions(modelOptions(program.command("encode")))
-    .description("encode audio to a .fmac bitstream (24 kHz, 1.5 or 3 kbit/s)")
+    .description("encode audio to a .fmac bitstream (24 kHz; the bit rate set by --kbps or --stages)")
     .argument("<audio>", "input audio (WAV, FLAC, MP3, Ogg)")
     .requiredOption("-o, --output <file.fmac>", "output bitstream")
     .action(async (input: string, o: EncodeOpts) => {
       const out = requireOutput(o.output, ".fmac");
-      const engine = await openEngine(o.model, o.engine);
+      refuseOutputsOverInputs([input], [out]);
+      checkRateFlags(o);
+      const engine = await openModel(o);
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);
       writeFileAtomic(out, bytes);
-      console.log(`${out}: ${bytes.length} bytes, ${s.stages} stages, ${((bytes.length * 8) / (s.length / SAMPLE_RATE) / 1000).toFixed(3)} kbit/s`);
+      const secs = s.length / SAMPLE_RATE;
+      const kbps = meaningfulKbps(bytes.length, secs);
+      console.log(`${out}: ${bytes.length} bytes, ${plural(s.stages, "stage")}, ${kbps === null ? `${secs.toFixed(2)} s: ${TOO_SHORT_FOR_A_RATE}` : `${kbps.toFixed(3)} kbit/s`}`);
       engine.dispose();
     });
 
@@ -141,9 +120,10 @@ export function registerCodec(program: Command): void {
     .requiredOption("-o, --output <file.wav>", "output WAV")
     .action(async (input: string, o: DecodeOpts) => {
       const out = requireOutput(o.output, ".wav");
+      refuseOutputsOverInputs([input], [out]);
       decodeSettings(o); // flags first: a bad flag is reported before any file is read
       const s = readFmac(await readInputFile(input), input);
-      const engine = await openEngine(o.model, o.engine);
+      const engine = await openModel(o);
       await decodeToFile(s, input, out, o, engine);
       console.log(`${out}: ${(s.length / SAMPLE_RATE).toFixed(2)} s`);
       engine.dispose();
@@ -157,8 +137,10 @@ export function registerCodec(program: Command): void {
     .action(async (input: string, o: EncodeOpts & DecodeOpts & { keep?: string }) => {
       const out = requireOutput(o.output, ".wav");
       if (o.keep) requireOutput(o.keep, ".fmac");
+      refuseOutputsOverInputs([input], [out, o.keep]);
+      checkRateFlags(o);
       decodeSettings(o);
-      const engine = await openEngine(o.model, o.engine);
+      const engine = await openModel(o);
       const t0 = performance.now();
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);
@@ -167,10 +149,14 @@ export function registerCodec(program: Command): void {
       const t2 = performance.now();
       if (o.keep) writeFileAtomic(o.keep, bytes);
       const secs = s.length / SAMPLE_RATE;
-      console.log(
-        `${out}: ${secs.toFixed(2)} s at ${((bytes.length * 8) / secs / 1000).toFixed(3)} kbit/s (file size incl. header), ` +
-          `encode ${(secs / ((t1 - t0) / 1000)).toFixed(1)}x, decode ${(secs / ((t2 - t1) / 1000)).toFixed(1)}x real time`,
-      );
+      const kbps = meaningfulKbps(bytes.length, secs);
+      // Under a second, start-up and one whole block dominate the times as the header does the size.
+      if (kbps === null) console.log(`${out}: ${secs.toFixed(2)} s, ${plural(s.stages, "stage")}: ${TOO_SHORT_FOR_RATE_OR_SPEED}`);
+      else
+        console.log(
+          `${out}: ${secs.toFixed(2)} s at ${kbps.toFixed(3)} kbit/s (file size incl. header), ` +
+            `encode ${(secs / ((t1 - t0) / 1000)).toFixed(1)}x, decode ${(secs / ((t2 - t1) / 1000)).toFixed(1)}x real time`,
+        );
       engine.dispose();
     });
 }

@@ -2,11 +2,13 @@ import type { Command } from "commander";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { buildCorpus } from "../../corpus/build.js";
+import { keepDefaultSignals } from "../interrupt.js";
 import { parseFloatOption, parseIntOption } from "../options.js";
 
 export function registerCorpus(program: Command): void {
-  program
-    .command("corpus")
+  // One long synchronous build: a signal handler would run only at its end. A killed
+  // run's partial clips are temporaries that the next run removes.
+  keepDefaultSignals(program.command("corpus"))
     .description("build the training corpus from Debian packages and synthesis (installs packages with apt-get)")
     .option("-o, --out <dir>", "corpus directory", join(homedir(), "flowmac-data", "corpus"))
     .option("--seed <n>", "random seed", parseIntOption("seed", 0, 2 ** 31 - 1), 1)

@@ -8,16 +8,14 @@ import { codecFromSpec, type EvalCodec } from "../../eval/codecs.js";
 import { installPeers } from "../../eval/peers.js";
 import { contentKindOfCorpusClip, contentKindOfFileName, markdownTable, runEval, writeReport, type Clip, type ContentKind } from "../../eval/run.js";
 import type { InferenceEngine } from "../../model/engine.js";
-import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { UserError } from "../../util/errors.js";
+import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption } from "../options.js";
 import { progressBar } from "../progress.js";
 
-interface EvalOpts {
+interface EvalOpts extends ModelOpts {
   codecs: string;
   output: string;
-  model?: string;
-  engine: EngineName;
   split: "train" | "validation";
   maxClips?: number;
   maxSeconds?: number;
@@ -50,14 +48,11 @@ function spread<T>(xs: T[], n?: number): T[] {
 }
 
 export function registerEval(program: Command): void {
-  program
-    .command("eval")
+  modelOptions(program.command("eval"), "FlowMAC model directory (default: the bundled model)")
     .description("evaluate FlowMAC against peer codecs (Opus, Codec 2, Speex) on the same clips: table, CSVs, spectrograms")
     .argument("<inputs...>", "audio files, a directory of them, or a corpus directory (uses its --split)")
     .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps), flowmac@3:g0.5:t0.7 (guidance, temperature), vocoder-only, linear@3, any flowmac/linear/vocoder-only row with '/<vocoder>' (e.g. flowmac-lc@3/pghi-fgla, vocoder-only/fgla:64), opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
     .requiredOption("-o, --output <report-dir>", "report directory")
-    .option("--model <dir>", "FlowMAC model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx")
     .option("--split <name>", "corpus split to evaluate", parseChoice("split", ["validation", "train"] as const), "validation")
     .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
     .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
@@ -65,10 +60,11 @@ export function registerEval(program: Command): void {
     .option("--linear <file>", "linear reference codec for the linear@<kbps> rows (linear@3 = 8 stages, linear@1.5 = 4), decoded by the model's vocoder; fit it first with 'flowmac fit-linear' on the training split")
     .addHelpText("after", REPORT_HELP)
     .action(async (inputs: string[], o: EvalOpts) => {
+      if (existsSync(o.output) && !statSync(o.output).isDirectory()) throw new UserError(`${o.output}: exists and is not a directory (the report is a directory of files)`);
       const specs = o.codecs.split(",").map((s) => s.trim()).filter(Boolean);
       if (specs.length === 0) throw new UserError("--codecs is empty");
       let engine: Promise<InferenceEngine> | null = null;
-      const getEngine = () => (engine ??= openEngine(o.model, o.engine));
+      const getEngine = () => (engine ??= openModel(o));
       const codecs: EvalCodec[] = [];
       for (const s of specs) codecs.push(await codecFromSpec(s, getEngine, o.linear));
       installPeers(codecs.filter((c) => c.packages.length > 0) as any, (m) => console.error(m));

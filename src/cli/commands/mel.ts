@@ -4,6 +4,7 @@ import { MelFrontEnd, toBandMajor } from "../../audio/mel.js";
 import { writeFileAtomic } from "../../util/files.js";
 import { encodeNpy } from "../../util/npy.js";
 import { requireOutput } from "../options.js";
+import { refuseOutputsOverInputs } from "../same-file.js";
 
 export function registerMel(program: Command): void {
   program
@@ -13,6 +14,7 @@ export function registerMel(program: Command): void {
     .requiredOption("-o, --output <file.npy>", "output .npy file")
     .action(async (audioPath: string, opts: { output: string }) => {
       const out = requireOutput(opts.output, ".npy");
+      refuseOutputsOverInputs([audioPath], [out]);
       const audio = await loadAudio(audioPath);
       const mel = new MelFrontEnd().compute(audio);
       writeFileAtomic(out, encodeNpy(toBandMajor(mel), [mel.bands, mel.frames]));

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { linePanelsPng, type Series } from "../../eval/plots.js";
 import { UserError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/files.js";
+import { refuseOutputsOverInputs } from "../same-file.js";
 
 /** Panels of a training log: each groups keys whose curves belong together. */
 const GROUPS: { title: string; keys: RegExp; logY?: boolean }[] = [
@@ -56,6 +57,7 @@ export function registerPlot(program: Command): void {
     .option("-o, --output <file.png>", "output PNG (default: <run-dir>/curves.png)")
     .action((dir: string, o: { output?: string }) => {
       const out = o.output ?? join(dir, "curves.png");
+      refuseOutputsOverInputs([join(dir, "log.jsonl")], [out]);
       writeFileAtomic(out, plotRun(dir));
       console.log(out);
     });

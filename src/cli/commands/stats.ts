@@ -6,6 +6,7 @@ import { MelStatsAccumulator } from "../../audio/stats.js";
 import { writeFileAtomic } from "../../util/files.js";
 import { progressBar } from "../progress.js";
 import { requireOutput } from "../options.js";
+import { refuseOutputsOverInputs } from "../same-file.js";
 
 export function registerStats(program: Command): void {
   program
@@ -16,6 +17,7 @@ export function registerStats(program: Command): void {
     .action(async (inputs: string[], opts: { output: string }) => {
       const out = requireOutput(opts.output, ".json");
       const files = listAudioFiles(inputs);
+      refuseOutputsOverInputs(files, [out]);
       const fe = new MelFrontEnd();
       const acc = new MelStatsAccumulator(fe.config.nMels);
       const bar = progressBar("stats", files.length, " files");

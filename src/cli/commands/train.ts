@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MelStatsAccumulator, parseMelStats, type MelStats } from "../../audio/stats.js";
 import { CODEC_CONFIGS } from "../../model/config.js";
@@ -10,6 +10,8 @@ import { loadClips, type Clip } from "../../train/data.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
+import { writeFileAtomic } from "../../util/files.js";
+import { keepDefaultSignals } from "../interrupt.js";
 import { parseChoice, parseFloatOption, parseIntOption } from "../options.js";
 
 interface TrainOpts {
@@ -38,7 +40,7 @@ function statsFor(o: TrainOpts, train: Clip[]): MelStats {
   for (const c of train) acc.add(c.mel);
   const s = acc.result();
   mkdirSync(o.out, { recursive: true });
-  writeFileSync(join(o.out, "stats.json"), JSON.stringify(s) + "\n");
+  writeFileAtomic(join(o.out, "stats.json"), JSON.stringify(s) + "\n");
   return s;
 }
 
@@ -78,7 +80,8 @@ async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> 
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command("train").description("train the codec or the vocoder");
+  // Training handles SIGINT and SIGTERM itself: it checkpoints, then stops (src/train/runner.ts).
+  const train = keepDefaultSignals(program.command("train").description("train the codec or the vocoder"));
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
     .option("--stats <stats.json>", "mel statistics (default: computed from the training split)")
     .action(async (o: TrainOpts) => {

@@ -2,32 +2,32 @@ import type { Command } from "commander";
 import { loadAudio, SAMPLE_RATE } from "../../audio/load.js";
 import { fromBandMajor, MelFrontEnd } from "../../audio/mel.js";
 import { encodeWav } from "../../audio/wav.js";
-import { ENGINES, openEngine, type EngineName } from "../../model/open.js";
 import { vocodeMel } from "../../model/pipeline.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { decodeNpy } from "../../util/npy.js";
-import { parseChoice, requireOutput } from "../options.js";
+import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
+import { requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
+import { refuseOutputsOverInputs } from "../same-file.js";
 
-interface Opts {
+interface Opts extends ModelOpts {
   output: string;
-  model?: string;
-  engine: EngineName;
   vocoder: VocoderChoice;
 }
 
 function common(cmd: Command): Command {
-  return cmd
-    .requiredOption("-o, --output <file.wav>", "output WAV (24 kHz, 16-bit)")
-    .option("--model <dir>", "model directory (default: the bundled model)")
-    .option("--engine <name>", "inference engine", parseChoice("engine", ENGINES), "onnx")
-    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
+  return modelOptions(cmd.requiredOption("-o, --output <file.wav>", "output WAV (24 kHz, 16-bit)")).option(
+    "--vocoder <name>",
+    `mel-to-audio stage: ${VOCODER_HELP}`,
+    parseVocoder,
+    parseVocoder("model"),
+  );
 }
 
 async function vocodeToFile(mel: Float32Array, frames: number, length: number, o: Opts): Promise<void> {
-  const engine = await withVocoder(await openEngine(o.model, o.engine), o.vocoder);
+  const engine = await withVocoder(await openModel(o), o.vocoder);
   const bar = progressBar("vocode", 1);
   const audio = await vocodeMel(engine, mel, frames, length, (d, t) => bar.update(d / t));
   bar.stop();
@@ -42,6 +42,7 @@ export function registerVocoder(program: Command): void {
     .argument("<mel.npy>", "float32 log-mel, natural log, [128, frames]")
     .action(async (input: string, o: Opts) => {
       requireOutput(o.output, ".wav");
+      refuseOutputsOverInputs([input], [o.output]);
       const { data, shape } = decodeNpy(await readInputFile(input), input);
       if (shape.length !== 2 || shape[0] !== 128) throw new UserError(`${input}: expected a [128, frames] log-mel, got [${shape}]`);
       if (!data.every(Number.isFinite)) throw new UserError(`${input}: contains NaN or infinite values`);
@@ -55,6 +56,7 @@ export function registerVocoder(program: Command): void {
     .argument("<audio>", "input audio")
     .action(async (input: string, o: Opts) => {
       requireOutput(o.output, ".wav");
+      refuseOutputsOverInputs([input], [o.output]);
       const audio = await loadAudio(input);
       const mel = new MelFrontEnd().compute(audio);
       await vocodeToFile(mel.data, mel.frames, audio.length, o);

@@ -1,0 +1,27 @@
+/**
+ * Whether a parsed .fmac stream fits the model about to decode it. Checked
+ * before any engine runs: an index beyond a codebook is an onnxruntime error
+ * in one engine and a silently clamped lookup in the other.
+ */
+import { framesFor, SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
+import type { EngineInfo } from "./engine.js";
+
+/** Position of the first code that is not below `size`, or -1. */
+export function firstCodeBeyond(codes: ArrayLike<number>, size: number): number {
+  for (let i = 0; i < codes.length; i++) if (!(codes[i] >= 0 && codes[i] < size)) return i;
+  return -1;
+}
+
+/** Why `s` cannot be decoded by the model `info` describes, or null if it can. */
+export function streamMismatch(s: FmacStream, info: EngineInfo): string | null {
+  const { stages, codebookSize } = info.codec.rvq;
+  const bits = Math.log2(codebookSize);
+  if (s.modelId !== info.modelId) return `made by a different model (id ${s.modelId}); this model is ${info.modelId} (pass the right --model)`;
+  if (s.stages > stages) return `has ${s.stages} RVQ stages but the model has ${stages}`;
+  if (s.bitsPerIndex !== bits) return `corrupt .fmac header (${s.bitsPerIndex} bits per index; the model's codebooks have ${codebookSize} entries, ${bits} bits)`;
+  if (s.sampleRate !== SAMPLE_RATE) return `corrupt .fmac header (sample rate ${s.sampleRate}; the model codes ${SAMPLE_RATE} Hz)`;
+  if (s.frames !== framesFor(s.length) || s.codes.length !== s.frames * s.stages) return `corrupt .fmac header (${s.frames} frames for ${s.length} samples)`;
+  const bad = firstCodeBeyond(s.codes, codebookSize);
+  if (bad >= 0) return `corrupt .fmac file (index ${s.codes[bad]} at frame ${Math.floor(bad / s.stages)}, stage ${bad % s.stages}; the codebooks have ${codebookSize} entries)`;
+  return null;
+}
