@@ -26,59 +26,54 @@ export interface PghiOptions {
 
 export const PGHI_DEFAULTS: PghiOptions = { tol: 1e-5, firstPassTol: 0.1 };
 
-/** Max-heap of coefficient indices keyed by magnitude (keys stored beside the indices: no indirection in the sift loops). */
-class MagnitudeHeap {
-  private items: Int32Array;
-  private keys: Float32Array;
-  private size = 0;
-  constructor(
-    capacity: number,
-    private mag: Float32Array,
-  ) {
-    this.items = new Int32Array(capacity);
-    this.keys = new Float32Array(capacity);
+/**
+ * A max-priority queue of coefficient indices by log-magnitude, quantised to
+ * BUCKETS_PER_NAT buckets per nat (0.07 dB): O(1) push and pop instead of a
+ * heap's O(log n). Integration order within one bucket is last-in first-out;
+ * magnitudes that close are interchangeable as integration starts.
+ */
+const BUCKETS_PER_NAT = 128;
+
+class BucketQueue {
+  private head: Int32Array;
+  private next: Int32Array;
+  private bucket: Int32Array;
+  private top = -1;
+  private count = 0;
+  constructor(logMag: Float32Array, floor: number, ceiling: number) {
+    const buckets = Math.max(1, Math.ceil((ceiling - floor) * BUCKETS_PER_NAT) + 1);
+    this.head = new Int32Array(buckets).fill(-1);
+    this.next = new Int32Array(logMag.length);
+    this.bucket = new Int32Array(logMag.length);
+    for (let i = 0; i < logMag.length; i++) this.bucket[i] = Math.min(buckets - 1, Math.max(0, Math.floor((logMag[i] - floor) * BUCKETS_PER_NAT)));
   }
   get empty(): boolean {
-    return this.size === 0;
-  }
-  peek(): number {
-    return this.items[0];
+    return this.count === 0;
   }
   push(i: number): void {
-    const { items, keys } = this;
-    const key = this.mag[i];
-    let j = this.size++;
-    while (j > 0) {
-      const p = (j - 1) >> 1;
-      if (keys[p] >= key) break;
-      items[j] = items[p];
-      keys[j] = keys[p];
-      j = p;
-    }
-    items[j] = i;
-    keys[j] = key;
+    const b = this.bucket[i];
+    this.next[i] = this.head[b];
+    this.head[b] = i;
+    if (b > this.top) this.top = b;
+    this.count++;
   }
   pop(): number {
-    const { items, keys } = this;
-    const top = items[0];
-    const n = --this.size;
-    const last = items[n];
-    const lastKey = keys[n];
-    let j = 0;
-    for (;;) {
-      let c = 2 * j + 1;
-      if (c >= n) break;
-      if (c + 1 < n && keys[c + 1] > keys[c]) c++;
-      if (keys[c] <= lastKey) break;
-      items[j] = items[c];
-      keys[j] = keys[c];
-      j = c;
-    }
-    if (n > 0) {
-      items[j] = last;
-      keys[j] = lastKey;
-    }
-    return top;
+    while (this.head[this.top] < 0) this.top--;
+    const i = this.head[this.top];
+    this.head[this.top] = this.next[i];
+    this.count--;
+    return i;
+  }
+  /** Every index in descending bucket order (a counting sort): the seeds of new islands. */
+  descending(): Int32Array {
+    const n = this.bucket.length;
+    const buckets = this.head.length;
+    const start = new Int32Array(buckets + 1);
+    for (let i = 0; i < n; i++) start[buckets - this.bucket[i]]++;
+    for (let b = 1; b <= buckets; b++) start[b] += start[b - 1];
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[start[buckets - 1 - this.bucket[i]]++] = i;
+    return out;
   }
 }
 
@@ -105,22 +100,21 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
       fGrad[i] = (-gamma / (hop * nFft)) * dn;
     }
   const done = new Uint8Array(size);
-  const heap = new MagnitudeHeap(size, mag);
-  // Seeds of new islands come from a second heap of every coefficient (heapified once, popped lazily).
-  const seeds = new MagnitudeHeap(size, mag);
-  for (let i = 0; i < size; i++) seeds.push(i);
+  const queue = new BucketQueue(logMag, Math.log(max * o.tol), Math.log(max));
+  const seeds = queue.descending();
+  let nextSeed = 0;
   const assign = (j: number, value: number) => {
     phase[j] = value;
     done[j] = 1;
-    heap.push(j);
+    queue.push(j);
   };
   for (const tol of [o.firstPassTol, o.tol]) {
     const limit = tol * max;
     // Continue from every coefficient already integrated, then seed new islands at their largest coefficient.
-    for (let i = 0; i < size; i++) if (done[i]) heap.push(i);
+    for (let i = 0; i < size; i++) if (done[i]) queue.push(i);
     for (;;) {
-      while (!heap.empty) {
-        const i = heap.pop();
+      while (!queue.empty) {
+        const i = queue.pop();
         const t = (i / bins) | 0;
         const k = i - t * bins;
         let j = i + bins;
@@ -132,9 +126,9 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
         j = i - 1;
         if (k > 0 && !done[j] && mag[j] >= limit) assign(j, phase[i] - (fGrad[i] + fGrad[j]) / 2);
       }
-      while (!seeds.empty && done[seeds.peek()]) seeds.pop();
-      if (seeds.empty || mag[seeds.peek()] < limit) break;
-      assign(seeds.pop(), 0);
+      while (nextSeed < size && done[seeds[nextSeed]]) nextSeed++;
+      if (nextSeed === size || mag[seeds[nextSeed]] < limit) break;
+      assign(seeds[nextSeed], 0);
     }
   }
   // Centred-window phase to first-sample phase: the frame's middle is n/2 samples in, a factor e^{-i pi k}.
