@@ -7,7 +7,7 @@ import { CODEC_CONFIGS } from "../src/model/config.js";
 import { VOCODER_CONFIGS } from "../src/model/vocoder.js";
 import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
-import { loadClips, type Clip } from "../src/train/data.js";
+import { clipMel, loadClips, type Clip } from "../src/train/data.js";
 import { checkpointPath, runTraining, weightsPath, type TrainTask } from "../src/train/runner.js";
 import { MelStatsAccumulator, type MelStats } from "../src/audio/stats.js";
 import { parseSafeTensors } from "../src/util/safetensors.js";
@@ -23,7 +23,7 @@ beforeAll(async () => {
   train = loadClips(dir, "train");
   val = loadClips(dir, "validation");
   const acc = new MelStatsAccumulator(128);
-  for (const c of train) acc.add(c.mel);
+  for (const c of train) acc.add(clipMel(c));
   stats = acc.result();
 });
 

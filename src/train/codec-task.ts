@@ -55,13 +55,13 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   };
 
   // Fixed validation crops (the middle of each of the first clips), fixed noise and flow times.
-  const valSet = val.filter((v) => v.mel.frames >= T).slice(0, t.valClips);
+  const valSet = val.filter((v) => v.frames >= T).slice(0, t.valClips);
   const valBatches: Float32Array[] = [];
   for (let i = 0; i < valSet.length; i += B) {
     const mel = new Float32Array(N * 128);
     for (let b = 0; b < B; b++) {
       const clip = valSet[(i + b) % valSet.length]; // a short last batch repeats clips
-      mel.set(prepareMel(cropAt(clip, Math.floor((clip.mel.frames - T) / 2), T).mel, stats, 0), b * T * 128);
+      mel.set(prepareMel(cropAt(clip, Math.floor((clip.frames - T) / 2), T).mel, stats, 0), b * T * 128);
     }
     valBatches.push(mel);
   }

@@ -6,7 +6,7 @@ import { CODEC_CONFIGS } from "../../model/config.js";
 import { VOCODER_CONFIGS } from "../../model/vocoder.js";
 import { initJax } from "../../nn/runtime.js";
 import { CODEC_TRAIN, createCodecTask } from "../../train/codec-task.js";
-import { loadClips, type Clip } from "../../train/data.js";
+import { clipMel, loadClips, type Clip } from "../../train/data.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
@@ -35,7 +35,7 @@ function statsFor(o: TrainOpts, train: Clip[]): MelStats {
     return parseMelStats(readFileSync(o.stats, "utf8"), o.stats);
   }
   const acc = new MelStatsAccumulator(128);
-  for (const c of train) acc.add(c.mel);
+  for (const c of train) acc.add(clipMel(c));
   const s = acc.result();
   mkdirSync(o.out, { recursive: true });
   writeFileSync(join(o.out, "stats.json"), JSON.stringify(s) + "\n");
