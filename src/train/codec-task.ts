@@ -71,6 +71,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     config: c,
     groups: { codec: group },
     buffers: buffers as unknown as Params,
+    buffersLoaded: false,
     params: () => group.params as unknown as CodecParams,
     buffersOf: () => task.buffers as unknown as CodecBuffers,
     info: () => ({ mel_stats: JSON.stringify(stats), train: JSON.stringify(t) }),
@@ -104,7 +105,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     },
 
     step(step: number, rng: Rng): Record<string, number> {
-      if (step === 0) task.initCodebooks(rng);
+      if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
       const t0 = performance.now();
       const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
       const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;
