@@ -46,7 +46,7 @@ plain folder:
     files at least one is held out, a single file trains and validates;
   - all files count as one kind, so clips are drawn in proportion to their duration
     (a corpus weights its kinds: real speech 0.45, real music 0.25, synthetic 0.15 each);
-  - the decoded audio and its log-mels are cached once in <run-dir>/data-cache/ (about 290 MB
+  - the decoded audio and its log-mels are cached once in <run-dir>/data-cache/ (about 430 MB
     per hour of audio), keyed by the files' names, sizes and modification times; a later run
     with the same --out reuses it. Crops are read from the cache files, so memory does not
     grow with the hours of audio.
