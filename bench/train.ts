@@ -13,20 +13,18 @@ import { VOCODER_CONFIGS } from "../src/model/vocoder.js";
 import { Rng } from "../src/nn/rng.js";
 import { initJax } from "../src/nn/runtime.js";
 import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
-import type { Clip } from "../src/train/data.js";
+import { clipMel, memoryClip, type Clip } from "../src/train/data.js";
 import type { TrainTask } from "../src/train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
 import { bestOf, speech, type BenchRow } from "./util.js";
 
 /** Clips of the benchmarks' speech-like signal: training speed does not depend on content. */
 function syntheticClips(count: number, seconds: number): Clip[] {
-  const mel = new MelFrontEnd();
   const audio = speech(seconds);
-  const clip = { audio, mel: mel.compute(audio) };
-  return Array.from({ length: count }, (_, i) => ({
-    ...clip,
-    entry: { id: `synthetic-${i}`, path: "", source: "bench", package: "none", licence: "CC0", kind: "speech-real" as const, seconds, split: "train" as const },
-  }));
+  const mel = new MelFrontEnd().compute(audio);
+  return Array.from({ length: count }, (_, i) =>
+    memoryClip({ id: `synthetic-${i}`, path: "", source: "bench", package: "none", licence: "CC0", kind: "speech-real", seconds, split: "train" }, audio, mel),
+  );
 }
 
 /** Best of `n` timed steps after two warm-up steps (jit compilation), starting at `from`. */
@@ -43,7 +41,7 @@ export async function benchTraining(model: string, quick: boolean): Promise<Benc
   const row = (name: string, ms: number): BenchRow => ({ name, value: ms, unit: "ms per step", ms });
   if (model === "codec") {
     const stats = new MelStatsAccumulator(128);
-    for (const c of clips) stats.add(c.mel);
+    for (const c of clips) stats.add(clipMel(c));
     const t = CODEC_TRAIN.small;
     const task = createCodecTask(CODEC_CONFIGS.small, t, clips, clips, stats.result(), 0);
     return [row(`codec small training step (batch ${t.batch} x ${t.frames} frames, incl. AdamW)`, timeSteps(task, 0, n))];

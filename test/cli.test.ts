@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +10,10 @@ import { readFmac, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { initJax } from "../src/nn/runtime.js";
 import { BIN, expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
+import { makeAudioFolder } from "./audio-folder.js";
+import { readFmac } from "../src/bitstream/fmac.js";
+import { modelIdOf } from "../src/model/load.js";
+
 
 let dir: string;
 let model: string;
@@ -236,6 +240,81 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     const plain = decode("d.wav");
     expect(plain.equals(decode("d-07.wav", "--temperature", "0.7"))).toBe(true);
     expect(plain.equals(decode("d-one.wav", "--temperature", "1"))).toBe(false);
+  });
+});
+
+describe("training on a folder of own audio", () => {
+  let folder: string;
+  const run = () => join(dir, "own-run");
+  const logOf = (out: string) => readFileSync(join(out, "log.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+
+  beforeAll(() => {
+    folder = makeAudioFolder(join(dir, "own")).dir;
+  });
+
+  it("train codec decodes a nested folder of WAV, FLAC, MP3 and Ogg once, skipping what does not decode or is too short", () => {
+    const r = flowmac("train", "codec", "--data", folder, "--config", "tiny", "--out", run(), "--steps", "2", "--val-every", "2");
+    expect(r.err).toMatch(/^skipped music\/broken\.mp3: not a supported audio file/m);
+    expect(r.err).toMatch(/^skipped short\.wav: too short \(0\.20 s < 0\.4 s\)$/m);
+    expect(r.err).toMatch(/^data cache: decoded .* \(4 files, 6\.6 s, 2 skipped\)/m);
+    expect(r.err).toMatch(/^train: 3 files, .*; validation: 1 file, /m);
+    expect(r.code).toBe(0);
+    const log = logOf(run());
+    expect(log.map((l) => l.step)).toEqual([1, 2]); // step 1 is always logged, then validation at step 2
+    expect(log[1].val_prior).toBeGreaterThan(0);
+    expect(existsSync(join(run(), "stats.json"))).toBe(true);
+  });
+
+  it("train vocoder on the same run directory reuses the cache", () => {
+    const index = join(run(), "data-cache", "index.json");
+    const mtime = statSync(join(run(), "data-cache", "audio.f32")).mtimeMs;
+    const r = flowmac("train", "vocoder", "--data", folder, "--config", "vocos-tiny", "--out", run(), "--steps", "2");
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^data cache: reused .* \(4 files, 6\.6 s, 2 skipped\)$/m);
+    expect(statSync(join(run(), "data-cache", "audio.f32")).mtimeMs).toBe(mtime);
+    expect(existsSync(index)).toBe(true);
+    expect(logOf(run()).at(-1).step).toBe(2);
+  });
+
+  it("stats reads the same folder, noting the file it skips", () => {
+    const r = flowmac("stats", folder, "-o", join(dir, "own-stats.json"));
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^skipped .*broken\.mp3: not a supported audio file/);
+    expect(r.out).toMatch(/from 5 files \(1 skipped\)/);
+  });
+
+  it("an empty folder is a one-line error", () => {
+    mkdirSync(join(dir, "empty-audio"));
+    expectCleanFailure(flowmac("train", "codec", "--data", join(dir, "empty-audio"), "--config", "tiny", "--out", join(dir, "empty-run")), /no audio files found in .*empty-audio/);
+    expectCleanFailure(flowmac("stats", join(dir, "empty-audio"), "-o", join(dir, "e.json")), /no audio files found/, join(dir, "e.json"));
+  });
+
+  it("--init fine-tunes a model; bitstreams of the fine-tuned model carry its own model id", async () => {
+    const out = join(dir, "ft-run");
+    const r = flowmac("train", "codec", "--data", folder, "--init", model, "--out", out, "--steps", "1");
+    expect(r.code).toBe(0);
+    expect(logOf(out)[0]).toMatchObject({ event: "init", from: join(model, "codec.safetensors") });
+    const { parseSafeTensors } = await import("../src/util/safetensors.js");
+    const shipped = parseSafeTensors(new Uint8Array(readFileSync(join(model, "codec.safetensors")))).metadata.mel_stats;
+    expect(JSON.parse(readFileSync(join(out, "stats.json"), "utf8"))).toEqual(JSON.parse(shipped));
+    const tuned = join(dir, "ft-model");
+    mkdirSync(tuned);
+    copyFileSync(join(out, "weights.safetensors"), join(tuned, "codec.safetensors"));
+    copyFileSync(join(model, "vocoder.safetensors"), join(tuned, "vocoder.safetensors"));
+    const fmac = join(dir, "ft.fmac");
+    expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", tuned).code).toBe(0);
+    const id = readFmac(new Uint8Array(readFileSync(fmac))).modelId;
+    expect(id).toBe(await modelIdOf(new Uint8Array(readFileSync(join(tuned, "codec.safetensors")))));
+    expect(id).not.toBe(await modelIdOf(new Uint8Array(readFileSync(join(model, "codec.safetensors")))));
+  });
+
+  it("--init alone or 'default' is the bundled model; conflicting flags are one-line errors", () => {
+    const out = join(dir, "bad-init");
+    for (const init of [[], ["default"]])
+      expectCleanFailure(flowmac("train", "codec", "--data", folder, "--out", out, "--config", "tiny", "--init", ...init), /--config tiny does not match the --init model, whose config is 'small'/);
+    expectCleanFailure(flowmac("train", "vocoder", "--data", folder, "--out", out, "--init", join(dir, "nomodel")), /nomodel: no such model directory or weights file/);
+    expectCleanFailure(flowmac("train", "codec", "--data", folder, "--out", out, "--init", model, "--resume", join(out, "checkpoint.safetensors")), /--init and --resume exclude each other/);
+    expectCleanFailure(flowmac("train", "codec", "--data", folder, "--out", out, "--init", model, "--stats", join(dir, "own-stats.json")), /--stats and --init exclude each other/);
   });
 });
 

@@ -88,7 +88,7 @@ describe("tiny codec training", () => {
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { makeToyCorpus } = await import("./toy-corpus.js");
-    const { loadClips } = await import("../src/train/data.js");
+    const { clipMel, loadClips } = await import("../src/train/data.js");
     const { MelStatsAccumulator } = await import("../src/audio/stats.js");
     const { CODEC_TRAIN, createCodecTask } = await import("../src/train/codec-task.js");
     const { Rng } = await import("../src/nn/rng.js");
@@ -96,7 +96,7 @@ describe("tiny codec training", () => {
     const train = loadClips(dir, "train");
     expect(train).toHaveLength(1);
     const acc = new MelStatsAccumulator(128);
-    for (const c of train) acc.add(c.mel);
+    for (const c of train) acc.add(clipMel(c));
     const t = { ...CODEC_TRAIN.tiny, steps: 100, lr: 3e-3, warmup: 10, batch: 2, frames: 16 };
     // The clip is its own validation set: fixed crops, noise and flow times.
     const task = createCodecTask(CODEC_CONFIGS.tiny, t, train, train, acc.result(), 0);

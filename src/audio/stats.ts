@@ -47,6 +47,19 @@ export class MelStatsAccumulator {
     this.count = n;
   }
 
+  /** Adds the frames another accumulator has seen (e.g. one file's, once it has been read to the end). */
+  merge(other: MelStatsAccumulator): void {
+    if (other.bands !== this.bands) throw new Error(`expected ${this.bands} bands, got ${other.bands}`);
+    if (other.count === 0) return;
+    const n = this.count + other.count;
+    for (let m = 0; m < this.bands; m++) {
+      const delta = other.mean[m] - this.mean[m];
+      this.mean[m] += (delta * other.count) / n;
+      this.m2[m] += other.m2[m] + (delta * delta * this.count * other.count) / n;
+    }
+    this.count = n;
+  }
+
   result(): MelStats {
     if (this.count < 2) throw new UserError("need at least 2 mel frames to compute statistics");
     return {

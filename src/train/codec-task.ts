@@ -55,13 +55,13 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   };
 
   // Fixed validation crops (the middle of each of the first clips), fixed noise and flow times.
-  const valSet = val.filter((v) => v.mel.frames >= T).slice(0, t.valClips);
+  const valSet = val.filter((v) => v.frames >= T).slice(0, t.valClips);
   const valBatches: Float32Array[] = [];
   for (let i = 0; i < valSet.length; i += B) {
     const mel = new Float32Array(N * 128);
     for (let b = 0; b < B; b++) {
       const clip = valSet[(i + b) % valSet.length]; // a short last batch repeats clips
-      mel.set(prepareMel(cropAt(clip, Math.floor((clip.mel.frames - T) / 2), T).mel, stats, 0), b * T * 128);
+      mel.set(prepareMel(cropAt(clip, Math.floor((clip.frames - T) / 2), T).mel, stats, 0), b * T * 128);
     }
     valBatches.push(mel);
   }
@@ -71,6 +71,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     config: c,
     groups: { codec: group },
     buffers: buffers as unknown as Params,
+    buffersLoaded: false,
     params: () => group.params as unknown as CodecParams,
     buffersOf: () => task.buffers as unknown as CodecBuffers,
     info: () => ({ mel_stats: JSON.stringify(stats), train: JSON.stringify(t) }),
@@ -104,7 +105,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     },
 
     step(step: number, rng: Rng): Record<string, number> {
-      if (step === 0) task.initCodebooks(rng);
+      if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
       const t0 = performance.now();
       const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
       const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;

@@ -5,7 +5,7 @@
  * every clip and kind in proportion and is deterministic.
  */
 import { normalizeMel, type MelStats } from "../audio/stats.js";
-import type { Clip } from "./data.js";
+import { clipMel, type Clip } from "./data.js";
 
 export interface FrameSample {
   /** Normalised frames [n, bands]. */
@@ -17,20 +17,20 @@ export interface FrameSample {
 
 export function sampleNormalisedFrames(clips: Clip[], stats: MelStats, maxFrames: number): FrameSample {
   const bands = stats.bands;
-  const total = clips.reduce((s, c) => s + c.mel.frames, 0);
+  const total = clips.reduce((s, c) => s + c.frames, 0);
   const n = Math.min(total, maxFrames);
   const frames = new Float32Array(n * bands);
   let next = 0; // index of the next sample to take
   let offset = 0; // global index of the current clip's first frame
   for (const clip of clips) {
-    const norm = normalizeMel(clip.mel, stats).data;
+    const norm = normalizeMel(clipMel(clip), stats).data; // one clip in memory at a time
     // Sample i takes global frame floor(i * total / n).
     for (; next < n; next++) {
       const g = Math.floor((next * total) / n);
-      if (g >= offset + clip.mel.frames) break;
+      if (g >= offset + clip.frames) break;
       frames.set(norm.subarray((g - offset) * bands, (g - offset + 1) * bands), next * bands);
     }
-    offset += clip.mel.frames;
+    offset += clip.frames;
   }
   return { frames, n, total };
 }

@@ -56,6 +56,8 @@ export interface TrainTask {
   groups: Record<string, TrainGroup>;
   /** Non-gradient state saved with the weights (RVQ codebooks). */
   buffers: Params | null;
+  /** Whether the buffers came from a file (the codec then keeps its codebooks instead of initialising them). */
+  buffersLoaded?: boolean;
   /** One optimisation step at `step` (0-based); returns the scalars to log. */
   step(step: number, rng: Rng): Record<string, number>;
   validate(): Record<string, number>;
@@ -71,6 +73,8 @@ export interface RunOptions {
   valEvery: number;
   ckptEvery: number;
   resume?: string;
+  /** Start from the weights of this model or run file (fine-tuning: fresh optimiser, step 0). */
+  init?: string;
   /** Stop (with a checkpoint) after this many hours of wall time. */
   maxHours?: number;
   quiet?: boolean;
@@ -118,10 +122,12 @@ function replace<T extends Params>(old: T, next: T): T {
   return next;
 }
 
-/** Restores a task from a full checkpoint or a weights-only file; returns the step to continue from. */
-export function restore(task: TrainTask, file: LoadedFile, rng: Rng): number {
-  const step = restoreState(file, "step")?.[0] ?? 0;
-  const full = hasTree(file, "opt.m." + Object.keys(task.groups)[0]);
+/**
+ * Loads the weights (and buffers) of a checkpoint or weights file into a task;
+ * with `full`, also the EMA and the Adam state. Groups a weights-only file
+ * lacks (the discriminators) keep their fresh initialisation.
+ */
+function restoreWeights(task: TrainTask, file: LoadedFile, full: boolean): void {
   for (const [g, grp] of Object.entries(task.groups)) {
     if (!hasTree(file, `params.${g}`)) {
       if (full) throw new Error(`${file.source}: no weights for '${g}'`);
@@ -139,11 +145,30 @@ export function restore(task: TrainTask, file: LoadedFile, rng: Rng): number {
       grp.ema = grp.adam.w.map((w) => Float32Array.from(w));
     }
   }
-  if (task.buffers && hasTree(file, "buffers")) task.buffers = replace(task.buffers, restoreTree(file, "buffers", task.buffers));
+  if (task.buffers && hasTree(file, "buffers")) {
+    task.buffers = replace(task.buffers, restoreTree(file, "buffers", task.buffers));
+    task.buffersLoaded = true;
+  }
+}
+
+/** Restores a task from a full checkpoint or a weights-only file; returns the step to continue from. */
+export function restore(task: TrainTask, file: LoadedFile, rng: Rng): number {
+  const step = restoreState(file, "step")?.[0] ?? 0;
+  const full = hasTree(file, "opt.m." + Object.keys(task.groups)[0]);
+  restoreWeights(task, file, full);
   const rs = restoreState(file, "rng");
   if (full && rs) rng.setState(rs);
   else rng.setState(new Rng(step + 1).getState()); // weights only: a fresh but deterministic stream
   return step;
+}
+
+/**
+ * Starts a task from trained weights (fine-tuning): the weights and buffers of
+ * a model or run file, a fresh optimiser, step 0; the RNG stays the seed's.
+ * A full checkpoint's optimiser state and step are ignored.
+ */
+export function initFromWeights(task: TrainTask, file: LoadedFile): void {
+  restoreWeights(task, file, false);
 }
 
 function fmt(m: Record<string, number>): string {
@@ -172,6 +197,10 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
   } else {
     if (existsSync(logPath)) writeFileSync(logPath, "");
     writeFileSync(join(o.out, "config.json"), JSON.stringify({ model: task.model, config: task.config, run: o }, null, 1));
+    if (o.init) {
+      initFromWeights(task, readCheckpointFile(o.init, task.model));
+      appendFileSync(logPath, JSON.stringify({ event: "init", from: o.init, time: new Date().toISOString() }) + "\n");
+    }
   }
   let interrupted = false;
   const onSigint = () => {

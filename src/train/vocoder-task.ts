@@ -52,7 +52,7 @@ export function createVocoderTask(c: VocoderConfig, t: VocoderTrainConfig, train
   };
 
   const VF = t.valFrames ?? F;
-  const valSet = val.filter((v) => v.mel.frames >= VF).slice(0, t.valClips);
+  const valSet = val.filter((v) => v.frames >= VF).slice(0, t.valClips);
 
   return {
     model: "vocoder",
@@ -86,7 +86,7 @@ export function createVocoderTask(c: VocoderConfig, t: VocoderTrainConfig, train
       let sum = 0;
       const ew = evalParams(gen);
       for (const clip of valSet) {
-        const crop = cropAt(clip, Math.floor((clip.mel.frames - VF) / 2), VF);
+        const crop = cropAt(clip, Math.floor((clip.frames - VF) / 2), VF);
         const l = valLoss(tree.ref(ew), np.array(crop.mel).reshape([1, VF, 128]), np.array(crop.audio).reshape([1, VF * HOP]));
         sum += (l.dataSync() as Float32Array)[0];
       }

@@ -2,22 +2,25 @@ import type { Command } from "commander";
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MelStatsAccumulator, parseMelStats, type MelStats } from "../../audio/stats.js";
-import { CODEC_CONFIGS } from "../../model/config.js";
-import { VOCODER_CONFIGS } from "../../model/vocoder.js";
+import { CODEC_CONFIGS, type CodecConfig } from "../../model/config.js";
+import { VOCODER_CONFIGS, type VocoderConfig } from "../../model/vocoder.js";
+import type { LoadedFile } from "../../nn/checkpoint.js";
 import { initJax } from "../../nn/runtime.js";
 import { CODEC_TRAIN, createCodecTask } from "../../train/codec-task.js";
-import { loadClips, type Clip } from "../../train/data.js";
+import { clipMel, DEFAULT_VAL_FRACTION, HOP, openTrainingData, type Clip } from "../../train/data.js";
+import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../../train/init-weights.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/files.js";
 import { keepDefaultSignals } from "../interrupt.js";
 import { parseChoice, parseFloatOption, parseIntOption } from "../options.js";
+import { progressBar, type Progress } from "../progress.js";
 
 interface TrainOpts {
   data: string;
   stats?: string;
-  config: string;
+  config?: string;
   out: string;
   steps?: number;
   batch?: number;
@@ -25,71 +28,161 @@ interface TrainOpts {
   lr?: number;
   seed: number;
   resume?: string;
+  init?: string | true;
+  valFraction: number;
   maxHours?: number;
   valEvery: number;
   ckptEvery: number;
   logEvery: number;
 }
 
-function statsFor(o: TrainOpts, train: Clip[]): MelStats {
+const DATA_HELP = `
+Training data (--data): a corpus made by 'flowmac corpus' (it has manifest.jsonl: its clips,
+kinds and train/validation split are used as they are), or any folder of audio files, searched
+recursively: WAV, FLAC, MP3, Ogg (Vorbis, Opus) and the other formats 'flowmac encode' reads, at
+any rate and channel layout, down-mixed and resampled to 24 kHz mono as encode does. For a
+plain folder:
+  - files that do not decode, or are shorter than 0.4 s, are skipped with a note each;
+  - --val-fraction of the files (by a hash of their path inside the folder, so a file is never
+    split and the split is the same on every run) is held out for validation; with two or more
+    files at least one is held out, a single file trains and validates;
+  - all files count as one kind, so clips are drawn in proportion to their duration
+    (a corpus weights its kinds: real speech 0.45, real music 0.25, synthetic 0.15 each);
+  - the decoded audio and its log-mels are cached once in <run-dir>/data-cache/ (about 430 MB
+    per hour of audio), keyed by the files' names, sizes and modification times; a later run
+    with the same --out reuses it. Crops are read from the cache files, so memory does not
+    grow with the hours of audio.
+
+Fine-tuning (--init): start from trained weights with a fresh optimiser at step 0. --init
+<model-dir> takes codec.safetensors or vocoder.safetensors from a model directory (as written
+by scripts/package-model.mjs); --init alone or --init default the bundled model; a path to a
+.safetensors file (e.g. a run's weights.safetensors) that file. The model config comes from the
+weights (--config, if given, must name the same config); the codec keeps the model's mel
+statistics and codebooks. The fine-tuned codec's weights are a new model: bitstreams it writes
+carry its own model id.`;
+
+/** A progress bar for decoding a plain folder into the cache, started on the first file. */
+function decodeProgress(): { progress: (done: number, total: number) => void; stop: () => void } {
+  let bar: Progress | null = null;
+  return {
+    progress(done, total) {
+      bar ??= progressBar("decode", total, " files");
+      bar.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+function computeStats(o: TrainOpts, train: Clip[]): MelStats {
   if (o.stats) {
     if (!existsSync(o.stats)) throw new UserError(`${o.stats}: no such file`);
     return parseMelStats(readFileSync(o.stats, "utf8"), o.stats);
   }
   const acc = new MelStatsAccumulator(128);
-  for (const c of train) acc.add(c.mel);
-  const s = acc.result();
-  mkdirSync(o.out, { recursive: true });
-  writeFileAtomic(join(o.out, "stats.json"), JSON.stringify(s) + "\n");
+  for (const c of train) acc.add(clipMel(c));
+  return acc.result();
+}
+
+/** The codec's mel statistics: the --init model's, given ones, or computed from the training split; saved in the run. */
+function statsFor(o: TrainOpts, train: Clip[], init: LoadedFile | null): MelStats {
+  const s = init ? melStatsOf(init) : computeStats(o, train);
+  if (init || !o.stats) {
+    mkdirSync(o.out, { recursive: true });
+    writeFileAtomic(join(o.out, "stats.json"), JSON.stringify(s) + "\n");
+  }
   return s;
+}
+
+/** The weights --init names, read and checked against --resume and --config. */
+function initWeights(o: TrainOpts, model: "codec" | "vocoder"): LoadedFile | null {
+  if (o.init === undefined) return null;
+  if (o.resume) throw new UserError("--init and --resume exclude each other: --resume continues a run, --init starts one from trained weights");
+  if (o.stats) throw new UserError("--stats and --init exclude each other: a fine-tuned codec keeps its model's mel statistics");
+  return readInitWeights(o.init, model);
+}
+
+/** The training settings' name: --config, else the --init model's config, else the default. */
+function settingsName(o: TrainOpts, init: LoadedFile | null, table: Record<string, TrainSettings>, fallback: string): string {
+  if (!init) return o.config ?? fallback;
+  const name = configNameOf(init);
+  if (o.config && o.config !== name) throw new UserError(`--config ${o.config} does not match the --init model, whose config is '${name}'`);
+  if (!(name in table)) throw new UserError(`${init.source}: no training settings for its config '${name}' (known: ${Object.keys(table).join(", ")})`);
+  return name;
 }
 
 function common(cmd: Command, configs: string[], defaultConfig: string): Command {
   return cmd
-    .requiredOption("--data <dir>", "corpus directory (made by 'flowmac corpus')")
-    .requiredOption("--out <run-dir>", "run directory: log.jsonl, checkpoint.safetensors, weights.safetensors")
-    .option("--config <name>", `model config: ${configs.join(", ")}`, parseChoice("config", configs), defaultConfig)
+    .requiredOption("--data <dir>", "a folder of audio files (searched recursively; any format encode reads) or a corpus made by 'flowmac corpus'")
+    .requiredOption("--out <run-dir>", "run directory: log.jsonl, checkpoint.safetensors, weights.safetensors, data-cache/")
+    .option("--config <name>", `model config: ${configs.join(", ")} (default: ${defaultConfig}, or the --init model's)`, parseChoice("config", configs))
     .option("--steps <n>", "total training steps", parseIntOption("steps", 1, 10_000_000))
     .option("--batch <n>", "batch size", parseIntOption("batch", 1, 256))
     .option("--frames <n>", "crop length in mel frames", parseIntOption("frames", 4, 4096))
     .option("--lr <x>", "peak learning rate", parseFloatOption("lr", 1e-7, 1))
     .option("--seed <n>", "random seed", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
     .option("--resume <file>", "continue from a checkpoint (bit-for-bit) or a weights file")
+    .option("--init [model]", "fine-tune: start from a model directory's weights ('default' or nothing: the bundled model), fresh optimiser, step 0")
+    .option("--val-fraction <x>", "share of a plain folder's files held out for validation", parseFloatOption("val-fraction", 0, 0.5), DEFAULT_VAL_FRACTION)
     .option("--max-hours <h>", "stop with a checkpoint after this much wall time", parseFloatOption("max-hours", 0.001, 1000))
     .option("--val-every <n>", "validate every n steps", parseIntOption("val-every", 1, 1e9), 250)
     .option("--ckpt-every <n>", "checkpoint every n steps", parseIntOption("ckpt-every", 1, 1e9), 100)
-    .option("--log-every <n>", "log every n steps", parseIntOption("log-every", 1, 1e9), 10);
+    .option("--log-every <n>", "log every n steps", parseIntOption("log-every", 1, 1e9), 10)
+    .addHelpText("after", DATA_HELP);
 }
 
-/** The corpus splits and the run settings: the config's defaults with the command line's overrides. */
+/** Notes the clips too short for a crop: the sampler never draws them, validation skips them. */
+function noteShortClips(train: Clip[], val: Clip[], t: TrainSettings): void {
+  const note = (clips: Clip[], frames: number, what: string) => {
+    const n = clips.filter((c) => c.frames < frames).length;
+    if (n > 0) console.error(`${n} of ${clips.length} ${what} clips are shorter than a crop of ${frames} frames (${((frames * HOP) / 24000).toFixed(2)} s) and are not used`);
+  };
+  note(train, t.frames, "training");
+  note(val, t.valFrames ?? t.frames, "validation");
+}
+
+/** The data splits and the run settings: the config's defaults with the command line's overrides. */
 async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: Clip[]; val: Clip[]; t: TrainSettings }> {
   await initJax();
-  const train = loadClips(o.data, "train", (m) => console.error(m));
-  const val = loadClips(o.data, "validation", (m) => console.error(m));
+  const bar = decodeProgress();
+  const log = (m: string) => console.error(m);
+  let data;
+  try {
+    data = await openTrainingData(o.data, { cacheDir: join(o.out, "data-cache"), valFraction: o.valFraction, log, progress: bar.progress });
+  } finally {
+    bar.stop();
+  }
   const t = { ...defaults };
   if (o.batch) t.batch = o.batch;
   if (o.frames) t.frames = o.frames;
   if (o.lr) t.lr = o.lr;
   if (o.steps) t.steps = o.steps;
-  return { train, val, t };
+  noteShortClips(data.train, data.val, t);
+  return { train: data.train, val: data.val, t };
 }
 
 async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> {
-  const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, maxHours: o.maxHours });
+  const init = o.init === undefined ? undefined : initWeightsPath(o.init, task.model as "codec" | "vocoder");
+  const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, init, maxHours: o.maxHours });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
 }
 
 export function registerTrain(program: Command): void {
   // Training handles SIGINT and SIGTERM itself: it checkpoints, then stops (src/train/runner.ts).
-  const train = keepDefaultSignals(program.command("train").description("train the codec or the vocoder"));
+  const train = keepDefaultSignals(program.command("train").description("train or fine-tune the codec or the vocoder on a folder of audio or a corpus"));
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
-    .option("--stats <stats.json>", "mel statistics (default: computed from the training split)")
+    .option("--stats <stats.json>", "mel statistics (default: computed from the training split; with --init: the model's)")
     .action(async (o: TrainOpts) => {
-      const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[o.config]);
-      await run(createCodecTask(CODEC_CONFIGS[o.config], t, clips, val, statsFor(o, clips), o.seed), o, t.steps);
+      const init = initWeights(o, "codec");
+      const name = settingsName(o, init, CODEC_TRAIN, "small");
+      const config = init ? (init.config as CodecConfig) : CODEC_CONFIGS[name];
+      const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[name]);
+      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init), o.seed), o, t.steps);
     });
   common(train.command("vocoder").description("train the mel-to-audio vocoder (GAN)"), Object.keys(VOCODER_TRAIN), "vocos-small").action(async (o: TrainOpts) => {
-    const { train: clips, val, t } = await prepare(o, VOCODER_TRAIN[o.config]);
-    await run(createVocoderTask(VOCODER_CONFIGS[o.config], t, clips, val, o.seed), o, t.steps);
+    const init = initWeights(o, "vocoder");
+    const name = settingsName(o, init, VOCODER_TRAIN, "vocos-small");
+    const config = init ? (init.config as VocoderConfig) : VOCODER_CONFIGS[name];
+    const { train: clips, val, t } = await prepare(o, VOCODER_TRAIN[name]);
+    await run(createVocoderTask(config, t, clips, val, o.seed), o, t.steps);
   });
 }
