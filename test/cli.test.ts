@@ -11,7 +11,6 @@ import { initJax } from "../src/nn/runtime.js";
 import { BIN, expectCleanFailure as expectCleanFailureIn, runCli, type CliResult } from "./cli-run.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
 import { makeAudioFolder } from "./audio-folder.js";
-import { readFmac } from "../src/bitstream/fmac.js";
 import { modelIdOf } from "../src/model/load.js";
 
 

@@ -13,7 +13,8 @@ import { kmeans } from "../src/model/kmeans.js";
 import { decodeLinear, encodeLinear, fitLinearCodec, parseLinearCodec, serializeLinearCodec, type LinearCodec } from "../src/model/linear-codec.js";
 import { fitPca, symmetricEigen } from "../src/model/pca.js";
 import { Rng } from "../src/nn/rng.js";
-import type { Clip } from "../src/train/data.js";
+import { memoryClip } from "../src/train/data.js";
+import type { ManifestEntry } from "../src/corpus/build.js";
 import { sampleNormalisedFrames } from "../src/train/linear-frames.js";
 import { serializeSafeTensors } from "../src/util/safetensors.js";
 import { testSignal, tinyModel } from "./tiny-model.js";
@@ -182,7 +183,8 @@ describe("linear codec", () => {
 
 describe("training frames for the fit", () => {
   it("are normalised and evenly spaced over all clips when capped", () => {
-    const clip = (frames: number, first: number) => ({ mel: { frames, bands: BANDS, data: Float32Array.from({ length: frames * BANDS }, (_, i) => first + Math.floor(i / BANDS)) } }) as unknown as Clip;
+    const clip = (frames: number, first: number) =>
+      memoryClip({ id: `c${first}` } as ManifestEntry, new Float32Array(frames * 512), { frames, bands: BANDS, data: Float32Array.from({ length: frames * BANDS }, (_, i) => first + Math.floor(i / BANDS)) });
     const unit: MelStats = { bands: BANDS, frames: 1, mean: Array(BANDS).fill(1), std: Array(BANDS).fill(2) };
     const clips = [clip(5, 0), clip(3, 5), clip(4, 8)]; // frame g holds the value g
     const all = sampleNormalisedFrames(clips, unit, 100);
