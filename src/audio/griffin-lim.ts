@@ -93,6 +93,8 @@ export interface GriffinLimOptions {
   momentum: number;
   /** Initial phase [frames, bins] in radians (default: zero). */
   initialPhase?: Float32Array;
+  /** Coefficients of the first frames, held fixed (the overlap with a stream's previous block). */
+  fixed?: { frames: number; re: Float32Array; im: Float32Array };
 }
 
 export const FGLA_DEFAULTS: GriffinLimOptions = { iterations: 32, momentum: 0.99 };
@@ -111,6 +113,11 @@ export function fastGriffinLim(grid: FrameGrid, mag: Float32Array, frames: numbe
     cRe[i] = mag[i] * Math.cos(p);
     cIm[i] = mag[i] * Math.sin(p);
   }
+  const nFixed = o.fixed ? o.fixed.frames * grid.bins : 0;
+  if (o.fixed) {
+    cRe.set(o.fixed.re.subarray(0, nFixed));
+    cIm.set(o.fixed.im.subarray(0, nFixed));
+  }
   const tRe = Float32Array.from(cRe);
   const tIm = Float32Array.from(cIm);
   const xRe = new Float32Array(size);
@@ -119,7 +126,7 @@ export function fastGriffinLim(grid: FrameGrid, mag: Float32Array, frames: numbe
   for (let it = 0; it < o.iterations; it++) {
     grid.synthesise(tRe, tIm, frames, signal);
     grid.analyse(signal, frames, xRe, xIm);
-    for (let i = 0; i < size; i++) {
+    for (let i = nFixed; i < size; i++) {
       const r = Math.sqrt(xRe[i] * xRe[i] + xIm[i] * xIm[i]);
       // A bin that analysed to exactly zero keeps the previous phase.
       const nr = r > 1e-20 ? (mag[i] * xRe[i]) / r : cRe[i];

@@ -77,15 +77,28 @@ class BucketQueue {
   }
 }
 
-/** Phase [frames, bins] (radians, each frame's phase relative to its first sample) for magnitudes [frames, bins]. */
-export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: number, o: PghiOptions = PGHI_DEFAULTS): Float32Array {
+/** Phases already decided for the first `frames` frames (e.g. the overlap with the previous block of a stream). */
+export interface KnownPhase {
+  frames: number;
+  /** [frames, bins], in the same convention as the result (relative to each frame's first sample). */
+  phase: Float32Array;
+}
+
+/**
+ * Phase [frames, bins] (radians, each frame's phase relative to its first sample) for magnitudes
+ * [frames, bins]. With `known`, integration starts from those frames' phases and keeps them.
+ */
+export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: number, o: PghiOptions = PGHI_DEFAULTS, known?: KnownPhase): Float32Array {
   const bins = nFft / 2 + 1;
   const size = frames * bins;
   const gamma = HANN_GAMMA * nFft * nFft;
   let max = 0;
   for (let i = 0; i < size; i++) if (mag[i] > max) max = mag[i];
   const phase = new Float32Array(size);
-  if (max === 0) return phase;
+  if (max === 0) {
+    if (known) phase.set(known.phase.subarray(0, known.frames * bins));
+    return phase;
+  }
   const logMag = new Float32Array(size);
   for (let i = 0; i < size; i++) logMag[i] = Math.log(Math.max(mag[i], max * 1e-10));
   // Phase derivatives: tGrad per frame step, fGrad per bin step (centred differences, one-sided at the edges).
@@ -100,6 +113,12 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
       fGrad[i] = (-gamma / (hop * nFft)) * dn;
     }
   const done = new Uint8Array(size);
+  if (known)
+    for (let i = 0; i < known.frames * bins; i++) {
+      // Stored relative to the frame's first sample; integrated here relative to its centre.
+      phase[i] = known.phase[i] - ((i % bins) % 2) * Math.PI;
+      done[i] = 1;
+    }
   const queue = new BucketQueue(logMag, Math.log(max * o.tol), Math.log(max));
   const seeds = queue.descending();
   let nextSeed = 0;
@@ -132,6 +151,7 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
     }
   }
   // Centred-window phase to first-sample phase: the frame's middle is n/2 samples in, a factor e^{-i pi k}.
-  for (let t = 0; t < frames; t++) for (let k = 1; k < bins; k += 2) phase[t * bins + k] += Math.PI;
+  for (let t = 0; t < frames; t++) for (let k = 1; k < bins; k++) phase[t * bins + k] += k % 2 ? Math.PI : 0;
+  if (known) phase.set(known.phase.subarray(0, known.frames * bins)); // bit-exact, not the round trip through -k pi
   return phase;
 }

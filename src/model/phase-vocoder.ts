@@ -12,6 +12,7 @@ import { melInverse } from "../audio/mel-inverse.js";
 import { pghiPhase } from "../audio/pghi.js";
 import { UserError } from "../util/errors.js";
 import type { InferenceEngine } from "./engine.js";
+import { MARGIN } from "./pipeline.js";
 
 export const PHASE_METHODS = ["pghi", "fgla", "pghi-fgla"] as const;
 export type PhaseMethod = (typeof PHASE_METHODS)[number];
@@ -48,18 +49,48 @@ export interface PhaseVocoder {
   vocode(mel: Float32Array, frames: number): Float32Array;
 }
 
+/**
+ * The pipeline vocodes a stream in blocks whose first OVERLAP frames repeat the
+ * previous block's last ones. A phase found block by block would jump at every
+ * block boundary (a click every 5.5 s): when a block continues the previous one
+ * (its first OVERLAP mel frames equal the previous block's last), those frames
+ * keep the previous block's final coefficients and the rest is integrated and
+ * iterated from them, so the audio around the boundary, which only those frames
+ * shape, is the same in both blocks.
+ */
+const OVERLAP = 2 * MARGIN;
+
+function sameFrames(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export async function createPhaseVocoder(choice: VocoderChoice & { method: PhaseMethod }): Promise<PhaseVocoder> {
   const cfg = FLOWMAC_MEL;
   const grid = new FrameGrid(await loadFastFft(cfg.nFft), cfg.hop);
   const inverse = melInverse(cfg);
+  const bins = grid.bins;
+  const bands = cfg.nMels;
+  let tail: { mel: Float32Array; re: Float32Array; im: Float32Array } | null = null;
   return {
     name: choice.name,
     vocode(mel, frames) {
+      const continues = tail !== null && frames > OVERLAP && sameFrames(mel.subarray(0, OVERLAP * bands), tail.mel);
+      const fixed = continues ? { frames: OVERLAP, re: tail!.re, im: tail!.im } : undefined;
       const mag = inverse.magnitude(mel, frames);
-      const phase = choice.method === "fgla" ? undefined : pghiPhase(mag, frames, cfg.nFft, cfg.hop);
+      let phase: Float32Array | undefined;
+      if (choice.method !== "fgla" || fixed) {
+        const known = fixed ? { frames: OVERLAP, phase: Float32Array.from(fixed.re, (r, i) => Math.atan2(fixed.im[i], r)) } : undefined;
+        phase = choice.method === "fgla" ? undefined : pghiPhase(mag, frames, cfg.nFft, cfg.hop, undefined, known);
+      }
       const iterations = choice.method === "pghi" ? 0 : choice.iterations;
-      const { signal } = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase });
-      return grid.crop(signal, frames * cfg.hop);
+      const r = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase, fixed });
+      tail =
+        frames > OVERLAP
+          ? { mel: mel.slice((frames - OVERLAP) * bands, frames * bands), re: r.re.slice((frames - OVERLAP) * bins), im: r.im.slice((frames - OVERLAP) * bins) }
+          : null;
+      return grid.crop(r.signal, frames * cfg.hop);
     },
   };
 }
