@@ -7,116 +7,19 @@
  */
 import { makeJaxpr, tree, type JArray } from "../nn/runtime.js";
 import { FUSED_ARGMIN, FUSED_GELU, FUSED_LAYER_NORM, FUSED_SOFTMAX, FUSED_SUB, fuseOps, type ConstValues } from "./fuse.js";
-import { DT, encodeModel, type AttrValue, type OnnxDType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./proto.js";
+import { DotLowering } from "./dot.js";
+import { GraphBuilder, onnxType, rawOf, type Atom, type Eqn, type Jaxpr } from "./graph-builder.js";
+import { liveNodes } from "./prune.js";
+import { encodeModel, type OnnxGraph } from "./proto.js";
 
 /** 20 for its Gelu operator (the ops used otherwise mean the same as in opset 18). */
 export const OPSET = 20;
-
-interface Aval {
-  shape: number[];
-  dtype: string;
-}
-interface Atom {
-  aval: Aval;
-  value?: number | boolean;
-  id?: number;
-}
-interface Eqn {
-  primitive: string;
-  inputs: Atom[];
-  outBinders: Atom[];
-  params: Record<string, any>;
-}
-interface Jaxpr {
-  inBinders: Atom[];
-  eqns: Eqn[];
-  outs: Atom[];
-}
 
 export interface ExportArg {
   name: string;
   value: unknown;
   /** "input": a graph input (fed at run time); "weight": stored in the file. */
   kind: "input" | "weight";
-}
-
-function onnxType(dtype: string): OnnxDType {
-  switch (dtype) {
-    case "float32":
-      return DT.FLOAT;
-    case "int32":
-      return DT.INT32;
-    case "bool":
-      return DT.BOOL;
-    default:
-      throw new Error(`ONNX export: dtype ${dtype} is not supported`);
-  }
-}
-
-function rawOf(dtype: string, data: ArrayLike<number | boolean>): Uint8Array {
-  if (dtype === "float32") return new Uint8Array(Float32Array.from(data as ArrayLike<number>).buffer);
-  if (dtype === "int32") return new Uint8Array(Int32Array.from(data as ArrayLike<number>).buffer);
-  if (dtype === "bool") return Uint8Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0));
-  throw new Error(`ONNX export: dtype ${dtype} is not supported`);
-}
-
-const int64 = (values: number[]) => new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
-
-class GraphBuilder {
-  nodes: OnnxNode[] = [];
-  initializers: OnnxTensor[] = [];
-  private names = new Map<Atom, string>();
-  private counter = 0;
-  private constCache = new Map<string, string>();
-
-  fresh(prefix = "t"): string {
-    return `${prefix}${this.counter++}`;
-  }
-
-  bind(atom: Atom, name: string): void {
-    this.names.set(atom, name);
-  }
-
-  name(atom: Atom): string {
-    if (atom.value !== undefined) return this.scalar(atom.aval.dtype, Number(atom.value));
-    const n = this.names.get(atom);
-    if (!n) throw new Error("ONNX export: use of an unbound variable");
-    return n;
-  }
-
-  scalar(dtype: string, v: number): string {
-    const key = `${dtype}:${v}`;
-    let n = this.constCache.get(key);
-    if (!n) {
-      n = this.fresh("c");
-      this.initializers.push({ name: n, dtype: onnxType(dtype), dims: [], raw: rawOf(dtype, [v]) });
-      this.constCache.set(key, n);
-    }
-    return n;
-  }
-
-  ints(values: number[]): string {
-    const key = `i64:${values.join(",")}`;
-    let n = this.constCache.get(key);
-    if (!n) {
-      n = this.fresh("c");
-      this.initializers.push({ name: n, dtype: DT.INT64, dims: [values.length], raw: int64(values) });
-      this.constCache.set(key, n);
-    }
-    return n;
-  }
-
-  constant(values: Float32Array, dims: number[]): string {
-    const n = this.fresh("c");
-    this.initializers.push({ name: n, dtype: DT.FLOAT, dims, raw: new Uint8Array(values.buffer.slice(0)) });
-    return n;
-  }
-
-  node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, out?: string): string {
-    const o = out ?? this.fresh();
-    this.nodes.push({ op, inputs, outputs: [o], attrs });
-    return o;
-  }
 }
 
 const UNARY: Record<string, string> = {
@@ -128,7 +31,10 @@ const REDUCE: Record<string, string> = { Add: "ReduceSum", Max: "ReduceMax", Min
 const COMPARE: Record<string, string> = { less: "Less", greater: "Greater", equal: "Equal", less_equal: "LessOrEqual", greater_equal: "GreaterOrEqual" };
 
 function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void {
+  const producers = new Map<Atom, Eqn>();
+  const dots = new DotLowering(g, producers);
   for (const e of fuseOps(jp.eqns, jp.outs, consts) as Eqn[]) {
+    for (const o of e.outBinders) producers.set(o, e);
     const ins = e.inputs.map((a) => g.name(a));
     const out = e.outBinders[0];
     const p = e.params;
@@ -178,7 +84,7 @@ function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void
         break;
       }
       case "dot":
-        r = emitDot(g, e, ins);
+        r = dots.dot(e, ins);
         break;
       case FUSED_SOFTMAX:
         r = g.node("Softmax", ins, { axis: p.axis });
@@ -253,27 +159,6 @@ function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void
 }
 
 /**
- * dot(x, y) = sum(x * y, axis=-1) with broadcasting. jax-js writes a matmul as
- * x [..., M, 1, K] . y [..., 1, N, K], which becomes MatMul(x[..., M, K],
- * y[..., N, K]^T); anything else is a multiply and a sum.
- */
-function emitDot(g: GraphBuilder, e: Eqn, ins: string[]): string {
-  const xs = e.inputs[0].aval.shape;
-  const ys = e.inputs[1].aval.shape;
-  const nd = Math.max(xs.length, ys.length);
-  const ax = [...Array(nd - xs.length).fill(1), ...xs];
-  const ay = [...Array(nd - ys.length).fill(1), ...ys];
-  if (nd >= 3 && ax[nd - 2] === 1 && ay[nd - 3] === 1) {
-    const a = g.node("Reshape", [ins[0], g.ints([...ax.slice(0, nd - 2), ax[nd - 1]])]);
-    const bt = g.node("Reshape", [ins[1], g.ints([...ay.slice(0, nd - 3), ay[nd - 2], ay[nd - 1]])]);
-    const permB = [...Array(nd - 3).keys(), nd - 2, nd - 3];
-    const b = g.node("Transpose", [bt], { perm: permB });
-    return g.node("MatMul", [a, b]);
-  }
-  return g.node("ReduceSum", [g.node("Mul", ins), g.ints([-1])], { keepdims: 0 });
-}
-
-/**
  * Traces fn(...args) and returns an ONNX model. Inputs keep the shapes and
  * dtypes of the example values; outputs are named by `outputs` in order.
  */
@@ -309,8 +194,9 @@ export function exportOnnx(name: string, fn: (...a: any[]) => any, args: ExportA
     g.node("Identity", [g.name(o)], undefined, outputs[i]);
     graph.outputs.push({ name: outputs[i], dtype: onnxType(o.aval.dtype), dims: o.aval.shape });
   });
+  graph.nodes = liveNodes(g.nodes, graph.outputs.map((o) => o.name));
   // Weights the traced function never reads (e.g. the decoder's, in the encoder graph) stay out of the file.
-  const used = new Set(g.nodes.flatMap((n) => n.inputs));
+  const used = new Set(graph.nodes.flatMap((n) => n.inputs));
   graph.initializers = g.initializers.filter((t) => used.has(t.name));
   return encodeModel(graph, OPSET);
 }
