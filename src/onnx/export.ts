@@ -54,6 +54,12 @@ function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void
       e.outBinders.forEach((o, i) => g.bind(o, g.name(sub.outs[i])));
       continue;
     }
+    if (e.primitive === "split") {
+      // Backward passes split a gradient where the forward pass concatenated.
+      const parts = g.nodeOuts("Split", [ins[0], g.ints(p.sizes)], e.outBinders.length, { axis: p.axis });
+      e.outBinders.forEach((o, i) => g.bind(o, parts[i]));
+      continue;
+    }
     switch (e.primitive) {
       case "add":
       case "mul":

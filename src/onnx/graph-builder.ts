@@ -100,4 +100,10 @@ export class GraphBuilder {
     return o;
   }
 
+  /** A node with `count` outputs (Split). */
+  nodeOuts(op: string, inputs: string[], count: number, attrs?: Record<string, AttrValue>): string[] {
+    const outs = Array.from({ length: count }, () => this.fresh());
+    this.nodes.push({ op, inputs, outputs: outs, attrs });
+    return outs;
+  }
 }
