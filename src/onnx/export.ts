@@ -12,6 +12,13 @@ import { GraphBuilder, onnxType, rawOf, type Atom, type Eqn, type Jaxpr } from "
 import { liveNodes } from "./prune.js";
 import { encodeModel, type OnnxGraph } from "./proto.js";
 
+/**
+ * Version of the translation: bumped whenever a change here or in fuse.ts or
+ * dot.ts changes the graphs exported for the same jaxpr (cached training-step
+ * graphs are keyed by it).
+ */
+export const EXPORTER_VERSION = 2;
+
 /** 20 for its Gelu operator (the ops used otherwise mean the same as in opset 18). */
 export const OPSET = 20;
 

@@ -5,7 +5,7 @@ import { MelStatsAccumulator, parseMelStats, type MelStats } from "../../audio/s
 import { CODEC_CONFIGS } from "../../model/config.js";
 import { VOCODER_CONFIGS } from "../../model/vocoder.js";
 import { initJax } from "../../nn/runtime.js";
-import { CODEC_TRAIN, createCodecTask } from "../../train/codec-task.js";
+import { CODEC_TRAIN, createCodecTask, TRAIN_ENGINES, type TrainEngine } from "../../train/codec-task.js";
 import { loadClips, type Clip } from "../../train/data.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
@@ -29,6 +29,7 @@ interface TrainOpts {
   valEvery: number;
   ckptEvery: number;
   logEvery: number;
+  engine: TrainEngine;
 }
 
 function statsFor(o: TrainOpts, train: Clip[]): MelStats {
@@ -75,6 +76,7 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
 }
 
 async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> {
+  console.error(`training ${task.model} (${o.config}) on the ${task.engine ?? "jax"} engine`);
   const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, maxHours: o.maxHours });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
 }
@@ -84,9 +86,10 @@ export function registerTrain(program: Command): void {
   const train = keepDefaultSignals(program.command("train").description("train the codec or the vocoder"));
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
     .option("--stats <stats.json>", "mel statistics (default: computed from the training split)")
+    .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .action(async (o: TrainOpts) => {
       const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[o.config]);
-      await run(createCodecTask(CODEC_CONFIGS[o.config], t, clips, val, statsFor(o, clips), o.seed), o, t.steps);
+      await run(createCodecTask(CODEC_CONFIGS[o.config], t, clips, val, statsFor(o, clips), o.seed, o.engine), o, t.steps);
     });
   common(train.command("vocoder").description("train the mel-to-audio vocoder (GAN)"), Object.keys(VOCODER_TRAIN), "vocos-small").action(async (o: TrainOpts) => {
     const { train: clips, val, t } = await prepare(o, VOCODER_TRAIN[o.config]);
