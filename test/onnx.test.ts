@@ -3,6 +3,7 @@ import * as ort from "onnxruntime-node";
 import { initJax, jit, np, tree, valueAndGrad } from "../src/nn/runtime.js";
 import { jnn, lax } from "../src/nn/runtime.js";
 import { exportOnnx } from "../src/onnx/export.js";
+import { mergeDuplicateNodes } from "../src/onnx/cse.js";
 import { gelu, groupNorm, layerNorm, mish } from "../src/nn/layers.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
@@ -246,5 +247,38 @@ describe("dead-node removal", () => {
     expect(onnxOps(bytes)).toContain("Mul");
     const out = await runOnnx(bytes, { x: { data: x, dims: [3] } });
     expect(Array.from(out.y.data as Float32Array)).toEqual([3, 6, 9]);
+  });
+});
+
+describe("common subexpressions and repeated operands", () => {
+  it("merges nodes that compute the same thing (commutative operands in either order), keeping graph outputs", () => {
+    const nodes = [
+      { op: "Mul", inputs: ["a", "b"], outputs: ["p"] },
+      { op: "Mul", inputs: ["b", "a"], outputs: ["q"] },
+      { op: "Add", inputs: ["p", "q"], outputs: ["s"] },
+      { op: "Sub", inputs: ["q", "a"], outputs: ["d1"] },
+      { op: "Sub", inputs: ["a", "q"], outputs: ["d2"] }, // not commutative: kept
+      { op: "Identity", inputs: ["s"], outputs: ["out1"] },
+      { op: "Identity", inputs: ["s"], outputs: ["out2"] }, // a graph output: kept
+    ];
+    const merged = mergeDuplicateNodes(nodes, ["out1", "out2"]);
+    expect(merged.map((n) => n.outputs[0])).toEqual(["p", "s", "d1", "d2", "out1", "out2"]);
+    expect(merged[1].inputs).toEqual(["p", "p"]);
+    expect(merged[2].inputs).toEqual(["p", "a"]);
+  });
+
+  it("an element-wise op reads a broadcast operand before the broadcast (ONNX broadcasts it), same values", async () => {
+    const f = (x: any, s: any) => np.square(x.sub(s.reshape([2, 3, 1]))).sum();
+    const vg = valueAndGrad(f, { argnums: [0, 1] });
+    const x = Float32Array.from(new Rng(12).normalArray(24));
+    const s = Float32Array.from(new Rng(13).normalArray(6));
+    const args = () => [{ name: "x", value: np.array(x).reshape([2, 3, 4]), kind: "input" as const }, { name: "s", value: np.array(s).reshape([2, 3]), kind: "input" as const }];
+    const [v, [gx, gs]] = vg(...(args().map((a) => a.value) as [any, any])) as any;
+    const bytes = exportOnnx("t", vg, args(), ["v", "gx", "gs"]);
+    expect(onnxOps(bytes)).not.toContain("Expand");
+    const out = await runOnnx(bytes, { x: { data: x, dims: [2, 3, 4] }, s: { data: s, dims: [2, 3] } });
+    expect(rel(out.v.data as Float32Array, v.dataSync() as Float32Array)).toBeLessThan(1e-6);
+    expect(rel(out.gx.data as Float32Array, gx.dataSync() as Float32Array)).toBeLessThan(1e-6);
+    expect(rel(out.gs.data as Float32Array, gs.dataSync() as Float32Array)).toBeLessThan(1e-6);
   });
 });
