@@ -182,7 +182,7 @@ const fma = hasRelaxedSimd() ? "fused multiply-add" : "separate multiplies and a
 console.log(`flowmac benchmarks (node ${process.version}, one thread, jax-js kernels with ${fma}${quick ? ", --quick" : ""})`);
 if (want("mel")) printRows("front end", await benchMel());
 if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
-if (want("train")) printRows("training steps (jax-js, wasm)", benchTrainingSteps());
+if (want("train")) printRows("training steps (jax-js, wasm; codec also on onnxruntime)", benchTrainingSteps());
 if (want("vocoder")) printRows("vocoder generators", benchVocoders());
 if (want("vocoder")) printRows("training-free vocoders (PFFFT, one thread)", await benchPhaseVocoders());
 if (want("codec")) printRows("codec inference", await benchCodec());

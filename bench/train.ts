@@ -1,6 +1,7 @@
 /**
  * Wall time of real training steps with the shipped recipes (codec `small`,
- * vocoder `vocos-small` in its mel-loss and GAN phases), on synthetic clips.
+ * vocoder `vocos-small` in its mel-loss and GAN phases), on synthetic clips;
+ * the codec on both training engines (jax-js, onnxruntime), in turns.
  * One model per process: two models' jax-js buffers together exceed the
  * 4 GiB wasm memory. `node dist/bench/train.js codec|vocos [--quick]` prints
  * one JSON line of rows; bench/run.ts spawns it once per model.
@@ -12,7 +13,7 @@ import { CODEC_CONFIGS } from "../src/model/config.js";
 import { VOCODER_CONFIGS } from "../src/model/vocoder.js";
 import { Rng } from "../src/nn/rng.js";
 import { initJax } from "../src/nn/runtime.js";
-import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
+import { CODEC_TRAIN, createCodecTask, TRAIN_ENGINES } from "../src/train/codec-task.js";
 import { clipMel, memoryClip, type Clip } from "../src/train/data.js";
 import type { TrainTask } from "../src/train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
@@ -34,6 +35,24 @@ function timeSteps(task: TrainTask, from: number, n: number): number {
   return bestOf(() => task.step(step++, rng), n, 2);
 }
 
+/**
+ * Best step time of each task, timed in turns (one step of each, `n` rounds,
+ * after two untimed warm-up steps each: jit compilation, graph export), so that
+ * a noisy machine slows both alike.
+ */
+async function alternateSteps(tasks: TrainTask[], n: number): Promise<number[]> {
+  const rngs = tasks.map(() => new Rng(1));
+  const best = tasks.map(() => Infinity);
+  for (let step = 0; step < n + 2; step++) {
+    for (let i = 0; i < tasks.length; i++) {
+      const t0 = performance.now();
+      await tasks[i].step(step, rngs[i]);
+      if (step >= 2) best[i] = Math.min(best[i], performance.now() - t0);
+    }
+  }
+  return best;
+}
+
 export async function benchTraining(model: string, quick: boolean): Promise<BenchRow[]> {
   await initJax();
   const clips = syntheticClips(4, 4);
@@ -43,8 +62,12 @@ export async function benchTraining(model: string, quick: boolean): Promise<Benc
     const stats = new MelStatsAccumulator(128);
     for (const c of clips) stats.add(clipMel(c));
     const t = CODEC_TRAIN.small;
-    const task = createCodecTask(CODEC_CONFIGS.small, t, clips, clips, stats.result(), 0);
-    return [row(`codec small training step (batch ${t.batch} x ${t.frames} frames, incl. AdamW)`, timeSteps(task, 0, n))];
+    const tasks = TRAIN_ENGINES.map((engine) => createCodecTask(CODEC_CONFIGS.small, t, clips, clips, stats.result(), 0, engine));
+    const ms = await alternateSteps(tasks, quick ? 3 : 6);
+    const rows = TRAIN_ENGINES.map((engine, i) => row(`codec small training step, ${engine} engine (batch ${t.batch} x ${t.frames} frames, incl. AdamW and RVQ upkeep)`, ms[i]));
+    const ratio = ms[0] / ms[1];
+    rows.push({ name: "codec small training step: jax / onnx (same run, alternating)", value: ratio, unit: "x faster on onnx", ms: ms[1] });
+    return rows;
   }
   if (model === "vocos") {
     const c = VOCODER_CONFIGS["vocos-small"];

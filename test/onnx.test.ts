@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
-import { initJax, np, tree } from "../src/nn/runtime.js";
+import { initJax, jit, np, tree, valueAndGrad } from "../src/nn/runtime.js";
 import { jnn, lax } from "../src/nn/runtime.js";
 import { exportOnnx } from "../src/onnx/export.js";
+import { mergeDuplicateNodes } from "../src/onnx/cse.js";
 import { gelu, groupNorm, layerNorm, mish } from "../src/nn/layers.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
@@ -10,6 +11,7 @@ import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { decodeAudio, decodeMel, encodeAudio } from "../src/model/pipeline.js";
 import { Rng } from "../src/nn/rng.js";
 import { tinyModel, testSignal } from "./tiny-model.js";
+import { countOps, onnxOps } from "./onnx-ops.js";
 
 beforeAll(initJax);
 
@@ -192,5 +194,91 @@ describe("ONNX export cache", () => {
     } finally {
       delete process.env.FLOWMAC_CACHE;
     }
+  });
+});
+
+describe("dots of broadcast operands", () => {
+  const rng = new Rng(11);
+  const data = (n: number) => Float32Array.from(rng.normalArray(n));
+  const feed = (name: string, d: Float32Array, dims: number[]) => ({ name, value: np.array(d).reshape(dims), kind: "input" as const });
+
+  it("a dot that reads a broadcast operand is a MatMul of the operand before the broadcast (no Expand), same values", async () => {
+    // out[i, j] = a[i, :] . b[j, :], written as jax-js's backward passes write it: a repeated along j.
+    const f = (a: any, b: any) => np.vecdot(np.broadcastTo(a.reshape([3, 1, 10]), [3, 4, 10]), b.reshape([1, 4, 10]));
+    const a = data(30);
+    const b = data(40);
+    const ref = f(np.array(a).reshape([3, 10]), np.array(b).reshape([4, 10])).dataSync() as Float32Array;
+    const bytes = exportOnnx("t", f, [feed("a", a, [3, 10]), feed("b", b, [4, 10])], ["y"]);
+    expect(countOps(bytes, "MatMul")).toBe(1);
+    expect(onnxOps(bytes)).not.toContain("Expand");
+    expect(onnxOps(bytes)).not.toContain("ReduceSum");
+    const out = await runOnnx(bytes, { a: { data: a, dims: [3, 10] }, b: { data: b, dims: [4, 10] } });
+    expect(rel(out.y.data as Float32Array, ref)).toBeLessThan(1e-6);
+  });
+
+  it("the gradients of batched matmuls export as MatMuls only, same values", async () => {
+    // Attention-shaped: a batch axis both operands vary along, and the weight shared across another.
+    const loss = (w: any, x: any, y: any) => np.square(np.matmul(np.matmul(x, w), y)).sum();
+    const vg = valueAndGrad(loss, { argnums: [0, 1, 2] });
+    const shapes = { w: [4, 3], x: [2, 5, 5, 4], y: [2, 5, 3, 6] };
+    const d = { w: data(12), x: data(200), y: data(180) };
+    const args = () => (["w", "x", "y"] as const).map((k) => feed(k, d[k], shapes[k]));
+    const [value, grads] = vg(...args().map((a) => a.value)) as any;
+    const bytes = exportOnnx("t", vg, args(), ["v", "gw", "gx", "gy"]);
+    expect(countOps(bytes, "MatMul")).toBe(6); // two forward, two per product backward
+    expect(countOps(bytes, "ReduceSum")).toBe(1); // the loss's sum
+    const out = await runOnnx(bytes, Object.fromEntries((["w", "x", "y"] as const).map((k) => [k, { data: d[k], dims: shapes[k] }])));
+    expect(rel(out.v.data as Float32Array, value.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    (["gw", "gx", "gy"] as const).forEach((k, i) => expect(rel(out[k].data as Float32Array, grads[i].dataSync() as Float32Array), k).toBeLessThan(1e-5));
+  });
+});
+
+describe("dead-node removal", () => {
+  it("drops nodes whose values no output reads (here an unused output of a nested jit)", async () => {
+    const inner = jit((v: any) => [np.exp(v.ref), v.mul(3)]);
+    const f = (x: any) => {
+      const [unused, y] = inner(x) as any;
+      unused.dispose();
+      return y;
+    };
+    const x = Float32Array.from([1, 2, 3]);
+    const bytes = exportOnnx("t", f, [{ name: "x", value: np.array(x), kind: "input" }], ["y"]);
+    expect(onnxOps(bytes)).not.toContain("Exp");
+    expect(onnxOps(bytes)).toContain("Mul");
+    const out = await runOnnx(bytes, { x: { data: x, dims: [3] } });
+    expect(Array.from(out.y.data as Float32Array)).toEqual([3, 6, 9]);
+  });
+});
+
+describe("common subexpressions and repeated operands", () => {
+  it("merges nodes that compute the same thing (commutative operands in either order), keeping graph outputs", () => {
+    const nodes = [
+      { op: "Mul", inputs: ["a", "b"], outputs: ["p"] },
+      { op: "Mul", inputs: ["b", "a"], outputs: ["q"] },
+      { op: "Add", inputs: ["p", "q"], outputs: ["s"] },
+      { op: "Sub", inputs: ["q", "a"], outputs: ["d1"] },
+      { op: "Sub", inputs: ["a", "q"], outputs: ["d2"] }, // not commutative: kept
+      { op: "Identity", inputs: ["s"], outputs: ["out1"] },
+      { op: "Identity", inputs: ["s"], outputs: ["out2"] }, // a graph output: kept
+    ];
+    const merged = mergeDuplicateNodes(nodes, ["out1", "out2"]);
+    expect(merged.map((n) => n.outputs[0])).toEqual(["p", "s", "d1", "d2", "out1", "out2"]);
+    expect(merged[1].inputs).toEqual(["p", "p"]);
+    expect(merged[2].inputs).toEqual(["p", "a"]);
+  });
+
+  it("an element-wise op reads a broadcast operand before the broadcast (ONNX broadcasts it), same values", async () => {
+    const f = (x: any, s: any) => np.square(x.sub(s.reshape([2, 3, 1]))).sum();
+    const vg = valueAndGrad(f, { argnums: [0, 1] });
+    const x = Float32Array.from(new Rng(12).normalArray(24));
+    const s = Float32Array.from(new Rng(13).normalArray(6));
+    const args = () => [{ name: "x", value: np.array(x).reshape([2, 3, 4]), kind: "input" as const }, { name: "s", value: np.array(s).reshape([2, 3]), kind: "input" as const }];
+    const [v, [gx, gs]] = vg(...(args().map((a) => a.value) as [any, any])) as any;
+    const bytes = exportOnnx("t", vg, args(), ["v", "gx", "gs"]);
+    expect(onnxOps(bytes)).not.toContain("Expand");
+    const out = await runOnnx(bytes, { x: { data: x, dims: [2, 3, 4] }, s: { data: s, dims: [2, 3] } });
+    expect(rel(out.v.data as Float32Array, v.dataSync() as Float32Array)).toBeLessThan(1e-6);
+    expect(rel(out.gx.data as Float32Array, gx.dataSync() as Float32Array)).toBeLessThan(1e-6);
+    expect(rel(out.gs.data as Float32Array, gs.dataSync() as Float32Array)).toBeLessThan(1e-6);
   });
 });

@@ -4,7 +4,7 @@
  * reference (jax-js) inference; the bitstream and the audio ends live elsewhere.
  */
 import type { Rng } from "../nn/rng.js";
-import { sinusoidalEmbedding } from "../nn/layers.js";
+import { timeEmbeddingValues } from "../nn/time-embedding.js";
 import { np, type JArray } from "../nn/runtime.js";
 import { cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
 import type { CodecConfig } from "./config.js";
@@ -72,8 +72,11 @@ export function sampleFlowTime(rng: Rng): number {
   return 1 / (1 + Math.exp(-rng.normal()));
 }
 
+/** A codec batch as host arrays (the ONNX training step feeds these; the jax-js one uploads them). */
+export type HostCodecBatch = { [K in keyof CodecBatch]: { data: Float32Array; shape: number[] } };
+
 /** Draws the host-side randomness of a codec training batch. */
-export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B: number, T: number): CodecBatch {
+export function sampleCodecBatchHost(rng: Rng, c: CodecConfig, mel: Float32Array, B: number, T: number): HostCodecBatch {
   const S = c.rvq.stages;
   const t = Float32Array.from({ length: B }, () => sampleFlowTime(rng));
   const cond = Float32Array.from({ length: B }, () => (rng.uniform() < c.cfm.condDropProb ? 0 : 1));
@@ -83,13 +86,22 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
     for (let s = 0; s < n; s++) stageMask[s * B + b] = 1;
   }
   return {
-    mel: np.array(mel).reshape([B, T, c.nMels]),
-    noise: np.array(rng.normalArray(B * T * c.nMels)).reshape([B, T, c.nMels]),
-    t: np.array(t).reshape([B, 1, 1]),
-    tEmb: sinusoidalEmbedding(t, c.cfm.channels[0]),
-    condMask: np.array(cond).reshape([B, 1, 1]),
-    stageMask: np.array(stageMask).reshape([S, B]),
+    mel: { data: mel, shape: [B, T, c.nMels] },
+    noise: { data: rng.normalArray(B * T * c.nMels), shape: [B, T, c.nMels] },
+    t: { data: t, shape: [B, 1, 1] },
+    tEmb: { data: timeEmbeddingValues(t, c.cfm.channels[0]), shape: [B, c.cfm.channels[0]] },
+    condMask: { data: cond, shape: [B, 1, 1] },
+    stageMask: { data: stageMask, shape: [S, B] },
   };
+}
+
+export function uploadCodecBatch(h: HostCodecBatch): CodecBatch {
+  const up = (k: keyof CodecBatch) => np.array(h[k].data).reshape(h[k].shape);
+  return { mel: up("mel"), noise: up("noise"), t: up("t"), tEmb: up("tEmb"), condMask: up("condMask"), stageMask: up("stageMask") };
+}
+
+export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B: number, T: number): CodecBatch {
+  return uploadCodecBatch(sampleCodecBatchHost(rng, c, mel, B, T));
 }
 
 /** Inference encoder: normalised mel [1, T, nMels] -> codes [S, T] (int32), nearest entries stage by stage. */

@@ -37,7 +37,7 @@ const LOG_LEVELS = ["verbose", "info", "warning", "error", "fatal"] as const;
  * Add + LayerNormalization kernel measured 5-7x slower here than the two ops it
  * replaces (~0.29 ms vs ~0.06 ms per [320, 128] residual), ~8% of an encoder block.
  */
-const SESSION_OPTIONS = (threads: number, logSeverity: OnnxEngineOptions["logSeverity"]): OrtTypes.InferenceSession.SessionOptions => ({
+export const SESSION_OPTIONS = (threads: number, logSeverity: OnnxEngineOptions["logSeverity"]): OrtTypes.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads,
   logSeverityLevel: logSeverity,
   interOpNumThreads: 1,

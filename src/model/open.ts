@@ -18,8 +18,12 @@ export type EngineName = (typeof ENGINES)[number];
 
 /** Cache directory of a model's ONNX export: keyed by both weight files (two models may share a codec). */
 export function onnxCacheDir(info: { modelId: string; vocoderId?: string }): string {
-  const base = process.env.FLOWMAC_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "flowmac");
-  return join(base, info.vocoderId ? `${info.modelId}-${info.vocoderId}` : info.modelId);
+  return join(onnxCacheBase(), info.vocoderId ? `${info.modelId}-${info.vocoderId}` : info.modelId);
+}
+
+/** flowmac's cache directory: $FLOWMAC_CACHE, else ~/.cache/flowmac. */
+export function onnxCacheBase(): string {
+  return process.env.FLOWMAC_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "flowmac");
 }
 
 export function writeBundle(b: OnnxBundle, dir: string): void {

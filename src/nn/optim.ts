@@ -63,20 +63,34 @@ export class AdamW {
 
   /** One step: consumes params and grads, returns the new params; updates `state` in place. */
   step(params: Params, grads: Params, state: AdamState, lr: number): { params: Params; gradNorm: number } {
-    const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
     const leaves = namedLeaves(grads);
-    if (leaves.length !== state.w.length) throw new Error(`AdamW: ${leaves.length} gradients for ${state.w.length} parameters`);
+    const gradNorm = this.stepHost(
+      leaves.map(([, a]) => a.dataSync() as Float32Array),
+      state,
+      lr,
+    );
+    const next = uploadLike(params, state.w, state.shapes);
+    tree.dispose(params);
+    return { params: next, gradNorm };
+  }
+
+  /**
+   * One step from host gradients (in the order of state.names): updates the
+   * master weights and moments in `state` in place; returns the gradient norm.
+   * (The ONNX training step has its gradients on the host and needs no device copy of the weights.)
+   */
+  stepHost(grads: ArrayLike<number>[], state: AdamState, lr: number): number {
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.config;
+    if (grads.length !== state.w.length) throw new Error(`AdamW: ${grads.length} gradients for ${state.w.length} parameters`);
     const ws = workspaceOf(state);
-    leaves.forEach(([, a], i) => ws.g[i].set(a.dataSync() as Float32Array));
+    grads.forEach((g, i) => ws.g[i].set(g));
     const gradNorm = Math.sqrt(ws.gradientSumOfSquares());
     const scale = clipNorm > 0 && gradNorm > clipNorm ? clipNorm / (gradNorm + 1e-6) : 1;
     state.step += 1;
     const bc1 = 1 - beta1 ** state.step;
     const bc2 = 1 - beta2 ** state.step;
     ws.update({ scale, beta1, beta2, bc2, stepSize: lr / bc1, eps, decay: lr * weightDecay });
-    const next = uploadLike(params, state.w, state.shapes);
-    tree.dispose(params);
-    return { params: next, gradNorm };
+    return gradNorm;
   }
 }
 

@@ -7,31 +7,21 @@
  */
 import { makeJaxpr, tree, type JArray } from "../nn/runtime.js";
 import { FUSED_ARGMIN, FUSED_GELU, FUSED_LAYER_NORM, FUSED_SOFTMAX, FUSED_SUB, fuseOps, type ConstValues } from "./fuse.js";
-import { DT, encodeModel, type AttrValue, type OnnxDType, type OnnxGraph, type OnnxNode, type OnnxTensor } from "./proto.js";
+import { DotLowering } from "./dot.js";
+import { GraphBuilder, onnxType, rawOf, type Atom, type Eqn, type Jaxpr } from "./graph-builder.js";
+import { mergeDuplicateNodes } from "./cse.js";
+import { liveNodes } from "./prune.js";
+import { encodeModel, type OnnxGraph } from "./proto.js";
+
+/**
+ * Version of the translation: bumped whenever a change here or in fuse.ts or
+ * dot.ts changes the graphs exported for the same jaxpr (cached training-step
+ * graphs are keyed by it).
+ */
+export const EXPORTER_VERSION = 6;
 
 /** 20 for its Gelu operator (the ops used otherwise mean the same as in opset 18). */
 export const OPSET = 20;
-
-interface Aval {
-  shape: number[];
-  dtype: string;
-}
-interface Atom {
-  aval: Aval;
-  value?: number | boolean;
-  id?: number;
-}
-interface Eqn {
-  primitive: string;
-  inputs: Atom[];
-  outBinders: Atom[];
-  params: Record<string, any>;
-}
-interface Jaxpr {
-  inBinders: Atom[];
-  eqns: Eqn[];
-  outs: Atom[];
-}
 
 export interface ExportArg {
   name: string;
@@ -40,99 +30,24 @@ export interface ExportArg {
   kind: "input" | "weight";
 }
 
-function onnxType(dtype: string): OnnxDType {
-  switch (dtype) {
-    case "float32":
-      return DT.FLOAT;
-    case "int32":
-      return DT.INT32;
-    case "bool":
-      return DT.BOOL;
-    default:
-      throw new Error(`ONNX export: dtype ${dtype} is not supported`);
-  }
-}
-
-function rawOf(dtype: string, data: ArrayLike<number | boolean>): Uint8Array {
-  if (dtype === "float32") return new Uint8Array(Float32Array.from(data as ArrayLike<number>).buffer);
-  if (dtype === "int32") return new Uint8Array(Int32Array.from(data as ArrayLike<number>).buffer);
-  if (dtype === "bool") return Uint8Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0));
-  throw new Error(`ONNX export: dtype ${dtype} is not supported`);
-}
-
-const int64 = (values: number[]) => new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
-
-class GraphBuilder {
-  nodes: OnnxNode[] = [];
-  initializers: OnnxTensor[] = [];
-  private names = new Map<Atom, string>();
-  private counter = 0;
-  private constCache = new Map<string, string>();
-
-  fresh(prefix = "t"): string {
-    return `${prefix}${this.counter++}`;
-  }
-
-  bind(atom: Atom, name: string): void {
-    this.names.set(atom, name);
-  }
-
-  name(atom: Atom): string {
-    if (atom.value !== undefined) return this.scalar(atom.aval.dtype, Number(atom.value));
-    const n = this.names.get(atom);
-    if (!n) throw new Error("ONNX export: use of an unbound variable");
-    return n;
-  }
-
-  scalar(dtype: string, v: number): string {
-    const key = `${dtype}:${v}`;
-    let n = this.constCache.get(key);
-    if (!n) {
-      n = this.fresh("c");
-      this.initializers.push({ name: n, dtype: onnxType(dtype), dims: [], raw: rawOf(dtype, [v]) });
-      this.constCache.set(key, n);
-    }
-    return n;
-  }
-
-  ints(values: number[]): string {
-    const key = `i64:${values.join(",")}`;
-    let n = this.constCache.get(key);
-    if (!n) {
-      n = this.fresh("c");
-      this.initializers.push({ name: n, dtype: DT.INT64, dims: [values.length], raw: int64(values) });
-      this.constCache.set(key, n);
-    }
-    return n;
-  }
-
-  constant(values: Float32Array, dims: number[]): string {
-    const n = this.fresh("c");
-    this.initializers.push({ name: n, dtype: DT.FLOAT, dims, raw: new Uint8Array(values.buffer.slice(0)) });
-    return n;
-  }
-
-  node(op: string, inputs: string[], attrs?: Record<string, AttrValue>, out?: string): string {
-    const o = out ?? this.fresh();
-    this.nodes.push({ op, inputs, outputs: [o], attrs });
-    return o;
-  }
-}
-
 const UNARY: Record<string, string> = {
   neg: "Neg", reciprocal: "Reciprocal", exp: "Exp", log: "Log", sin: "Sin", cos: "Cos", sqrt: "Sqrt",
   erf: "Erf", floor: "Floor", ceil: "Ceil", stop_gradient: "Identity",
 };
 const BINARY: Record<string, string> = { add: "Add", mul: "Mul", min: "Min", max: "Max" };
 const REDUCE: Record<string, string> = { Add: "ReduceSum", Max: "ReduceMax", Min: "ReduceMin", Mul: "ReduceProd" };
+/** Primitives whose ONNX ops broadcast their operands themselves. */
+const ELEMENTWISE = new Set(["add", "mul", "min", "max", "compare", "where", FUSED_SUB]);
 const COMPARE: Record<string, string> = { less: "Less", greater: "Greater", equal: "Equal", less_equal: "LessOrEqual", greater_equal: "GreaterOrEqual" };
 
 function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void {
+  const producers = new Map<Atom, Eqn>();
+  const dots = new DotLowering(g, producers);
   for (const e of fuseOps(jp.eqns, jp.outs, consts) as Eqn[]) {
-    const ins = e.inputs.map((a) => g.name(a));
+    for (const o of e.outBinders) producers.set(o, e);
+    let ins = e.inputs.map((a) => g.name(a));
     const out = e.outBinders[0];
     const p = e.params;
-    let r: string;
     if (e.primitive === "jit" && p.name === "tanh" && ins.length === 1 && e.outBinders.length === 1) {
       // jax-js's tanh (a nested jit of ~9 element-wise ops) is one ONNX Tanh.
       g.bind(out, g.node("Tanh", ins));
@@ -148,129 +63,133 @@ function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void
       e.outBinders.forEach((o, i) => g.bind(o, g.name(sub.outs[i])));
       continue;
     }
-    switch (e.primitive) {
-      case "add":
-      case "mul":
-      case "min":
-      case "max":
-        r = g.node(BINARY[e.primitive], ins);
-        break;
-      case "neg":
-      case "reciprocal":
-      case "exp":
-      case "log":
-      case "sin":
-      case "cos":
-      case "sqrt":
-      case "erf":
-      case "floor":
-      case "ceil":
-      case "stop_gradient":
-        r = g.node(UNARY[e.primitive], ins);
-        break;
-      case "erfc":
-        r = g.node("Sub", [g.scalar(out.aval.dtype, 1), g.node("Erf", ins)]);
-        break;
-      case "reduce": {
-        const op = REDUCE[p.op];
-        if (!op) throw new Error(`ONNX export: reduce op ${p.op} is not supported`);
-        r = g.node(op, [ins[0], g.ints(p.axis)], { keepdims: 0 });
-        break;
-      }
-      case "dot":
-        r = emitDot(g, e, ins);
-        break;
-      case FUSED_SOFTMAX:
-        r = g.node("Softmax", ins, { axis: p.axis });
-        break;
-      case FUSED_GELU:
-        r = g.node("Gelu", ins);
-        break;
-      case FUSED_SUB:
-        r = g.node("Sub", ins);
-        break;
-      case FUSED_ARGMIN: // ONNX ArgMin gives int64 (the first minimum's index, like jax-js's)
-        r = g.node("Cast", [g.node("ArgMin", ins, { axis: p.axis, keepdims: 0 })], { to: onnxType("int32") });
-        break;
-      case FUSED_LAYER_NORM: {
-        // LayerNormalization needs a scale; a bias is optional.
-        const scale = ins[1] ?? g.constant(new Float32Array(p.dim).fill(1), [p.dim]);
-        r = g.node("LayerNormalization", [ins[0], scale, ...ins.slice(2)], { axis: -1, epsilon: { float: p.epsilon } });
-        break;
-      }
-      case "compare":
-        if (p.op === "not_equal") r = g.node("Not", [g.node("Equal", ins)]);
-        else if (COMPARE[p.op]) r = g.node(COMPARE[p.op], ins);
-        else throw new Error(`ONNX export: compare op ${p.op} is not supported`);
-        break;
-      case "where":
-        r = g.node("Where", ins);
-        break;
-      case "cast":
-        r = g.node("Cast", ins, { to: onnxType(p.dtype) });
-        break;
-      case "concatenate":
-        r = g.node("Concat", ins, { axis: p.axis });
-        break;
-      case "transpose":
-        r = g.node("Transpose", ins, { perm: p.perm });
-        break;
-      case "reshape":
-        r = g.node("Reshape", [ins[0], g.ints(p.shape)]);
-        break;
-      case "broadcast": {
-        let x = ins[0];
-        if (p.axis.length) x = g.node("Unsqueeze", [x, g.ints(p.axis)]);
-        r = g.node("Expand", [x, g.ints(p.shape)]);
-        break;
-      }
-      case "shrink": {
-        const sl = p.slice as [number, number][];
-        r = g.node("Slice", [ins[0], g.ints(sl.map((s) => s[0])), g.ints(sl.map((s) => s[1])), g.ints(sl.map((_, i) => i))]);
-        break;
-      }
-      case "flip": {
-        // Slice backwards along each flipped axis: from -1 to before index 0, step -1.
-        const ax = p.axis as number[];
-        r = g.node("Slice", [ins[0], g.ints(ax.map(() => -1)), g.ints(ax.map(() => -(2 ** 53))), g.ints(ax), g.ints(ax.map(() => -1))]);
-        break;
-      }
-      case "pad": {
-        const w = p.width as [number, number][];
-        r = g.node("Pad", [ins[0], g.ints([...w.map((x) => x[0]), ...w.map((x) => x[1])]), g.scalar(e.inputs[0].aval.dtype, 0)]);
-        break;
-      }
-      case "gather": {
-        if (p.axis.length !== 1 || p.outDim !== p.axis[0]) throw new Error(`ONNX export: gather ${JSON.stringify(p)} is not supported`);
-        r = g.node("Gather", ins, { axis: p.axis[0] });
-        break;
-      }
-      default:
-        throw new Error(`ONNX export: primitive '${e.primitive}' is not supported`);
+    if (e.primitive === "split") {
+      // Backward passes split a gradient where the forward pass concatenated.
+      const parts = g.nodeOuts("Split", [ins[0], g.ints(p.sizes)], e.outBinders.length, { axis: p.axis });
+      e.outBinders.forEach((o, i) => g.bind(o, parts[i]));
+      continue;
     }
-    g.bind(out, r);
+    if (ELEMENTWISE.has(e.primitive) || e.primitive in UNARY || e.primitive === "erfc" || e.primitive === "cast") {
+      // On values repeated along some axes: computed once (an Expand follows, if anything reads the full value).
+      const once = dots.elementwiseOnRepeated(e, ins, (xs) => lower(g, e, xs, dots));
+      if (once) {
+        g.bind(out, once);
+        continue;
+      }
+      if (ELEMENTWISE.has(e.primitive)) ins = dots.elementwiseInputs(e, ins);
+    }
+    g.bind(out, lower(g, e, ins, dots));
   }
 }
 
-/**
- * dot(x, y) = sum(x * y, axis=-1) with broadcasting. jax-js writes a matmul as
- * x [..., M, 1, K] . y [..., 1, N, K], which becomes MatMul(x[..., M, K],
- * y[..., N, K]^T); anything else is a multiply and a sum.
- */
-function emitDot(g: GraphBuilder, e: Eqn, ins: string[]): string {
-  const xs = e.inputs[0].aval.shape;
-  const ys = e.inputs[1].aval.shape;
-  const nd = Math.max(xs.length, ys.length);
-  const ax = [...Array(nd - xs.length).fill(1), ...xs];
-  const ay = [...Array(nd - ys.length).fill(1), ...ys];
-  if (nd >= 3 && ax[nd - 2] === 1 && ay[nd - 3] === 1) {
-    const a = g.node("Reshape", [ins[0], g.ints([...ax.slice(0, nd - 2), ax[nd - 1]])]);
-    const bt = g.node("Reshape", [ins[1], g.ints([...ay.slice(0, nd - 3), ay[nd - 2], ay[nd - 1]])]);
-    const permB = [...Array(nd - 3).keys(), nd - 2, nd - 3];
-    const b = g.node("Transpose", [bt], { perm: permB });
-    return g.node("MatMul", [a, b]);
+/** The ONNX nodes of one (single-output) eqn; returns the output's name. */
+function lower(g: GraphBuilder, e: Eqn, ins: string[], dots: DotLowering): string {
+  const out = e.outBinders[0];
+  const p = e.params;
+  let r: string;
+  switch (e.primitive) {
+    case "add":
+    case "mul":
+    case "min":
+    case "max":
+      r = g.node(BINARY[e.primitive], ins);
+      break;
+    case "neg":
+    case "reciprocal":
+    case "exp":
+    case "log":
+    case "sin":
+    case "cos":
+    case "sqrt":
+    case "erf":
+    case "floor":
+    case "ceil":
+    case "stop_gradient":
+      r = g.node(UNARY[e.primitive], ins);
+      break;
+    case "erfc":
+      r = g.node("Sub", [g.scalar(out.aval.dtype, 1), g.node("Erf", ins)]);
+      break;
+    case "reduce": {
+      const op = REDUCE[p.op];
+      if (!op) throw new Error(`ONNX export: reduce op ${p.op} is not supported`);
+      r = g.node(op, [ins[0], g.ints(p.axis)], { keepdims: 0 });
+      break;
+    }
+    case "dot":
+      r = dots.dot(e, ins);
+      break;
+    case FUSED_SOFTMAX:
+      r = g.node("Softmax", ins, { axis: p.axis });
+      break;
+    case FUSED_GELU:
+      r = g.node("Gelu", ins);
+      break;
+    case FUSED_SUB:
+      r = g.node("Sub", ins);
+      break;
+    case FUSED_ARGMIN: // ONNX ArgMin gives int64 (the first minimum's index, like jax-js's)
+      r = g.node("Cast", [g.node("ArgMin", ins, { axis: p.axis, keepdims: 0 })], { to: onnxType("int32") });
+      break;
+    case FUSED_LAYER_NORM: {
+      // LayerNormalization needs a scale; a bias is optional.
+      const scale = ins[1] ?? g.constant(new Float32Array(p.dim).fill(1), [p.dim]);
+      r = g.node("LayerNormalization", [ins[0], scale, ...ins.slice(2)], { axis: -1, epsilon: { float: p.epsilon } });
+      break;
+    }
+    case "compare":
+      if (p.op === "not_equal") r = g.node("Not", [g.node("Equal", ins)]);
+      else if (COMPARE[p.op]) r = g.node(COMPARE[p.op], ins);
+      else throw new Error(`ONNX export: compare op ${p.op} is not supported`);
+      break;
+    case "where":
+      r = g.node("Where", ins);
+      break;
+    case "cast":
+      r = g.node("Cast", ins, { to: onnxType(p.dtype) });
+      break;
+    case "concatenate":
+      r = g.node("Concat", ins, { axis: p.axis });
+      break;
+    case "transpose":
+      r = g.node("Transpose", ins, { perm: p.perm });
+      break;
+    case "reshape":
+      r = g.node("Reshape", [ins[0], g.ints(p.shape)]);
+      break;
+    case "broadcast": {
+      let x = ins[0];
+      if (p.axis.length) x = g.node("Unsqueeze", [x, g.ints(p.axis)]);
+      // Only new size-1 axes (a reshape, as backward passes write it): no copy.
+      const grows = p.shape.some((n: number, i: number) => n > 1 && (p.axis.includes(i) || e.inputs[0].aval.shape[i - p.axis.filter((a: number) => a < i).length] === 1));
+      r = grows ? g.node("Expand", [x, g.ints(p.shape)]) : x;
+      break;
+    }
+    case "shrink": {
+      const sl = p.slice as [number, number][];
+      r = g.node("Slice", [ins[0], g.ints(sl.map((s) => s[0])), g.ints(sl.map((s) => s[1])), g.ints(sl.map((_, i) => i))]);
+      break;
+    }
+    case "flip": {
+      // Slice backwards along each flipped axis: from -1 to before index 0, step -1.
+      const ax = p.axis as number[];
+      r = g.node("Slice", [ins[0], g.ints(ax.map(() => -1)), g.ints(ax.map(() => -(2 ** 53))), g.ints(ax), g.ints(ax.map(() => -1))]);
+      break;
+    }
+    case "pad": {
+      const w = p.width as [number, number][];
+      r = g.node("Pad", [ins[0], g.ints([...w.map((x) => x[0]), ...w.map((x) => x[1])]), g.scalar(e.inputs[0].aval.dtype, 0)]);
+      break;
+    }
+    case "gather": {
+      if (p.axis.length !== 1 || p.outDim !== p.axis[0]) throw new Error(`ONNX export: gather ${JSON.stringify(p)} is not supported`);
+      r = g.node("Gather", ins, { axis: p.axis[0] });
+      break;
+    }
+    default:
+      throw new Error(`ONNX export: primitive '${e.primitive}' is not supported`);
   }
-  return g.node("ReduceSum", [g.node("Mul", ins), g.ints([-1])], { keepdims: 0 });
+  return r;
 }
 
 /**
@@ -309,8 +228,10 @@ export function exportOnnx(name: string, fn: (...a: any[]) => any, args: ExportA
     g.node("Identity", [g.name(o)], undefined, outputs[i]);
     graph.outputs.push({ name: outputs[i], dtype: onnxType(o.aval.dtype), dims: o.aval.shape });
   });
+  const outputNames = graph.outputs.map((o) => o.name);
+  graph.nodes = liveNodes(mergeDuplicateNodes(g.nodes, outputNames), outputNames);
   // Weights the traced function never reads (e.g. the decoder's, in the encoder graph) stay out of the file.
-  const used = new Set(g.nodes.flatMap((n) => n.inputs));
+  const used = new Set(graph.nodes.flatMap((n) => n.inputs));
   graph.initializers = g.initializers.filter((t) => used.has(t.name));
   return encodeModel(graph, OPSET);
 }

@@ -1,15 +1,16 @@
 /** Training task for the codec (encoder + RVQ + decoder + CFM, jointly), plugged into the shared runner. */
 import { normalizeMel, type MelStats } from "../audio/stats.js";
-import { codecLoss, initCodec, sampleCodecBatch, type CodecBuffers, type CodecParams } from "../model/codec.js";
+import { codecLoss, initCodec, sampleCodecBatch, sampleCodecBatchHost, type CodecBuffers, type CodecParams } from "../model/codec.js";
 import type { CodecConfig } from "../model/config.js";
 import { codePerplexity, emaCodebookUpdate, kmeans } from "../model/rvq.js";
 import { transformerStack } from "../model/transformer-stack.js";
 import { sinusoidalEmbedding } from "../nn/layers.js";
-import { AdamW, learningRate } from "../nn/optim.js";
+import { AdamW, learningRate, uploadLike } from "../nn/optim.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
+import { OnnxCodecStep } from "./onnx-step.js";
 import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
 
 export type CodecTrainConfig = TrainSettings;
@@ -30,7 +31,11 @@ function prepareMel(mel: Float32Array, stats: MelStats, gainLog: number): Float3
   return normalizeMel({ frames, bands: 128, data: shifted }, stats).data;
 }
 
-export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
+/** Where the loss and gradients are computed: jax-js (the reference) or the exported step graph on onnxruntime (onnx-step.ts). */
+export const TRAIN_ENGINES = ["jax", "onnx"] as const;
+export type TrainEngine = (typeof TRAIN_ENGINES)[number];
+
+export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number, engine: TrainEngine = "jax"): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
   const initRng = new Rng(seed ^ 0x5eed);
   const { params, buffers } = initCodec(initRng, c);
   const group = newGroup(params as unknown as Params, new AdamW({ clipNorm: 1 }), { kind: "cosine", lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 }, t.emaDecay);
@@ -43,6 +48,9 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const lossAndGrad = jit(valueAndGrad(lossFn, { hasAux: true }));
   const lossOnly = jit(lossFn);
   const encode = jit((p: any, mel: JArray) => transformerStack(p.encoder, c.encoder, mel));
+  let onnxStep: OnnxCodecStep | null = null;
+  /** Set when the onnx step moved the host weights on without a device copy (made when jax-js needs the weights). */
+  let deviceParamsStale = false;
 
   const drawMel = (rng: Rng) => {
     const mel = new Float32Array(N * 128);
@@ -72,13 +80,14 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     groups: { codec: group },
     buffers: buffers as unknown as Params,
     buffersLoaded: false,
-    params: () => group.params as unknown as CodecParams,
+    engine,
+    params: () => (syncDeviceParams(), group.params as unknown as CodecParams),
     buffersOf: () => task.buffers as unknown as CodecBuffers,
     info: () => ({ mel_stats: JSON.stringify(stats), train: JSON.stringify(t) }),
 
     /** Codebooks from k-means on encoder outputs, stage by stage on the residuals. */
     initCodebooks(rng: Rng) {
-      const z = encode(tree.ref(group.params), np.array(drawMel(rng)).reshape([B, T, 128]));
+      const z = encode(tree.ref(task.params()), np.array(drawMel(rng)).reshape([B, T, 128]));
       const data = Float32Array.from(z.dataSync() as Float32Array);
       const d = c.rvq.dim;
       const K = c.rvq.codebookSize;
@@ -104,42 +113,13 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
       task.buffers = { codebooks: books, emaSum: books.map((b) => b.ref), emaCount: books.map(() => np.ones([K])) } as unknown as Params;
     },
 
-    step(step: number, rng: Rng): Record<string, number> {
-      if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
-      const t0 = performance.now();
-      const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
-      const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;
-      const [[loss, aux], grads] = lossAndGrad(tree.ref(group.params), tree.ref(task.buffers), batch) as unknown as [[JArray, any], Params];
-      const lossValue = (loss.dataSync() as Float32Array)[0];
-      const t1 = performance.now();
-      const { params: next, gradNorm } = group.opt.step(group.params, grads, group.adam, learningRate(group.schedule, step));
-      group.params = next;
-      const t2 = performance.now();
-      // EMA codebook update, weighting each frame by whether its stage was active.
-      const w = new Float32Array(S * N);
-      for (let s = 0; s < S; s++) for (let b = 0; b < B; b++) w.fill(stageMaskHost[s * B + b], s * N + b * T, s * N + (b + 1) * T);
-      const codesHost = aux.codes.ref.dataSync() as Int32Array;
-      const residHost = aux.residuals.ref.dataSync() as Float32Array;
-      task.buffers = emaCodebookUpdate(task.buffers as any, aux.codes, aux.residuals, np.array(w).reshape([S, N]), np.array(new Float32Array([c.rvq.decay])).reshape([])) as unknown as Params;
-      const restarted = restartDeadCodes(rng, w, residHost);
-      const ppl = codePerplexity(Int32Array.from(codesHost), S, N, c.rvq.codebookSize, w);
-      const t3 = performance.now();
-      return {
-        loss: lossValue,
-        prior: (aux.prior.dataSync() as Float32Array)[0],
-        cfm: (aux.cfm.dataSync() as Float32Array)[0],
-        commit: (aux.commit.dataSync() as Float32Array)[0],
-        gradNorm,
-        restarted,
-        msGrad: Math.round(t1 - t0),
-        msOpt: Math.round(t2 - t1),
-        msVq: Math.round(t3 - t2),
-        ...Object.fromEntries(ppl.map((p, s) => [`ppl${s}`, Math.round(p * 10) / 10])),
-      };
+    step(step: number, rng: Rng): Record<string, number> | Promise<Record<string, number>> {
+      return engine === "onnx" ? stepOnnx(step, rng) : stepJax(step, rng);
     },
 
     validate(): Record<string, number> {
       const sums = { prior: 0, cfm: 0, commit: 0, prior4: 0 };
+      syncDeviceParams();
       const ew = evalParams(group);
       const vr = new Rng(1234);
       for (const mel of valBatches) {
@@ -177,6 +157,79 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
       return { prior: sums.prior / n, cfm: sums.cfm / n, commit: sums.commit / n, [`prior_${Math.max(1, S / 2)}stages`]: sums.prior4 / n };
     },
   };
+
+  /** Each frame's weight in the EMA update [S, N]: whether its stage was active for its example. */
+  function stageWeights(stageMask: Float32Array): Float32Array {
+    const w = new Float32Array(S * N);
+    for (let s = 0; s < S; s++) for (let b = 0; b < B; b++) w.fill(stageMask[s * B + b], s * N + b * T, s * N + (b + 1) * T);
+    return w;
+  }
+
+  /** The metrics both engines log, after the dead-code restarts (host work shared by both). */
+  function finishStep(rng: Rng, r: { loss: number; prior: number; cfm: number; commit: number; gradNorm: number; codes: Int32Array; residuals: Float32Array; w: Float32Array; t0: number; t1: number; t2: number }): Record<string, number> {
+    const restarted = restartDeadCodes(rng, r.w, r.residuals);
+    const ppl = codePerplexity(r.codes, S, N, c.rvq.codebookSize, r.w);
+    const t3 = performance.now();
+    return {
+      loss: r.loss,
+      prior: r.prior,
+      cfm: r.cfm,
+      commit: r.commit,
+      gradNorm: r.gradNorm,
+      restarted,
+      msGrad: Math.round(r.t1 - r.t0),
+      msOpt: Math.round(r.t2 - r.t1),
+      msVq: Math.round(t3 - r.t2),
+      ...Object.fromEntries(ppl.map((p, s) => [`ppl${s}`, Math.round(p * 10) / 10])),
+    };
+  }
+
+  function stepJax(step: number, rng: Rng): Record<string, number> {
+    if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
+    const t0 = performance.now();
+    const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
+    const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;
+    const [[loss, aux], grads] = lossAndGrad(tree.ref(group.params), tree.ref(task.buffers), batch) as unknown as [[JArray, any], Params];
+    const lossValue = (loss.dataSync() as Float32Array)[0];
+    const t1 = performance.now();
+    const { params: next, gradNorm } = group.opt.step(group.params, grads, group.adam, learningRate(group.schedule, step));
+    group.params = next;
+    const t2 = performance.now();
+    const w = stageWeights(stageMaskHost);
+    const codesHost = aux.codes.ref.dataSync() as Int32Array;
+    const residHost = aux.residuals.ref.dataSync() as Float32Array;
+    task.buffers = emaCodebookUpdate(task.buffers as any, aux.codes, aux.residuals, np.array(w).reshape([S, N]), np.array(new Float32Array([c.rvq.decay])).reshape([])) as unknown as Params;
+    const scalar = (a: JArray) => (a.dataSync() as Float32Array)[0];
+    return finishStep(rng, { loss: lossValue, prior: scalar(aux.prior), cfm: scalar(aux.cfm), commit: scalar(aux.commit), gradNorm, codes: Int32Array.from(codesHost), residuals: residHost, w, t0, t1, t2 });
+  }
+
+  async function stepOnnx(step: number, rng: Rng): Promise<Record<string, number>> {
+    if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
+    const t0 = performance.now();
+    const batch = sampleCodecBatchHost(rng, c, drawMel(rng), B, T);
+    onnxStep ??= await OnnxCodecStep.create((await import("onnxruntime-node")) as any, c, task.params(), task.buffersOf(), batch);
+    const buffers = task.buffersOf();
+    const host = (arrays: JArray[]) => arrays.map((a) => a.ref.dataSync() as Float32Array);
+    const r = await onnxStep.run(group.adam.w, { codebooks: host(buffers.codebooks), emaSum: host(buffers.emaSum), emaCount: host(buffers.emaCount) }, batch);
+    const t1 = performance.now();
+    const gradNorm = group.opt.stepHost(r.grads, group.adam, learningRate(group.schedule, step));
+    deviceParamsStale = true;
+    const t2 = performance.now();
+    const upload = (arrays: Float32Array[], like: JArray[]) => arrays.map((a, s) => np.array(a).reshape(like[s].shape));
+    const next = { codebooks: upload(r.buffers.codebooks, buffers.codebooks), emaSum: upload(r.buffers.emaSum, buffers.emaSum), emaCount: upload(r.buffers.emaCount, buffers.emaCount) };
+    tree.dispose(task.buffers);
+    task.buffers = next as unknown as Params;
+    return finishStep(rng, { ...r, gradNorm, w: stageWeights(batch.stageMask.data), t0, t1, t2 });
+  }
+
+  /** group.params (device arrays) again equal to the optimiser's host weights, which the onnx engine alone updates. */
+  function syncDeviceParams(): void {
+    if (!deviceParamsStale) return;
+    const old = group.params;
+    group.params = uploadLike(old, group.adam.w, group.adam.shapes);
+    tree.dispose(old);
+    deviceParamsStale = false;
+  }
 
   /** Codes whose EMA usage fell below the threshold restart at random vectors of this batch's residuals. */
   function restartDeadCodes(rng: Rng, weights: Float32Array, resid: Float32Array): number {

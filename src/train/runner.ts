@@ -58,8 +58,10 @@ export interface TrainTask {
   buffers: Params | null;
   /** Whether the buffers came from a file (the codec then keeps its codebooks instead of initialising them). */
   buffersLoaded?: boolean;
+  /** Where the steps compute (logged with the run), when the task has a choice. */
+  engine?: string;
   /** One optimisation step at `step` (0-based); returns the scalars to log. */
-  step(step: number, rng: Rng): Record<string, number>;
+  step(step: number, rng: Rng): Record<string, number> | Promise<Record<string, number>>;
   validate(): Record<string, number>;
   /** Extra metadata for the exported weights (e.g. mel statistics). */
   info(): Record<string, string>;
@@ -193,10 +195,11 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
       const kept = readFileSync(logPath, "utf8").split("\n").filter((l) => l.trim() && !((JSON.parse(l) as { step?: number }).step! > step));
       writeFileSync(logPath, kept.map((l) => l + "\n").join(""));
     }
-    appendFileSync(logPath, JSON.stringify({ event: "resume", from: o.resume, step, time: new Date().toISOString() }) + "\n");
+    appendFileSync(logPath, JSON.stringify({ event: "resume", from: o.resume, step, engine: task.engine, time: new Date().toISOString() }) + "\n");
   } else {
     if (existsSync(logPath)) writeFileSync(logPath, "");
-    writeFileSync(join(o.out, "config.json"), JSON.stringify({ model: task.model, config: task.config, run: o }, null, 1));
+    writeFileSync(join(o.out, "config.json"), JSON.stringify({ model: task.model, config: task.config, run: o, engine: task.engine }, null, 1));
+    appendFileSync(logPath, JSON.stringify({ event: "start", step, engine: task.engine, time: new Date().toISOString() }) + "\n");
     if (o.init) {
       initFromWeights(task, readCheckpointFile(o.init, task.model));
       appendFileSync(logPath, JSON.stringify({ event: "init", from: o.init, time: new Date().toISOString() }) + "\n");
@@ -216,7 +219,7 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
     while (step < o.steps) {
       await yieldToEventLoop();
       const ts = Date.now();
-      const metrics = task.step(step, rng);
+      const metrics = await task.step(step, rng);
       for (const grp of Object.values(task.groups)) {
         if (grp.ema && grp.adam.step > 0) {
           // Warm the EMA up: early weights move too fast for a 0.999 average.

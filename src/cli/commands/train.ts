@@ -6,7 +6,7 @@ import { CODEC_CONFIGS, type CodecConfig } from "../../model/config.js";
 import { VOCODER_CONFIGS, type VocoderConfig } from "../../model/vocoder.js";
 import type { LoadedFile } from "../../nn/checkpoint.js";
 import { initJax } from "../../nn/runtime.js";
-import { CODEC_TRAIN, createCodecTask } from "../../train/codec-task.js";
+import { CODEC_TRAIN, createCodecTask, TRAIN_ENGINES, type TrainEngine } from "../../train/codec-task.js";
 import { clipMel, DEFAULT_VAL_FRACTION, HOP, openTrainingData, type Clip } from "../../train/data.js";
 import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../../train/init-weights.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
@@ -34,6 +34,7 @@ interface TrainOpts {
   valEvery: number;
   ckptEvery: number;
   logEvery: number;
+  engine: TrainEngine;
 }
 
 const DATA_HELP = `
@@ -162,6 +163,7 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
 
 async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> {
   const init = o.init === undefined ? undefined : initWeightsPath(o.init, task.model as "codec" | "vocoder");
+  console.error(`training ${task.model} (${o.config}) on the ${task.engine ?? "jax"} engine`);
   const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, init, maxHours: o.maxHours });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
 }
@@ -171,12 +173,13 @@ export function registerTrain(program: Command): void {
   const train = keepDefaultSignals(program.command("train").description("train or fine-tune the codec or the vocoder on a folder of audio or a corpus"));
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
     .option("--stats <stats.json>", "mel statistics (default: computed from the training split; with --init: the model's)")
+    .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .action(async (o: TrainOpts) => {
       const init = initWeights(o, "codec");
       const name = settingsName(o, init, CODEC_TRAIN, "small");
       const config = init ? (init.config as CodecConfig) : CODEC_CONFIGS[name];
       const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[name]);
-      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init), o.seed), o, t.steps);
+      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init), o.seed, o.engine), o, t.steps);
     });
   common(train.command("vocoder").description("train the mel-to-audio vocoder (GAN)"), Object.keys(VOCODER_TRAIN), "vocos-small").action(async (o: TrainOpts) => {
     const init = initWeights(o, "vocoder");
