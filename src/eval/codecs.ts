@@ -18,7 +18,7 @@ export interface EvalCodec {
   run(audio24k: Float32Array): Promise<CodecRun>;
 }
 
-/** Decoding settings an evaluation spec can override (":8" steps, ":g0.5" guidance, ":t0.7" temperature). */
+/** Decoding settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature). */
 interface DecodeOverrides {
   steps?: number;
   guidance?: number;
@@ -121,7 +121,6 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part[0] === "t") o.temperature = Number(part.slice(1));
       else o.steps = Number(part);
     }
-    if (o.steps === 0) throw new UserError(`${spec}: at least 1 Euler step`);
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
   }
   if (spec === "vocoder-only") return engine().then(vocoderOnly);

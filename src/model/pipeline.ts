@@ -20,7 +20,7 @@ export const BLOCK = 320;
 export const CORE = BLOCK - 2 * MARGIN;
 
 export interface DecodeOptions {
-  /** Euler steps (default 32). */
+  /** Euler steps (default 32); 0 skips the flow and outputs the prior mel mu itself (no noise, no CFM evaluation). */
   steps: number;
   /** Classifier-free guidance scale w (default 1; 0 = no guidance, one evaluation per step). */
   guidance: number;
@@ -195,6 +195,25 @@ export async function eulerSolve(
   return x;
 }
 
+/** The flow's sample for one block: Euler steps from seeded noise, conditioned on the prior mu. */
+async function flowFromPrior(engine: InferenceEngine, mu: Float32Array, start: number, o: DecodeOptions): Promise<Float32Array> {
+  const { codec } = engine.info;
+  const n = codec.nMels;
+  const B = o.guidance !== 0 ? 2 : 1;
+  const x0 = new Float32Array(BLOCK * n);
+  for (let i = 0; i < BLOCK; i++) {
+    const t = start - MARGIN + i;
+    for (let m = 0; m < n; m++) x0[i * n + m] = o.temperature * hashNormal(o.seed, t, m);
+  }
+  // Batch row 0 is conditioned on mu, row 1 (with guidance) on a zero condition.
+  const muB = new Float32Array(B * BLOCK * n);
+  muB.set(mu);
+  return eulerSolve(x0, o.steps, o.guidance, async (xB, t) => {
+    const tEmb = timeEmbeddingValues(new Float32Array(B).fill(t), codec.cfm.channels[0]);
+    return engine.vectorField(xB, muB, tEmb, B, BLOCK);
+  });
+}
+
 /** Cross-fade weight of frame i of a block: ramps over the margins, 1 in the core. */
 function fadeWeight(i: number): number {
   return Math.min(1, (i + 0.5) / (2 * MARGIN), (BLOCK - i - 0.5) / (2 * MARGIN));
@@ -216,7 +235,6 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
   if (bad >= 0) throw new RangeError(`code ${codes[bad]} (frame ${Math.floor(bad / streamStages)}, stage ${bad % streamStages}) is beyond the codebooks' ${codec.rvq.codebookSize} entries`);
   const stages = Math.min(o.stages ?? streamStages, streamStages);
   const starts = blockStarts(frames);
-  const B = o.guidance !== 0 ? 2 : 1;
   const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
   // Cross-fade accumulators of the chunks still open, by chunk index.
   const open = new Map<number, { acc: Float32Array; w: Float32Array }>();
@@ -237,18 +255,7 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
       for (let s = 0; s < stages; s++) bc[s * BLOCK + i] = codes[t * streamStages + s];
     }
     const mu = await engine.prior(bc, mask, BLOCK);
-    const x0 = new Float32Array(BLOCK * n);
-    for (let i = 0; i < BLOCK; i++) {
-      const t = start - MARGIN + i;
-      for (let m = 0; m < n; m++) x0[i * n + m] = o.temperature * hashNormal(o.seed, t, m);
-    }
-    // Batch row 0 is conditioned on mu, row 1 (with guidance) on a zero condition.
-    const muB = new Float32Array(B * BLOCK * n);
-    muB.set(mu);
-    const x = await eulerSolve(x0, o.steps, o.guidance, async (xB, t) => {
-      const tEmb = timeEmbeddingValues(new Float32Array(B).fill(t), codec.cfm.channels[0]);
-      return engine.vectorField(xB, muB, tEmb, B, BLOCK);
-    });
+    const x = o.steps === 0 ? mu : await flowFromPrior(engine, mu, start, o);
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
       if (t < 0 || t >= frames) continue;

@@ -42,7 +42,7 @@ function encodeOptions(cmd: Command): Command {
 
 function decodeOptions(cmd: Command): Command {
   return cmd
-    .option("--steps <n>", "Euler steps of the flow decoder (default 32)", parseIntOption("steps", 1, 1000))
+    .option("--steps <n>", "Euler steps of the flow decoder (default 32; 0 = the prior mel itself, no flow)", parseIntOption("steps", 0, 1000))
     .option("--guidance <w>", "classifier-free guidance scale (default 1)", parseFloatOption("guidance", 0, 10))
     .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation), noise temperature 0.5")
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
