@@ -48,19 +48,20 @@ export interface PhaseVocoder {
   vocode(mel: Float32Array, frames: number): Float32Array;
 }
 
+/** Audio [frames * hop] (sample 0 at the centre of frame 0) for magnitudes [frames, bins], the phase found by `method`. */
+export function magnitudeToAudio(grid: FrameGrid, mag: Float32Array, frames: number, method: PhaseMethod, iterations: number): Float32Array {
+  const phase = method === "fgla" ? undefined : pghiPhase(mag, frames, grid.n, grid.hop);
+  const { signal } = fastGriffinLim(grid, mag, frames, { iterations: method === "pghi" ? 0 : iterations, momentum: 0.99, initialPhase: phase });
+  return grid.crop(signal, frames * grid.hop);
+}
+
 export async function createPhaseVocoder(choice: VocoderChoice & { method: PhaseMethod }): Promise<PhaseVocoder> {
   const cfg = FLOWMAC_MEL;
   const grid = new FrameGrid(await loadFastFft(cfg.nFft), cfg.hop);
   const inverse = melInverse(cfg);
   return {
     name: choice.name,
-    vocode(mel, frames) {
-      const mag = inverse.magnitude(mel, frames);
-      const phase = choice.method === "fgla" ? undefined : pghiPhase(mag, frames, cfg.nFft, cfg.hop);
-      const iterations = choice.method === "pghi" ? 0 : choice.iterations;
-      const { signal } = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase });
-      return grid.crop(signal, frames * cfg.hop);
-    },
+    vocode: (mel, frames) => magnitudeToAudio(grid, inverse.magnitude(mel, frames), frames, choice.method, choice.iterations),
   };
 }
 
