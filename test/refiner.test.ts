@@ -20,7 +20,7 @@ import { createRefinerTask, REFINER_TRAIN } from "../src/train/refiner-task.js";
 import { checkpointPath, runTraining } from "../src/train/runner.js";
 import { parseSafeTensors } from "../src/util/safetensors.js";
 import { maxAbsDiff } from "./helpers.js";
-import { testSignal, tinyModel } from "./tiny-model.js";
+import { testSignal, tinyModel, writeTinyModelDir } from "./tiny-model.js";
 import { makeToyCorpus } from "./toy-corpus.js";
 
 const TINY = REFINER_CONFIGS["refiner-tiny"];
@@ -140,5 +140,29 @@ describe("refiner vocoder in the engines (tiny model)", () => {
     const peak = reference.reduce((s, v) => Math.max(s, Math.abs(v)), 0);
     // Not bit-identical: NNLS magnitudes in (0, 1e-5) are floored at 1e-5, then read as silence.
     expect(maxAbsDiff(refined, reference) / peak).toBeLessThan(5e-3);
+  });
+
+  it("a model directory with a refiner vocoder loads and vocodes on both engines; an unknown vocoder kind is a UserError", async () => {
+    const { openEngine } = await import("../src/model/open.js");
+    const { saveCheckpoint } = await import("../src/nn/checkpoint.js");
+    const root = mkdtempSync(join(tmpdir(), "flowmac-refiner-dir-"));
+    process.env.FLOWMAC_CACHE = join(root, "cache");
+    try {
+      const dir = await writeTinyModelDir(join(root, "m"), 5, "refiner-tiny");
+      const mel = testMel(BLOCK);
+      const out: Float32Array[] = [];
+      for (const engine of ["onnx", "jax"] as const) {
+        const e = await openEngine(dir, engine);
+        out.push(await e.vocode(mel, BLOCK));
+        e.dispose();
+      }
+      expect(maxAbsDiff(out[0], out[1])).toBeLessThan(1e-4);
+      const m = tinyModel(5, "refiner-tiny");
+      const odd = { ...m.info.vocoder, generator: { ...m.info.vocoder.generator, kind: "wavenet" } };
+      saveCheckpoint(join(dir, "vocoder.safetensors"), { model: "vocoder", config: odd, trees: { "params.gen": m.generator as any } });
+      await expect(openEngine(dir, "jax")).rejects.toThrow(/unknown vocoder kind 'wavenet'/);
+    } finally {
+      delete process.env.FLOWMAC_CACHE;
+    }
   });
 });
