@@ -70,20 +70,28 @@ const v = summarise(vocoderRun);
 const fmt = (o) => Object.entries(o).filter(([k]) => !k.startsWith("ppl") && k !== "step" && k !== "time").map(([k, x]) => `${k} ${typeof x === "number" ? x.toPrecision(4) : x}`).join(", ");
 const ppl = Object.entries(c.final).filter(([k]) => k.startsWith("ppl")).map(([k, x]) => `stage ${k.slice(3)}: ${x.toFixed(0)}`).join(", ");
 const size = (f) => (statSync(join(out, f)).size / 1e6).toFixed(1);
+/** The vocoder's row entries: a GAN-trained generator or a magnitude refiner (src/model/refiner.ts). */
+const vc = v.config.config;
+const vocoderArch =
+  vc.generator.kind === "refiner"
+    ? `\`${vc.name}\`: magnitude refiner, log NNLS magnitude prior + residual from dim ${vc.generator.dim}, ${vc.generator.layers} ConvNeXt blocks; phase PGHI + ${vc.generator.fglaIterations} FGLA iterations, n_fft ${vc.generator.nFft}, hop ${vc.generator.hop}`
+    : `\`${vc.name}\`: ${vc.generator.kind}, dim ${vc.generator.dim}, ${vc.generator.layers} ConvNeXt blocks, iSTFT n_fft ${vc.generator.nFft}, hop ${vc.generator.hop}`;
+const vocoderTraining = vc.generator.kind === "refiner" ? "L1 on log STFT magnitude, no GAN" : `GAN from step ${vc.ganStart}`;
+const vocoderShipped = vc.generator.kind === "refiner" ? "EMA (0.999) of the refiner" : "EMA (0.999) of the generator; discriminators not shipped";
 const card = `# Model card: flowmac default model
 
 The model \`flowmac encode/decode/roundtrip\` use when no \`--model\` is given.
 
 | | codec (\`codec.safetensors\`, ${size("codec.safetensors")} MB) | vocoder (\`vocoder.safetensors\`, ${size("vocoder.safetensors")} MB) |
 |---|---|---|
-| config | \`${c.config.config.name}\` (src/model/config.ts): encoder/decoder ${c.config.config.encoder.layers} post-LN transformer blocks, dim ${c.config.config.encoder.dim}, ${c.config.config.encoder.heads} heads, attention window ±${c.config.config.encoder.window} frames; RVQ ${c.config.config.rvq.stages} × ${c.config.config.rvq.codebookSize} in ${c.config.config.rvq.dim} dims (3 kbit/s; 4 stages = 1.5 kbit/s); CFM U-Net channels ${JSON.stringify(c.config.config.cfm.channels)} | \`${v.config.config.name}\`: ${v.config.config.generator.kind}, dim ${v.config.config.generator.dim}, ${v.config.config.generator.layers} ConvNeXt blocks, iSTFT n_fft ${v.config.config.generator.nFft}, hop ${v.config.config.generator.hop} |
+| config | \`${c.config.config.name}\` (src/model/config.ts): encoder/decoder ${c.config.config.encoder.layers} post-LN transformer blocks, dim ${c.config.config.encoder.dim}, ${c.config.config.encoder.heads} heads, attention window ±${c.config.config.encoder.window} frames; RVQ ${c.config.config.rvq.stages} × ${c.config.config.rvq.codebookSize} in ${c.config.config.rvq.dim} dims (3 kbit/s; 4 stages = 1.5 kbit/s); CFM U-Net channels ${JSON.stringify(c.config.config.cfm.channels)} | ${vocoderArch} |
 | training data | \`flowmac corpus\` (seed 1): 7.36 h train / 0.42 h validation, 24 kHz mono, from Debian packages and synthesis (see docs/training.md) | same corpus |
-| steps | ${c.steps} (batch ${c.batch}) | ${v.steps} (batch ${v.batch}; GAN from step ${v.config.config.ganStart}) |
+| steps | ${c.steps} (batch ${c.batch}) | ${v.steps} (batch ${v.batch}; ${vocoderTraining}) |
 | wall time | ${c.hours.toFixed(1)} h on one CPU core shared with the vocoder run | ${v.hours.toFixed(1)} h, same machine |
 | final training losses (mean of the last 10 logged steps) | ${fmt(c.final)} | ${fmt(v.final)} |
 | validation (last) | ${fmt(c.val)} | ${fmt(v.val)} |
 | codebook usage (perplexity per stage, of 256) | ${ppl} | — |
-| weights shipped | online weights (no EMA: see docs/architecture.md) and the training split's mel statistics | EMA (0.999) of the generator; discriminators not shipped |
+| weights shipped | online weights (no EMA: see docs/architecture.md) and the training split's mel statistics | ${vocoderShipped} |
 
 ${note ? note + "\n\n" : ""}Objective scores on the bundled samples and the validation split: ${results ? "see below and" : "see"} docs/results.md.
 ${results && existsSync(results) ? "\n" + readFileSync(results, "utf8") : ""}

@@ -1,7 +1,7 @@
 import { Rng } from "../src/nn/rng.js";
 import { CODEC_CONFIGS } from "../src/model/config.js";
 import { initCodec } from "../src/model/codec.js";
-import { VOCODER_CONFIGS, initGenerator } from "../src/model/vocoder.js";
+import { ALL_VOCODER_CONFIGS, initAnyVocoder } from "../src/model/vocoder.js";
 import type { EngineInfo } from "../src/model/engine.js";
 import type { LoadedModel } from "../src/model/load.js";
 
@@ -10,14 +10,14 @@ export function tinyModel(seed = 0, vocoder = "vocos-tiny"): LoadedModel {
   const rng = new Rng(seed);
   const codec = CODEC_CONFIGS.tiny;
   const { params, buffers } = initCodec(rng, codec);
-  const vc = VOCODER_CONFIGS[vocoder];
+  const vc = ALL_VOCODER_CONFIGS[vocoder];
   const info: EngineInfo = {
     codec,
     vocoder: vc,
     stats: { bands: 128, frames: 1000, mean: Array(128).fill(-6), std: Array(128).fill(2.5) },
     modelId: "00112233445566" + String(seed).padStart(2, "0"),
   };
-  return { info, codec: params, buffers, generator: initGenerator(rng, vc), codecFile: null as any, vocoderFile: null as any };
+  return { info, codec: params, buffers, generator: initAnyVocoder(rng, vc), codecFile: null as any, vocoderFile: null as any };
 }
 
 export function testSignal(seconds: number, rate = 24000): Float32Array {
@@ -31,12 +31,12 @@ export function testSignal(seconds: number, rate = 24000): Float32Array {
 }
 
 /** Writes a tiny random model as a model directory (codec.safetensors + vocoder.safetensors). */
-export async function writeTinyModelDir(dir: string, seed = 0): Promise<string> {
+export async function writeTinyModelDir(dir: string, seed = 0, vocoder = "vocos-tiny"): Promise<string> {
   const { saveCheckpoint } = await import("../src/nn/checkpoint.js");
   const { mkdirSync } = await import("node:fs");
   const { join } = await import("node:path");
   mkdirSync(dir, { recursive: true });
-  const m = tinyModel(seed);
+  const m = tinyModel(seed, vocoder);
   saveCheckpoint(join(dir, "codec.safetensors"), { model: "codec", config: m.info.codec, trees: { "params.codec": m.codec as any, buffers: m.buffers as any }, info: { mel_stats: JSON.stringify(m.info.stats) } });
   saveCheckpoint(join(dir, "vocoder.safetensors"), { model: "vocoder", config: m.info.vocoder, trees: { "params.gen": m.generator as any } });
   return dir;

@@ -5,12 +5,12 @@
  * reference; the onnxruntime engine (onnx-engine.ts) is the fast one.
  */
 import type { CodecConfig } from "./config.js";
-import type { VocoderConfig } from "./vocoder.js";
+import type { AnyVocoderConfig } from "./vocoder.js";
 import type { MelStats } from "../audio/stats.js";
 
 export interface EngineInfo {
   codec: CodecConfig;
-  vocoder: VocoderConfig;
+  vocoder: AnyVocoderConfig;
   stats: MelStats;
   /** First 8 bytes of the SHA-256 of the codec weights, hex: the bitstream's model id. */
   modelId: string;

@@ -12,6 +12,7 @@ import { cfmVectorField } from "./cfm.js";
 import { encodeCodes, priorFromCodes } from "./codec.js";
 import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
+import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
 import { generate } from "./vocoder.js";
 import { vocosSpectrum, type VocosParams } from "./vocos.js";
 
@@ -45,12 +46,20 @@ function exportGraphs(m: LoadedModel): OnnxBundle {
 /**
  * The vocoder graph: Vocos-style generators stop at their spectrum (outputs re
  * and im [1, BLOCK, nFft/2 + 1]; the engine runs the inverse STFT on a host
- * FFT), other generators output audio.
+ * FFT); a refiner maps the mel and its log NNLS prior [1, BLOCK, nFft/2 + 1]
+ * to log-magnitude (the engine computes the prior and the phase on the host);
+ * other generators output audio.
  */
 function exportVocoder(m: LoadedModel): Uint8Array {
-  const g = m.info.vocoder.generator;
+  const v = m.info.vocoder;
   const mel = { name: "mel", value: np.zeros([1, BLOCK, m.info.codec.nMels]), kind: "input" as const };
   const weights = { name: "w", value: m.generator, kind: "weight" as const };
+  if (isRefinerConfig(v)) {
+    const g = v.generator;
+    const prior = { name: "prior", value: np.zeros([1, BLOCK, g.nFft / 2 + 1]), kind: "input" as const };
+    return exportOnnx("vocoder", (p: any, x: any, lp: any) => refineMagnitude(p as RefinerParams, g, x, lp), [weights, mel, prior], ["logmag"]);
+  }
+  const g = v.generator;
   if (g.kind === "vocos") return exportOnnx("vocoder", (p: any, x: any) => vocosSpectrum(p as VocosParams, g, x), [weights, mel], ["re", "im"]);
-  return exportOnnx("vocoder", (p: any, x: any) => generate(p, m.info.vocoder, x), [weights, mel], ["audio"]);
+  return exportOnnx("vocoder", (p: any, x: any) => generate(p, v, x), [weights, mel], ["audio"]);
 }

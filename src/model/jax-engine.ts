@@ -2,7 +2,9 @@
 import { jit, np, tree, type JArray } from "../nn/runtime.js";
 import { encodeCodes, priorFromCodes, type CodecBuffers, type CodecParams } from "./codec.js";
 import { cfmVectorField } from "./cfm.js";
-import { generate, type GeneratorParams } from "./vocoder.js";
+import { generate, type AnyVocoderParams } from "./vocoder.js";
+import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
+import { RefinerVocoder } from "./refiner-host.js";
 import type { EngineInfo, InferenceEngine } from "./engine.js";
 
 export class JaxEngine implements InferenceEngine {
@@ -10,19 +12,24 @@ export class JaxEngine implements InferenceEngine {
   private encodeFn: (p: any, b: any, mel: JArray) => JArray;
   private priorFn: (p: any, b: any, codes: JArray, mask: JArray) => JArray;
   private fieldFn: (p: any, x: JArray, mu: JArray, t: JArray) => JArray;
-  private vocodeFn: (p: any, mel: JArray) => JArray;
+  /** The vocoder: audio from the mel, or (a refiner) log-magnitude from the mel and its log NNLS prior. */
+  private vocodeFn: ((p: any, mel: JArray) => JArray) | null = null;
+  private refineFn: ((p: any, mel: JArray, logPrior: JArray) => JArray) | null = null;
+  private refiner: Promise<RefinerVocoder> | null = null;
 
   constructor(
     readonly info: EngineInfo,
     private codec: CodecParams,
     private buffers: CodecBuffers,
-    private generator: GeneratorParams,
+    private generator: AnyVocoderParams,
   ) {
     const c = info.codec;
     this.encodeFn = jit((p: any, b: any, mel: JArray) => encodeCodes(p, b, c, mel));
     this.priorFn = jit((p: any, b: any, codes: JArray, mask: JArray) => priorFromCodes(p, b, c, codes, mask));
     this.fieldFn = jit((p: any, x: JArray, mu: JArray, t: JArray) => cfmVectorField(p, c.cfm, x, mu, t));
-    this.vocodeFn = jit((p: any, mel: JArray) => generate(p, info.vocoder, mel));
+    const v = info.vocoder;
+    if (isRefinerConfig(v)) this.refineFn = jit((p: any, mel: JArray, logPrior: JArray) => refineMagnitude(p as RefinerParams, v.generator, mel, logPrior));
+    else this.vocodeFn = jit((p: any, mel: JArray) => generate(p, v, mel));
   }
 
   async encode(melNorm: Float32Array, frames: number): Promise<Int32Array> {
@@ -43,7 +50,16 @@ export class JaxEngine implements InferenceEngine {
   }
 
   async vocode(mel: Float32Array, frames: number): Promise<Float32Array> {
-    const out = this.vocodeFn(tree.ref(this.generator), np.array(mel).reshape([1, frames, this.info.codec.nMels]));
+    const v = this.info.vocoder;
+    if (isRefinerConfig(v)) {
+      this.refiner ??= RefinerVocoder.create(v.generator);
+      const bins = v.generator.nFft / 2 + 1;
+      return (await this.refiner).vocode(mel, frames, async (m, logPrior, f) => {
+        const out = this.refineFn!(tree.ref(this.generator), np.array(m).reshape([1, f, v.generator.nMels]), np.array(logPrior).reshape([1, f, bins]));
+        return Float32Array.from(out.dataSync() as Float32Array);
+      });
+    }
+    const out = this.vocodeFn!(tree.ref(this.generator), np.array(mel).reshape([1, frames, this.info.codec.nMels]));
     return Float32Array.from(out.dataSync() as Float32Array);
   }
 

@@ -17,7 +17,7 @@ import { parseSafeTensors } from "../util/safetensors.js";
 import { initCodec, type CodecBuffers, type CodecParams } from "./codec.js";
 import type { CodecConfig } from "./config.js";
 import type { EngineInfo } from "./engine.js";
-import { initGenerator, type GeneratorParams, type VocoderConfig } from "./vocoder.js";
+import { initAnyVocoder, type AnyVocoderConfig, type AnyVocoderParams } from "./vocoder.js";
 
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL("../../../models/default/", import.meta.url));
 
@@ -69,11 +69,13 @@ export async function modelIdOf(codecBytes: Uint8Array): Promise<string> {
   return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+const VOCODER_KINDS: string[] = ["vocos", "bigvgan", "refiner"];
+
 export interface LoadedModel {
   info: EngineInfo;
   codec: CodecParams;
   buffers: CodecBuffers;
-  generator: GeneratorParams;
+  generator: AnyVocoderParams;
   codecFile: LoadedFile;
   vocoderFile: LoadedFile;
 }
@@ -88,13 +90,15 @@ export async function loadModel(files: ModelFiles): Promise<LoadedModel> {
   const codecFile = parseCheckpoint(files.codec, files.codecSource, "codec");
   const vocoderFile = parseCheckpoint(files.vocoder, files.vocoderSource, "vocoder");
   const codecConfig = codecFile.config as CodecConfig;
-  const vocoderConfig = vocoderFile.config as VocoderConfig;
+  const vocoderConfig = vocoderFile.config as AnyVocoderConfig;
+  const kind = vocoderConfig?.generator?.kind;
+  if (!VOCODER_KINDS.includes(kind)) throw new UserError(`${files.vocoderSource}: unknown vocoder kind '${kind}' (known: ${VOCODER_KINDS.join(", ")})`);
   if (!codecFile.metadata.mel_stats) throw new UserError(`${files.codecSource}: codec weights carry no mel statistics`);
   const stats: MelStats = parseMelStats(codecFile.metadata.mel_stats, files.codecSource);
   const like = initCodec(new Rng(0), codecConfig);
   const codec = restoreInto(codecFile, "params.codec", like.params);
   const buffers = restoreInto(codecFile, "buffers", like.buffers);
-  const generator = restoreInto(vocoderFile, "params.gen", initGenerator(new Rng(0), vocoderConfig));
+  const generator = restoreInto(vocoderFile, "params.gen", initAnyVocoder(new Rng(0), vocoderConfig));
   const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
   return { info, codec, buffers, generator, codecFile, vocoderFile };
 }

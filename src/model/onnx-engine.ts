@@ -10,6 +10,7 @@ import { BLOCK } from "./pipeline.js";
 import { UserError } from "../util/errors.js";
 import { loadFastFft } from "../audio/fft.js";
 import { InverseStft } from "../audio/istft.js";
+import { RefinerVocoder } from "./refiner-host.js";
 
 type Ort = typeof OrtTypes;
 
@@ -54,6 +55,8 @@ export class OnnxEngine implements InferenceEngine {
     private sessions: Record<GraphName, OrtTypes.InferenceSession>,
     /** Set when the vocoder graph outputs a spectrum (Vocos-style generators). */
     private istft: InverseStft | null,
+    /** Set when the vocoder graph outputs log-magnitude (a refiner): its prior and phase on the host. */
+    private refiner: RefinerVocoder | null,
   ) {}
 
   static async create(ort: Ort, bundle: OnnxBundle, { threads = 1, logSeverity = 4 }: OnnxEngineOptions = {}): Promise<OnnxEngine> {
@@ -64,12 +67,16 @@ export class OnnxEngine implements InferenceEngine {
     for (const [name, bytes] of Object.entries(bundle.graphs) as [GraphName, Uint8Array][])
       sessions[name] = await ort.InferenceSession.create(bytes, SESSION_OPTIONS(threads, logSeverity));
     let istft: InverseStft | null = null;
+    let refiner: RefinerVocoder | null = null;
     const g = bundle.info.vocoder.generator;
     if (sessions.vocoder.outputNames.includes("re")) {
       if (g.kind !== "vocos") throw new UserError("ONNX model: the vocoder graph outputs a spectrum but the vocoder is not Vocos-style");
       istft = new InverseStft(await loadFastFft(g.nFft), g.hop);
+    } else if (sessions.vocoder.outputNames.includes("logmag")) {
+      if (g.kind !== "refiner") throw new UserError("ONNX model: the vocoder graph outputs log-magnitude but the vocoder is not a refiner");
+      refiner = await RefinerVocoder.create(g);
     }
-    return new OnnxEngine(bundle.info, ort, sessions, istft);
+    return new OnnxEngine(bundle.info, ort, sessions, istft, refiner);
   }
 
   private f32(data: Float32Array, dims: number[]) {
@@ -96,6 +103,13 @@ export class OnnxEngine implements InferenceEngine {
   }
 
   async vocode(mel: Float32Array, frames: number): Promise<Float32Array> {
+    if (this.refiner) {
+      const n = this.info.codec.nMels;
+      return this.refiner.vocode(mel, frames, async (m, logPrior, f) => {
+        const out = await this.sessions.vocoder.run({ mel: this.f32(m, [1, f, n]), prior: this.f32(logPrior, [1, f, logPrior.length / f]) });
+        return out.logmag.data as Float32Array;
+      });
+    }
     const out = await this.sessions.vocoder.run({ mel: this.f32(mel, [1, frames, this.info.codec.nMels]) });
     if (this.istft) return this.istft.synthesise(out.re.data as Float32Array, out.im.data as Float32Array, frames);
     return out.audio.data as Float32Array;

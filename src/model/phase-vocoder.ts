@@ -66,32 +66,45 @@ function sameFrames(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+/** Magnitudes to audio block by block, the phase continuing across blocks of one stream (see OVERLAP). */
+export class PhaseStream {
+  private tail: { mel: Float32Array; re: Float32Array; im: Float32Array } | null = null;
+  constructor(
+    private readonly grid: FrameGrid,
+    private readonly method: PhaseMethod,
+    private readonly iterations: number,
+  ) {}
+
+  /** Audio [frames * hop] (sample 0 at the centre of frame 0) for magnitudes [frames, bins] of the log-mel `mel` [frames, bands]. */
+  audio(mag: Float32Array, frames: number, mel: Float32Array, bands: number): Float32Array {
+    const { grid, tail } = this;
+    const bins = grid.bins;
+    const continues = tail !== null && frames > OVERLAP && sameFrames(mel.subarray(0, OVERLAP * bands), tail.mel);
+    const fixed = continues ? { frames: OVERLAP, re: tail!.re, im: tail!.im } : undefined;
+    let phase: Float32Array | undefined;
+    if (this.method !== "fgla") {
+      const known = fixed ? { frames: OVERLAP, phase: Float32Array.from(fixed.re, (r, i) => Math.atan2(fixed.im[i], r)) } : undefined;
+      phase = pghiPhase(mag, frames, grid.n, grid.hop, undefined, known);
+    }
+    const iterations = this.method === "pghi" ? 0 : this.iterations;
+    const r = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase, fixed });
+    this.tail =
+      frames > OVERLAP
+        ? { mel: mel.slice((frames - OVERLAP) * bands, frames * bands), re: r.re.slice((frames - OVERLAP) * bins), im: r.im.slice((frames - OVERLAP) * bins) }
+        : null;
+    return grid.crop(r.signal, frames * grid.hop);
+  }
+}
+
 export async function createPhaseVocoder(choice: VocoderChoice & { method: PhaseMethod }): Promise<PhaseVocoder> {
   const cfg = FLOWMAC_MEL;
   const grid = new FrameGrid(await loadFastFft(cfg.nFft), cfg.hop);
   const inverse = melInverse(cfg);
-  const bins = grid.bins;
   const bands = cfg.nMels;
-  let tail: { mel: Float32Array; re: Float32Array; im: Float32Array } | null = null;
+  const stream = new PhaseStream(grid, choice.method, choice.iterations);
   return {
     name: choice.name,
-    vocode(mel, frames) {
-      const continues = tail !== null && frames > OVERLAP && sameFrames(mel.subarray(0, OVERLAP * bands), tail.mel);
-      const fixed = continues ? { frames: OVERLAP, re: tail!.re, im: tail!.im } : undefined;
-      const mag = inverse.magnitude(mel, frames);
-      let phase: Float32Array | undefined;
-      if (choice.method !== "fgla" || fixed) {
-        const known = fixed ? { frames: OVERLAP, phase: Float32Array.from(fixed.re, (r, i) => Math.atan2(fixed.im[i], r)) } : undefined;
-        phase = choice.method === "fgla" ? undefined : pghiPhase(mag, frames, cfg.nFft, cfg.hop, undefined, known);
-      }
-      const iterations = choice.method === "pghi" ? 0 : choice.iterations;
-      const r = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase, fixed });
-      tail =
-        frames > OVERLAP
-          ? { mel: mel.slice((frames - OVERLAP) * bands, frames * bands), re: r.re.slice((frames - OVERLAP) * bins), im: r.im.slice((frames - OVERLAP) * bins) }
-          : null;
-      return grid.crop(r.signal, frames * cfg.hop);
-    },
+    vocode: (mel, frames) => stream.audio(inverse.magnitude(mel, frames), frames, mel, bands),
   };
 }
 

@@ -1,4 +1,8 @@
-/** The mel-to-audio vocoder: generator choice (Vocos or BigVGAN), discriminators and losses. */
+/**
+ * The mel-to-audio vocoder: generator choice (Vocos or BigVGAN), discriminators
+ * and losses; and the union with the magnitude refiner (refiner.ts), the other
+ * kind of vocoder a model can ship.
+ */
 import type { Rng } from "../nn/rng.js";
 import { lax, np, type JArray } from "../nn/runtime.js";
 import { bigvgan, initBigVgan, type BigVganConfig, type BigVganParams } from "./bigvgan.js";
@@ -7,6 +11,7 @@ import {
   type DiscriminatorConfig, type DiscriminatorParams,
 } from "./discriminators.js";
 import { logMel } from "./spectral.js";
+import { initRefiner, isRefinerConfig, REFINER_CONFIGS, type RefinerParams, type RefinerVocoderConfig } from "./refiner.js";
 import { initVocos, vocos, type VocosConfig, type VocosParams } from "./vocos.js";
 
 export const HOP = 512;
@@ -68,6 +73,17 @@ export const VOCODER_CONFIGS: Record<string, VocoderConfig> = {
     loss: { mel: 45, fm: 2, adv: 1 }, ganStart: 0,
   },
 };
+
+/** Any vocoder a model can ship: a GAN-trained generator or a magnitude refiner. */
+export type AnyVocoderConfig = VocoderConfig | RefinerVocoderConfig;
+export type AnyVocoderParams = GeneratorParams | RefinerParams;
+
+/** Every vocoder config by name (the names of both tables are distinct). */
+export const ALL_VOCODER_CONFIGS: Record<string, AnyVocoderConfig> = { ...VOCODER_CONFIGS, ...REFINER_CONFIGS };
+
+export function initAnyVocoder(rng: Rng, c: AnyVocoderConfig): AnyVocoderParams {
+  return isRefinerConfig(c) ? initRefiner(rng, c.generator) : initGenerator(rng, c);
+}
 
 export function initGenerator(rng: Rng, c: VocoderConfig): GeneratorParams {
   return c.generator.kind === "vocos" ? initVocos(rng, c.generator) : initBigVgan(rng, c.generator);

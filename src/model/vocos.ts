@@ -9,21 +9,26 @@ import { conv1d, gelu, layerNorm, linear } from "../nn/layers.js";
 import { np, type JArray } from "../nn/runtime.js";
 import { istft } from "./spectral.js";
 
-export interface VocosConfig {
+export interface VocosConfig extends ConvNeXtConfig {
   kind: "vocos";
-  nMels: number;
-  dim: number;
-  intermediate: number;
-  layers: number;
   nFft: number;
   hop: number;
 }
 
-type ConvNeXtParams = { dw: ConvParams; norm: NormParams; pw1: LinearParams; pw2: LinearParams; gamma: JArray };
-export type VocosParams = { embed: ConvParams; norm: NormParams; blocks: ConvNeXtParams[]; finalNorm: NormParams; head: LinearParams };
+/** The ConvNeXt stack's sizes (shared by Vocos and the magnitude refiner). */
+export interface ConvNeXtConfig {
+  nMels: number;
+  dim: number;
+  intermediate: number;
+  layers: number;
+}
 
-export function initVocos(rng: Rng, c: VocosConfig): VocosParams {
-  const bins = c.nFft / 2 + 1;
+type ConvNeXtParams = { dw: ConvParams; norm: NormParams; pw1: LinearParams; pw2: LinearParams; gamma: JArray };
+export type ConvNeXtStackParams = { embed: ConvParams; norm: NormParams; blocks: ConvNeXtParams[]; finalNorm: NormParams };
+export type VocosParams = ConvNeXtStackParams & { head: LinearParams };
+
+/** Embedding conv, ConvNeXt blocks and final norm (the head is the caller's). */
+export function initConvNeXtStack(rng: Rng, c: ConvNeXtConfig): ConvNeXtStackParams {
   return {
     embed: initConv1d(rng, c.nMels, c.dim, 7),
     norm: initNorm(c.dim),
@@ -35,8 +40,11 @@ export function initVocos(rng: Rng, c: VocosConfig): VocosParams {
       gamma: full([c.dim], 1 / c.layers), // layer scale
     })),
     finalNorm: initNorm(c.dim),
-    head: initLinear(rng, c.dim, 2 * bins),
   };
+}
+
+export function initVocos(rng: Rng, c: VocosConfig): VocosParams {
+  return { ...initConvNeXtStack(rng, c), head: initLinear(rng, c.dim, c.nFft + 2) };
 }
 
 /** mel [B, T, nMels] (log-mel, not normalised) -> audio [B, T * hop]. */
@@ -51,13 +59,7 @@ export function vocos(p: VocosParams, c: VocosConfig, mel: JArray): JArray {
  * ~40x fewer operations than the DFT-as-matmul the autodiff graph uses.
  */
 export function vocosSpectrum(p: VocosParams, c: VocosConfig, mel: JArray): [JArray, JArray] {
-  let x = layerNorm(p.norm, conv1d(p.embed, mel, { padding: 3 }), 1e-6);
-  for (const b of p.blocks) {
-    let h = conv1d(b.dw, x.ref, { padding: 3, groups: c.dim });
-    h = linear(b.pw2, gelu(linear(b.pw1, layerNorm(b.norm, h, 1e-6))));
-    x = x.add(h.mul(b.gamma.ref));
-  }
-  x = layerNorm(p.finalNorm, x, 1e-6);
+  const x = convNeXtStack(p, c, mel);
   const bins = c.nFft / 2 + 1;
   const out = linear(p.head, x);
   const logMag = out.ref.slice([], [], [0, bins]);
@@ -66,4 +68,15 @@ export function vocosSpectrum(p: VocosParams, c: VocosConfig, mel: JArray): [JAr
   const re = mag.ref.mul(np.cos(phase.ref));
   const im = mag.mul(np.sin(phase));
   return [re, im];
+}
+
+/** mel [B, T, nMels] -> features [B, T, dim]: the embedding conv, the ConvNeXt blocks, the final norm. */
+export function convNeXtStack(p: ConvNeXtStackParams, c: ConvNeXtConfig, mel: JArray): JArray {
+  let x = layerNorm(p.norm, conv1d(p.embed, mel, { padding: 3 }), 1e-6);
+  for (const b of p.blocks) {
+    let h = conv1d(b.dw, x.ref, { padding: 3, groups: c.dim });
+    h = linear(b.pw2, gelu(linear(b.pw1, layerNorm(b.norm, h, 1e-6))));
+    x = x.add(h.mul(b.gamma.ref));
+  }
+  return layerNorm(p.finalNorm, x, 1e-6);
 }

@@ -63,6 +63,8 @@ export interface TrainTask {
   /** One optimisation step at `step` (0-based); returns the scalars to log. */
   step(step: number, rng: Rng): Record<string, number> | Promise<Record<string, number>>;
   validate(): Record<string, number>;
+  /** Validate before the first step of a fresh run too (where step 0's numbers are a baseline worth logging). */
+  validateAtStart?: boolean;
   /** Extra metadata for the exported weights (e.g. mel statistics). */
   info(): Record<string, string>;
 }
@@ -215,7 +217,12 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
   const bar = o.quiet ? { update() {}, stop() {} } : progressBar(`train ${task.model}`, o.steps);
   bar.update(step);
   let stopped = false;
+  const logValidation = () => {
+    const val = task.validate();
+    appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
+  };
   try {
+    if (step === 0 && task.validateAtStart) logValidation();
     while (step < o.steps) {
       await yieldToEventLoop();
       const ts = Date.now();
@@ -231,10 +238,7 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
       if (step % o.logEvery === 0 || step === 1)
         appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, stepMs: Date.now() - ts, lr, ...metrics }) + "\n");
       bar.update(step, { [""]: fmt(metrics) });
-      if (step % o.valEvery === 0 || step === o.steps) {
-        const val = task.validate();
-        appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
-      }
+      if (step % o.valEvery === 0 || step === o.steps) logValidation();
       const outOfTime = o.maxHours !== undefined && (Date.now() - t0) / 3.6e6 >= o.maxHours;
       if (step % o.ckptEvery === 0 || step === o.steps || interrupted || outOfTime) {
         saveFull(task, o.out, step, rng);

@@ -3,13 +3,15 @@ import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MelStatsAccumulator, parseMelStats, type MelStats } from "../../audio/stats.js";
 import { CODEC_CONFIGS, type CodecConfig } from "../../model/config.js";
-import { VOCODER_CONFIGS, type VocoderConfig } from "../../model/vocoder.js";
+import { isRefinerConfig, REFINER_CONFIGS } from "../../model/refiner.js";
+import { VOCODER_CONFIGS, type AnyVocoderConfig } from "../../model/vocoder.js";
 import type { LoadedFile } from "../../nn/checkpoint.js";
 import { initJax } from "../../nn/runtime.js";
 import { CODEC_TRAIN, createCodecTask, TRAIN_ENGINES, type TrainEngine } from "../../train/codec-task.js";
 import { clipMel, DEFAULT_VAL_FRACTION, HOP, openTrainingData, type Clip } from "../../train/data.js";
 import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../../train/init-weights.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
+import { createRefinerTask, REFINER_TRAIN } from "../../train/refiner-task.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/files.js";
@@ -181,11 +183,15 @@ export function registerTrain(program: Command): void {
       const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[name]);
       await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init), o.seed, o.engine), o, t.steps);
     });
-  common(train.command("vocoder").description("train the mel-to-audio vocoder (GAN)"), Object.keys(VOCODER_TRAIN), "vocos-small").action(async (o: TrainOpts) => {
+  // GAN-trained generators and magnitude refiners share the command: the config names the kind.
+  const vocoderTrain = { ...VOCODER_TRAIN, ...REFINER_TRAIN };
+  const vocoderHelp = "train the mel-to-audio vocoder: a GAN-trained generator (vocos-*, bigvgan-*) or a magnitude refiner on NNLS + PGHI-FGLA (refiner-*)";
+  common(train.command("vocoder").description(vocoderHelp), Object.keys(vocoderTrain), "vocos-small").action(async (o: TrainOpts) => {
     const init = initWeights(o, "vocoder");
-    const name = settingsName(o, init, VOCODER_TRAIN, "vocos-small");
-    const config = init ? (init.config as VocoderConfig) : VOCODER_CONFIGS[name];
-    const { train: clips, val, t } = await prepare(o, VOCODER_TRAIN[name]);
-    await run(createVocoderTask(config, t, clips, val, o.seed), o, t.steps);
+    const name = settingsName(o, init, vocoderTrain, "vocos-small");
+    const config: AnyVocoderConfig = init ? (init.config as AnyVocoderConfig) : (VOCODER_CONFIGS[name] ?? REFINER_CONFIGS[name]);
+    const { train: clips, val, t } = await prepare(o, vocoderTrain[name]);
+    const task = isRefinerConfig(config) ? createRefinerTask(config, t, clips, val, o.seed) : createVocoderTask(config, t, clips, val, o.seed);
+    await run(task, o, t.steps);
   });
 }
