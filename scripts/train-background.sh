@@ -4,16 +4,17 @@
 # shipped model's mel statistics, and each run from its last checkpoint or, when the
 # run directory is gone, from the weights shipped in models/default.
 #
-#   scripts/train-background.sh            # codec + vocoder
+#   scripts/train-background.sh            # codec + refiner (the vocoder run)
 #   RUNS="codec" scripts/train-background.sh
+#   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
 #
-# The runs execute a snapshot of dist/ in $DATA/app, so rebuilding the work tree
-# cannot change code under a running process. Stop them with: pkill -INT -f 'flowmac.js train'
+# The runs execute a snapshot of dist/ in $DATA/app-<commit>, so rebuilding the work
+# tree cannot change code under a running process. Stop them with: pkill -INT -f 'flowmac.js train'
 # (SIGINT writes a checkpoint first).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec vocoder}"
+RUNS="${RUNS:-codec refiner}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -29,26 +30,34 @@ const n = Number(b.readBigUInt64LE(0));
 fs.writeFileSync(process.argv[2], JSON.parse(b.subarray(8, 8 + n).toString()).__metadata__.mel_stats + "\n");
 ' "$REPO/models/default/codec.safetensors" "$DATA/shipped-stats.json"
 
-rm -rf "$DATA/app.new" && mkdir -p "$DATA/app.new"
-cp -r "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$DATA/app.new/"
-ln -s "$REPO/node_modules" "$DATA/app.new/node_modules"
-if ! pgrep -f "flowmac.js train" > /dev/null; then rm -rf "$DATA/app" && mv "$DATA/app.new" "$DATA/app"; fi
+# Each commit's build gets its own snapshot; a running run keeps the one it started from.
+SNAP="$DATA/app-$(git -C "$REPO" rev-parse --short HEAD)"
+if [ ! -d "$SNAP" ]; then
+  mkdir -p "$SNAP.tmp"
+  cp -r "$REPO/dist" "$REPO/bin" "$REPO/package.json" "$SNAP.tmp/"
+  ln -s "$REPO/node_modules" "$SNAP.tmp/node_modules"
+  mv "$SNAP.tmp" "$SNAP"
+fi
+ln -sfn "$SNAP" "$DATA/app"
 
 start() { # name, nice level, args...
   local name="$1" level="$2"
   shift 2
   local run="$DATA/runs/$name"
   if pgrep -f -- "--out $run( |$)" > /dev/null; then echo "$name: already running"; return; fi
-  local from
-  if [ -f "$run/checkpoint.safetensors" ]; then from="$run/checkpoint.safetensors"; else from="$RESUME_FROM"; fi
-  echo "$name: resuming from $from (log: $run.out, $run/log.jsonl)"
-  (cd "$DATA/app" && nohup nice -n "$level" node "$DATA/app/bin/flowmac.js" train "$@" --out "$run" --resume "$from" >> "$run.out" 2>&1 &)
+  local from="$RESUME_FROM"
+  if [ -f "$run/checkpoint.safetensors" ]; then from="$run/checkpoint.safetensors"; fi
+  local resume=()
+  if [ -n "$from" ]; then resume=(--resume "$from"); fi
+  echo "$name: ${from:+resuming from $from}${from:-starting afresh} (log: $run.out, $run/log.jsonl)"
+  (cd "$SNAP" && nohup nice -n "$level" node "$SNAP/bin/flowmac.js" train "$@" --out "$run" "${resume[@]}" >> "$run.out" 2>&1 &)
 }
 
 for r in $RUNS; do
   case "$r" in
-    codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" ;;
-    vocoder) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
+    codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
+    refiner) RESUME_FROM="" start refiner-small 12 vocoder --data "$DATA/corpus" --config refiner-small --steps 20000 ;;
+    vocos) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
     *) echo "unknown run '$r'" >&2; exit 2 ;;
   esac
 done
