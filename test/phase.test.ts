@@ -29,29 +29,27 @@ let grid: FrameGrid;
 let frames: number;
 let mag: Float32Array;
 
+/** x placed on the frame grid (time 0 at sample N/2) and its STFT. */
+function gridStft(x: Float32Array) {
+  const f = Math.floor(x.length / HOP) + 1;
+  const g = new Float32Array(grid.length(f));
+  g.set(x.subarray(0, g.length - N / 2), N / 2);
+  const re = new Float32Array(f * grid.bins);
+  const im = new Float32Array(f * grid.bins);
+  grid.analyse(g, f, re, im);
+  return { frames: f, signal: g, re, im, mag: Float32Array.from(re, (r, i) => Math.hypot(r, im[i])) };
+}
+
 beforeAll(async () => {
   grid = new FrameGrid(await loadFastFft(N), HOP);
-  const x = harmonic(1.5);
-  frames = Math.floor(x.length / HOP) + 1;
-  const g = new Float32Array(grid.length(frames));
-  g.set(x.subarray(0, g.length - N / 2), N / 2);
-  const re = new Float32Array(frames * grid.bins);
-  const im = new Float32Array(frames * grid.bins);
-  grid.analyse(g, frames, re, im);
-  mag = Float32Array.from(re, (r, i) => Math.hypot(r, im[i])); // a consistent magnitude: some signal has it
+  ({ frames, mag } = gridStft(harmonic(1.5))); // a consistent magnitude: some signal has it
 });
 
 const db = (v: number) => 20 * Math.log10(v);
 
 describe("phase reconstruction of a consistent magnitude (harmonic test signal)", () => {
   it("the frame grid's STFT and least-squares ISTFT are inverse (true phase gives SC < -80 dB)", () => {
-    const x = harmonic(0.5);
-    const f = Math.floor(x.length / HOP) + 1;
-    const g = new Float32Array(grid.length(f));
-    g.set(x.subarray(0, g.length - N / 2), N / 2);
-    const re = new Float32Array(f * grid.bins);
-    const im = new Float32Array(f * grid.bins);
-    grid.analyse(g, f, re, im);
+    const { frames: f, signal: g, re, im } = gridStft(harmonic(0.5));
     const back = grid.synthesise(re, im, f);
     let err = 0;
     for (let i = N; i < g.length - N; i++) err = Math.max(err, Math.abs(back[i] - g[i]));
@@ -86,13 +84,7 @@ describe("phase reconstruction of a consistent magnitude (harmonic test signal)"
   it("PGHI on isolated clicks (where the phase runs along frequency): below -30 dB", () => {
     const x = new Float32Array(SR);
     for (let p = 1000; p < x.length - 200; p += 3607) for (let i = 0; i < 200; i++) x[p + i] += 0.5 * Math.exp(-i / 30) * Math.cos(i * 0.7);
-    const f = Math.floor(x.length / HOP) + 1;
-    const g = new Float32Array(grid.length(f));
-    g.set(x.subarray(0, g.length - N / 2), N / 2);
-    const re = new Float32Array(f * grid.bins);
-    const im = new Float32Array(f * grid.bins);
-    grid.analyse(g, f, re, im);
-    const m = Float32Array.from(re, (r, i) => Math.hypot(r, im[i]));
+    const { frames: f, mag: m } = gridStft(x);
     const r = fastGriffinLim(grid, m, f, { iterations: 0, momentum: 0.99, initialPhase: pghiPhase(m, f, N, HOP) });
     expect(db(spectralConvergence(grid, r.signal, m, f))).toBeLessThan(-30); // measured -42; -12 with the group delay's sign flipped
   });
