@@ -77,6 +77,8 @@ export interface RunOptions {
   init?: string;
   /** Stop (with a checkpoint) after this many hours of wall time. */
   maxHours?: number;
+  /** Validate before the first step of a run that starts at step 0 (where a warm start begins). */
+  validateFirst?: boolean;
   quiet?: boolean;
 }
 
@@ -209,6 +211,11 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
   const t0 = Date.now();
+  const validate = (at: number) => {
+    const val = task.validate();
+    appendFileSync(logPath, JSON.stringify({ step: at, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
+  };
+  if (o.validateFirst && step === 0) validate(0);
   const bar = o.quiet ? { update() {}, stop() {} } : progressBar(`train ${task.model}`, o.steps);
   bar.update(step);
   let stopped = false;
@@ -228,10 +235,7 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
       if (step % o.logEvery === 0 || step === 1)
         appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, stepMs: Date.now() - ts, lr, ...metrics }) + "\n");
       bar.update(step, { [""]: fmt(metrics) });
-      if (step % o.valEvery === 0 || step === o.steps) {
-        const val = task.validate();
-        appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
-      }
+      if (step % o.valEvery === 0 || step === o.steps) validate(step);
       const outOfTime = o.maxHours !== undefined && (Date.now() - t0) / 3.6e6 >= o.maxHours;
       if (step % o.ckptEvery === 0 || step === o.steps || interrupted || outOfTime) {
         saveFull(task, o.out, step, rng);
