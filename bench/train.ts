@@ -62,7 +62,7 @@ export async function benchTraining(model: string, quick: boolean): Promise<Benc
     const stats = new MelStatsAccumulator(128);
     for (const c of clips) stats.add(clipMel(c));
     const t = CODEC_TRAIN.small;
-    const tasks = TRAIN_ENGINES.map((engine) => createCodecTask(CODEC_CONFIGS.small, t, clips, clips, stats.result(), 0, engine));
+    const tasks = TRAIN_ENGINES.map((engine) => createCodecTask(CODEC_CONFIGS.small, t, clips, clips, stats.result(), 0, { engine }));
     const ms = await alternateSteps(tasks, quick ? 3 : 6);
     const rows = TRAIN_ENGINES.map((engine, i) => row(`codec small training step, ${engine} engine (batch ${t.batch} x ${t.frames} frames, incl. AdamW and RVQ upkeep)`, ms[i]));
     const ratio = ms[0] / ms[1];

@@ -73,7 +73,7 @@ describe("codec training step on onnxruntime", () => {
   it("trains like the jax-js engine: the same losses (1e-4 relative) over a few steps", async () => {
     const t = { ...CODEC_TRAIN.tiny, steps: 5 };
     const losses = async (engine: "jax" | "onnx") => {
-      const task = createCodecTask(c, t, train, train, stats, 0, engine);
+      const task = createCodecTask(c, t, train, train, stats, 0, { engine });
       const rng = new Rng(3);
       const out: Record<string, number>[] = [];
       for (let s = 0; s < t.steps; s++) out.push(await task.step(s, rng));
@@ -90,7 +90,7 @@ describe("codec training step on onnxruntime", () => {
   it("resumes bit for bit: 6 steps == 3 steps + resume + 3 steps", async () => {
     const t = { ...CODEC_TRAIN.tiny, steps: 6 };
     const run = (out: string, steps: number, resume?: string) =>
-      runTraining(createCodecTask(c, t, train, train, stats, 0, "onnx"), { out, steps, seed: 3, logEvery: 1, valEvery: 1000, ckptEvery: 1000, resume, quiet: true });
+      runTraining(createCodecTask(c, t, train, train, stats, 0, { engine: "onnx" }), { out, steps, seed: 3, logEvery: 1, valEvery: 1000, ckptEvery: 1000, resume, quiet: true });
     const a = mkdtempSync(join(tmpdir(), "flowmac-onnx-a-"));
     const b = mkdtempSync(join(tmpdir(), "flowmac-onnx-b-"));
     await run(a, 6);

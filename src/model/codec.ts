@@ -9,20 +9,45 @@ import { np, type JArray } from "../nn/runtime.js";
 import { cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
 import type { CodecConfig } from "./config.js";
 import { initRvq, nearestCode, quantize, type RvqBuffers } from "./rvq.js";
+import { initLinearPath, linearProject, linearReconstruct, type LinearPathParams } from "./linear-path.js";
 import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
-export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams };
+export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams; linearPath?: LinearPathParams };
 export type CodecBuffers = RvqBuffers;
 
 export function initCodec(rng: Rng, c: CodecConfig): { params: CodecParams; buffers: CodecBuffers } {
-  return {
-    params: {
-      encoder: initTransformerStack(rng, c.encoder, c.nMels, c.rvq.dim),
-      decoder: initTransformerStack(rng, c.decoder, c.rvq.dim, c.nMels),
-      cfm: initCfm(rng, c.cfm, c.nMels),
-    },
-    buffers: initRvq(rng, c.rvq),
+  const params: CodecParams = {
+    encoder: initTransformerStack(rng, c.encoder, c.nMels, c.rvq.dim),
+    decoder: initTransformerStack(rng, c.decoder, c.rvq.dim, c.nMels),
+    cfm: initCfm(rng, c.cfm, c.nMels),
   };
+  const buffers = initRvq(rng, c.rvq);
+  if (c.linearPath) {
+    // The stacks start silent, so that the codec starts as its linear paths alone.
+    zeroOutProj(params.encoder);
+    zeroOutProj(params.decoder);
+    params.linearPath = initLinearPath(rng, c.nMels, c.rvq.dim);
+  }
+  return { params, buffers };
+}
+
+function zeroOutProj(p: TransformerStackParams): void {
+  const { w, b } = p.outProj;
+  p.outProj = { w: np.zeros(w.shape), ...(b ? { b: np.zeros(b.shape) } : {}) };
+  w.dispose();
+  b?.dispose();
+}
+
+/** Latent of the encoder: the stack's output, plus the linear projection where the config has it. */
+export function encoderLatent(p: CodecParams, c: CodecConfig, mel: JArray): JArray {
+  if (!p.linearPath) return transformerStack(p.encoder, c.encoder, mel);
+  return transformerStack(p.encoder, c.encoder, mel.ref).add(linearProject(p.linearPath, mel));
+}
+
+/** The prior mel of a quantised latent: the stack's output, plus the linear reconstruction where the config has it. */
+function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray): JArray {
+  if (!p.linearPath) return transformerStack(p.decoder, c.decoder, zq);
+  return transformerStack(p.decoder, c.decoder, zq.ref).add(linearReconstruct(p.linearPath, zq));
 }
 
 /** Host-sampled randomness of one training batch (so that a step is a pure function of its inputs). */
@@ -52,9 +77,9 @@ export interface CodecLossAux {
 /** L = lambda_p (MSE + MAE prior) + lambda_v commitment + L_CFM, returned with its parts. */
 export function codecLoss(p: CodecParams, buffers: CodecBuffers, c: CodecConfig, batch: CodecBatch): [JArray, CodecLossAux] {
   const sigma = c.cfm.sigmaMin;
-  const z = transformerStack(p.encoder, c.encoder, batch.mel.ref);
+  const z = encoderLatent(p, c, batch.mel.ref);
   const q = quantize(buffers, z, batch.stageMask);
-  const mu = transformerStack(p.decoder, c.decoder, q.zq);
+  const mu = decoderPrior(p, c, q.zq);
   const diff = mu.ref.sub(batch.mel.ref);
   const prior = np.square(diff.ref).mean().add(np.abs(diff).mean());
   // Optimal-transport path: x_t = (1 - (1 - sigma) t) x0 + t x1, target u = x1 - (1 - sigma) x0.
@@ -107,7 +132,7 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
 /** Inference encoder: normalised mel [1, T, nMels] -> codes [S, T] (int32), nearest entries stage by stage. */
 export function encodeCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray): JArray {
   const T = mel.shape[1];
-  let r = transformerStack(p.encoder, c.encoder, mel).reshape([T, c.rvq.dim]);
+  let r = encoderLatent(p, c, mel).reshape([T, c.rvq.dim]);
   const codes: JArray[] = [];
   for (const cb of b.codebooks) {
     const idx = nearestCode(r.ref, cb);
@@ -132,6 +157,6 @@ export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, 
   });
   codes.dispose();
   mask.dispose();
-  return transformerStack(p.decoder, c.decoder, zq!.reshape([1, T, c.rvq.dim]));
+  return decoderPrior(p, c, zq!.reshape([1, T, c.rvq.dim]));
 }
 

@@ -1,17 +1,18 @@
 /** Training task for the codec (encoder + RVQ + decoder + CFM, jointly), plugged into the shared runner. */
 import { normalizeMel, type MelStats } from "../audio/stats.js";
-import { codecLoss, initCodec, sampleCodecBatch, sampleCodecBatchHost, type CodecBuffers, type CodecParams } from "../model/codec.js";
+import { codecLoss, encoderLatent, initCodec, sampleCodecBatch, sampleCodecBatchHost, type CodecBuffers, type CodecParams } from "../model/codec.js";
 import type { CodecConfig } from "../model/config.js";
 import { codePerplexity, emaCodebookUpdate, kmeans } from "../model/rvq.js";
-import { transformerStack } from "../model/transformer-stack.js";
 import { sinusoidalEmbedding } from "../nn/layers.js";
 import { AdamW, learningRate, uploadLike } from "../nn/optim.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
+import { UserError } from "../util/errors.js";
 import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
 import { OnnxCodecStep } from "./onnx-step.js";
 import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
+import { cfmFrom, checkLinearFits, linearCodebookBuffers, linearPathFrom, type CodecStart } from "./warm-start.js";
 
 export type CodecTrainConfig = TrainSettings;
 
@@ -21,8 +22,17 @@ export const CODEC_TRAIN: Record<string, CodecTrainConfig> = {
   small: { batch: 8, frames: 128, steps: 20000, lr: 3e-4, warmup: 500, emaDecay: 0, gainDb: 6, valClips: 16 },
   tiny: { batch: 2, frames: 16, steps: 50, lr: 2e-3, warmup: 5, emaDecay: 0, gainDb: 0, valClips: 2 },
 };
+for (const name of ["small", "tiny"]) CODEC_TRAIN[`${name}-lin`] = { ...CODEC_TRAIN[name] };
+CODEC_TRAIN["small-lin64"] = { ...CODEC_TRAIN.small };
+
+/** Training frames coded by the linear codec to estimate its codes' use per batch (warm start). */
+const USAGE_BATCHES = 8;
 
 const LOG_FLOOR = Math.log(1e-5);
+
+function sameStats(a: MelStats, b: MelStats): boolean {
+  return a.bands === b.bands && a.mean.every((v, i) => v === b.mean[i]) && a.std.every((v, i) => v === b.std[i]);
+}
 
 /** A normalised mel crop [frames, 128] with a gain shift. */
 function prepareMel(mel: Float32Array, stats: MelStats, gainLog: number): Float32Array {
@@ -35,10 +45,17 @@ function prepareMel(mel: Float32Array, stats: MelStats, gainLog: number): Float3
 export const TRAIN_ENGINES = ["jax", "onnx"] as const;
 export type TrainEngine = (typeof TRAIN_ENGINES)[number];
 
-export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number, engine: TrainEngine = "jax"): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
+/**
+ * `start` warm-starts the run (src/train/warm-start.ts): from a linear codec the
+ * linear paths and codebooks (the step-0 k-means is then skipped), from a model
+ * the CFM decoder. The linear codec's mel statistics must be `stats`.
+ */
+export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number, start: CodecStart & { engine?: TrainEngine } = {}): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
+  const engine: TrainEngine = start.engine ?? "jax";
   const initRng = new Rng(seed ^ 0x5eed);
-  const { params, buffers } = initCodec(initRng, c);
-  const group = newGroup(params as unknown as Params, new AdamW({ clipNorm: 1 }), { kind: "cosine", lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 }, t.emaDecay);
+  const init = initCodec(initRng, c);
+  const params = init.params;
+  let buffers = init.buffers;
   const sampler = new ClipSampler(train, t.frames);
   const S = c.rvq.stages;
   const B = t.batch;
@@ -47,7 +64,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const lossFn = (p: any, b: any, batch: any): any => codecLoss(p, b, c, batch);
   const lossAndGrad = jit(valueAndGrad(lossFn, { hasAux: true }));
   const lossOnly = jit(lossFn);
-  const encode = jit((p: any, mel: JArray) => transformerStack(p.encoder, c.encoder, mel));
+  const encode = jit((p: any, mel: JArray) => encoderLatent(p, c, mel));
   let onnxStep: OnnxCodecStep | null = null;
   /** Set when the onnx step moved the host weights on without a device copy (made when jax-js needs the weights). */
   let deviceParamsStale = false;
@@ -61,6 +78,25 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     }
     return mel;
   };
+
+  if (start.linear) {
+    checkLinearFits(c, start.linear, "linear codec");
+    if (!sameStats(start.linear.stats, stats)) throw new UserError("the linear codec's mel statistics are not the run's: warm-start with the statistics stored in the linear codec file");
+    tree.dispose(params.linearPath!);
+    params.linearPath = linearPathFrom(start.linear);
+    // A fixed stream of its own: the warm start does not shift the training draws.
+    const usageRng = new Rng(seed ^ 0x11ea);
+    const mel = new Float32Array(USAGE_BATCHES * N * 128);
+    for (let i = 0; i < USAGE_BATCHES; i++) mel.set(drawMel(usageRng), i * N * 128);
+    tree.dispose(buffers);
+    buffers = linearCodebookBuffers(start.linear, c.rvq, N, mel, USAGE_BATCHES * N);
+  }
+  if (start.cfm) {
+    const cfm = cfmFrom(start.cfm, c, params.cfm);
+    tree.dispose(params.cfm);
+    params.cfm = cfm;
+  }
+  const group = newGroup(params as unknown as Params, new AdamW({ clipNorm: 1 }), { kind: "cosine", lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 }, t.emaDecay);
 
   // Fixed validation crops (the middle of each of the first clips), fixed noise and flow times.
   const valSet = val.filter((v) => v.frames >= T).slice(0, t.valClips);
@@ -79,7 +115,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     config: c,
     groups: { codec: group },
     buffers: buffers as unknown as Params,
-    buffersLoaded: false,
+    buffersLoaded: start.linear !== undefined,
     engine,
     params: () => (syncDeviceParams(), group.params as unknown as CodecParams),
     buffersOf: () => task.buffers as unknown as CodecBuffers,

@@ -81,6 +81,8 @@ export interface RunOptions {
   init?: string;
   /** Stop (with a checkpoint) after this many hours of wall time. */
   maxHours?: number;
+  /** Validate before the first step of a run that starts at step 0 (where a warm start begins). */
+  validateFirst?: boolean;
   quiet?: boolean;
 }
 
@@ -214,15 +216,16 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
   const t0 = Date.now();
+  const validate = (at: number) => {
+    const val = task.validate();
+    appendFileSync(logPath, JSON.stringify({ step: at, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
+  };
+  // A warm start's (or a task's own) step-0 numbers are the baseline its curve starts from.
+  if (step === 0 && (o.validateFirst || task.validateAtStart)) validate(0);
   const bar = o.quiet ? { update() {}, stop() {} } : progressBar(`train ${task.model}`, o.steps);
   bar.update(step);
   let stopped = false;
-  const logValidation = () => {
-    const val = task.validate();
-    appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, ...Object.fromEntries(Object.entries(val).map(([k, v]) => [`val_${k}`, v])) }) + "\n");
-  };
   try {
-    if (step === 0 && task.validateAtStart) logValidation();
     while (step < o.steps) {
       await yieldToEventLoop();
       const ts = Date.now();
@@ -238,7 +241,7 @@ export async function runTraining(task: TrainTask, o: RunOptions): Promise<{ ste
       if (step % o.logEvery === 0 || step === 1)
         appendFileSync(logPath, JSON.stringify({ step, time: (Date.now() - t0) / 1000, stepMs: Date.now() - ts, lr, ...metrics }) + "\n");
       bar.update(step, { [""]: fmt(metrics) });
-      if (step % o.valEvery === 0 || step === o.steps) logValidation();
+      if (step % o.valEvery === 0 || step === o.steps) validate(step);
       const outOfTime = o.maxHours !== undefined && (Date.now() - t0) / 3.6e6 >= o.maxHours;
       if (step % o.ckptEvery === 0 || step === o.steps || interrupted || outOfTime) {
         saveFull(task, o.out, step, rng);

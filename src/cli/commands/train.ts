@@ -12,6 +12,9 @@ import { clipMel, DEFAULT_VAL_FRACTION, HOP, openTrainingData, type Clip } from 
 import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../../train/init-weights.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createRefinerTask, REFINER_TRAIN } from "../../train/refiner-task.js";
+import { checkCfmFits, checkLinearFits, readLinearCodecFile, type CodecStart } from "../../train/warm-start.js";
+import type { LinearCodec } from "../../model/linear-codec.js";
+import { readCheckpointFile } from "../../nn/checkpoint.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../../train/vocoder-task.js";
 import { UserError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/files.js";
@@ -31,6 +34,9 @@ interface TrainOpts {
   seed: number;
   resume?: string;
   init?: string | true;
+  initLinear?: string;
+  initCfm?: string;
+  priorWeight?: number;
   valFraction: number;
   maxHours?: number;
   valEvery: number;
@@ -62,7 +68,15 @@ by scripts/package-model.mjs); --init alone or --init default the bundled model;
 .safetensors file (e.g. a run's weights.safetensors) that file. The model config comes from the
 weights (--config, if given, must name the same config); the codec keeps the model's mel
 statistics and codebooks. The fine-tuned codec's weights are a new model: bitstreams it writes
-carry its own model id.`;
+carry its own model id.
+
+Warm start from the linear codec (--init-linear <linear.safetensors>, a file made by 'flowmac
+fit-linear'): a -lin config (default small-lin), whose encoder and decoder have residual linear
+paths, takes their PCA basis and mean and the RVQ codebooks from the linear codec, so that at
+step 0 it codes and decodes exactly as the linear codec; the run uses the linear codec's mel
+statistics. --init-cfm <model-dir> adds the CFM decoder's weights of a trained model of the same
+CFM shape (models/default fits small and small-lin). A codec run that starts from trained or
+fitted weights (--init, --init-linear, --init-cfm) also validates once at step 0.`;
 
 /** A progress bar for decoding a plain folder into the cache, started on the first file. */
 function decodeProgress(): { progress: (done: number, total: number) => void; stop: () => void } {
@@ -86,10 +100,13 @@ function computeStats(o: TrainOpts, train: Clip[]): MelStats {
   return acc.result();
 }
 
-/** The codec's mel statistics: the --init model's, given ones, or computed from the training split; saved in the run. */
-function statsFor(o: TrainOpts, train: Clip[], init: LoadedFile | null): MelStats {
-  const s = init ? melStatsOf(init) : computeStats(o, train);
-  if (init || !o.stats) {
+/**
+ * The codec's mel statistics, saved in the run: the --init model's, the
+ * --init-linear codec's, given ones, a resumed run's own, or computed from the training split.
+ */
+function statsFor(o: TrainOpts, train: Clip[], init: LoadedFile | null, linear: LinearCodec | null, resumed: LoadedFile | null): MelStats {
+  const s = init ? melStatsOf(init) : linear ? linear.stats : resumed?.metadata.mel_stats && !o.stats ? melStatsOf(resumed) : computeStats(o, train);
+  if (init || linear || !o.stats) {
     mkdirSync(o.out, { recursive: true });
     writeFileAtomic(join(o.out, "stats.json"), JSON.stringify(s) + "\n");
   }
@@ -104,11 +121,32 @@ function initWeights(o: TrainOpts, model: "codec" | "vocoder"): LoadedFile | nul
   return readInitWeights(o.init, model);
 }
 
+/** The warm starts --init-linear and --init-cfm name, read and checked against the other options. */
+function warmStart(o: TrainOpts): CodecStart {
+  const start: CodecStart = {};
+  for (const [flag, given] of [["--init-linear", o.initLinear], ["--init-cfm", o.initCfm]] as const) {
+    if (given === undefined) continue;
+    if (o.init !== undefined) throw new UserError(`${flag} and --init exclude each other: --init starts from all of a model's weights`);
+    if (o.resume) throw new UserError(`${flag} and --resume exclude each other: --resume continues a run`);
+  }
+  if (o.initLinear !== undefined) {
+    if (o.stats) throw new UserError("--stats and --init-linear exclude each other: the warm-started codec keeps the linear codec's mel statistics");
+    start.linear = readLinearCodecFile(o.initLinear);
+  }
+  if (o.initCfm !== undefined) start.cfm = readInitWeights(o.initCfm, "codec");
+  return start;
+}
+
+/** The weights file --resume names (its config and mel statistics carry over), or null. */
+function resumeFile(o: TrainOpts, model: "codec" | "vocoder"): LoadedFile | null {
+  return o.resume ? readCheckpointFile(o.resume, model) : null;
+}
+
 /** The training settings' name: --config, else the --init model's config, else the default. */
-function settingsName(o: TrainOpts, init: LoadedFile | null, table: Record<string, TrainSettings>, fallback: string): string {
+function settingsName(o: TrainOpts, init: LoadedFile | null, table: Record<string, TrainSettings>, fallback: string, what = "--init model"): string {
   if (!init) return o.config ?? fallback;
   const name = configNameOf(init);
-  if (o.config && o.config !== name) throw new UserError(`--config ${o.config} does not match the --init model, whose config is '${name}'`);
+  if (o.config && o.config !== name) throw new UserError(`--config ${o.config} does not match the ${what}, whose config is '${name}'`);
   if (!(name in table)) throw new UserError(`${init.source}: no training settings for its config '${name}' (known: ${Object.keys(table).join(", ")})`);
   return name;
 }
@@ -163,10 +201,11 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
   return { train: data.train, val: data.val, t };
 }
 
-async function run(task: TrainTask, o: TrainOpts, steps: number): Promise<void> {
+/** `validateFirst`: log the validation losses of the starting point (step 0) of a warm-started or fine-tuned run. */
+async function run(task: TrainTask, o: TrainOpts, steps: number, validateFirst = false): Promise<void> {
   const init = o.init === undefined ? undefined : initWeightsPath(o.init, task.model as "codec" | "vocoder");
   console.error(`training ${task.model} (${o.config}) on the ${task.engine ?? "jax"} engine`);
-  const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, init, maxHours: o.maxHours });
+  const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, init, maxHours: o.maxHours, validateFirst: validateFirst && !o.resume });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
 }
 
@@ -174,14 +213,22 @@ export function registerTrain(program: Command): void {
   // Training handles SIGINT and SIGTERM itself: it checkpoints, then stops (src/train/runner.ts).
   const train = keepDefaultSignals(program.command("train").description("train or fine-tune the codec or the vocoder on a folder of audio or a corpus"));
   common(train.command("codec").description("train the codec model (encoder, RVQ, decoder, CFM) jointly"), Object.keys(CODEC_TRAIN), "small")
-    .option("--stats <stats.json>", "mel statistics (default: computed from the training split; with --init: the model's)")
+    .option("--stats <stats.json>", "mel statistics (default: computed from the training split; with --init: the model's; with --init-linear: the linear codec's; with --resume: the run's)")
+    .option("--init-linear <linear.safetensors>", "warm start a -lin config from a linear codec ('flowmac fit-linear'): its PCA and codebooks, its mel statistics")
+    .option("--init-cfm <model>", "start the CFM decoder from a model directory's (or codec weights file's) CFM weights")
+    .option("--prior-weight <x>", "weight of the prior loss, lambda_p (default: the config's, 0.01; with --resume: the run's)", parseFloatOption("prior-weight", 0, 1000))
     .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .action(async (o: TrainOpts) => {
       const init = initWeights(o, "codec");
-      const name = settingsName(o, init, CODEC_TRAIN, "small");
-      const config = init ? (init.config as CodecConfig) : CODEC_CONFIGS[name];
+      const start = warmStart(o);
+      const resumed = resumeFile(o, "codec");
+      const name = settingsName(o, init ?? resumed, CODEC_TRAIN, start.linear ? "small-lin" : "small", init ? "--init model" : "--resume file");
+      let config = structuredClone(init || resumed ? ((init ?? resumed)!.config as CodecConfig) : CODEC_CONFIGS[name]);
+      if (o.priorWeight !== undefined) config = { ...config, loss: { ...config.loss, prior: o.priorWeight } };
+      if (start.linear) checkLinearFits(config, start.linear, o.initLinear!);
+      if (start.cfm) checkCfmFits(start.cfm, config); // before the data is read
       const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[name]);
-      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init), o.seed, o.engine), o, t.steps);
+      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init, start.linear ?? null, resumed), o.seed, { ...start, engine: o.engine }), o, t.steps, Boolean(init || start.linear || start.cfm));
     });
   // GAN-trained generators and magnitude refiners share the command: the config names the kind.
   const vocoderTrain = { ...VOCODER_TRAIN, ...REFINER_TRAIN };
