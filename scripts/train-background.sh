@@ -4,7 +4,7 @@
 # shipped model's mel statistics, and each run from its last checkpoint or, when the
 # run directory is gone, from the weights shipped in models/default.
 #
-#   scripts/train-background.sh            # codec + refiner (the vocoder run)
+#   scripts/train-background.sh            # codec-lin64 + refiner (the vocoder run)
 #   RUNS="codec" scripts/train-background.sh
 #   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
 #
@@ -14,7 +14,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec refiner}"
+RUNS="${RUNS:-codec-lin64 refiner}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -55,6 +55,15 @@ start() { # name, nice level, args...
 
 for r in $RUNS; do
   case "$r" in
+    codec-lin64)
+      # The codec warm-started from the linear codec (docs/training.md): fitted first when missing (~12 min).
+      [ -f "$DATA/linear-d64.safetensors" ] || (cd "$REPO" && nice -n 5 node bin/flowmac.js fit-linear --data "$DATA/corpus" -o "$DATA/linear-d64.safetensors" --stats "$DATA/shipped-stats.json" --dim 64 --max-frames 100000 --iterations 15)
+      if [ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] || [ ! -f "$REPO/models/default/codec.safetensors" ] || ! grep -q small-lin64 <(head -c 4096 "$REPO/models/default/codec.safetensors"); then
+        RESUME_FROM="" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx \
+          $([ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init-linear "$DATA/linear-d64.safetensors" --init-cfm "$REPO/models/default")
+      else
+        RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx --stats "$DATA/shipped-stats.json"
+      fi ;;
     codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
     refiner) RESUME_FROM="" start refiner-small 12 vocoder --data "$DATA/corpus" --config refiner-small --steps 20000 ;;
     vocos) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
