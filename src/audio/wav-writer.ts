@@ -8,12 +8,15 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSy
 import { dirname } from "node:path";
 import { UserError } from "../util/errors.js";
 import { partialSibling, settle } from "../util/partial-files.js";
+import { softLimit } from "./limiter.js";
 import { encodeWavSamples, wavHeader, type WavSampleFormat } from "./wav.js";
 
 export class WavFileWriter {
   private fd: number;
   private tmp: string;
   private written = 0;
+  /** Samples beyond full scale that the 16-bit output soft-limited (float32 output keeps them). */
+  overFullScale = 0;
 
   constructor(private path: string, sampleRate: number, private total: number, private format: WavSampleFormat = "pcm16") {
     const dir = dirname(path);
@@ -31,6 +34,10 @@ export class WavFileWriter {
 
   write(samples: Float32Array): void {
     if (this.written + samples.length > this.total) throw new Error(`WavFileWriter: more than ${this.total} samples`);
+    if (this.format === "pcm16") {
+      samples = Float32Array.from(samples);
+      this.overFullScale += softLimit(samples);
+    }
     writeSync(this.fd, encodeWavSamples([samples], this.format));
     this.written += samples.length;
   }

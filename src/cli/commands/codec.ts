@@ -93,6 +93,8 @@ async function decodeToFile(s: FmacStream, source: string, out: string, o: Decod
   } finally {
     bar.stop();
   }
+  if (writer.overFullScale > 0)
+    console.error(`note: ${writer.overFullScale} samples (${((100 * writer.overFullScale) / s.length).toFixed(3)}%) exceeded full scale and were soft-limited (--format float32 keeps them)`);
 }
 
 export function registerCodec(program: Command): void {
