@@ -77,6 +77,6 @@ describe("evaluation codec specs", () => {
     expect((await codecFromSpec("flowmac-lc@1", engine)).name).toBe("flowmac-lc@1");
   });
   it("refuses malformed specs with a message naming them", () => {
-    for (const bad of ["flowmac@3:x1", "flowmac@3:g", "flowmac@3:0", "flowmac3", "opus@"]) expect(() => codecFromSpec(bad, engine), bad).toThrow(/flowmac@3|at least 1|unknown codec/);
+    for (const bad of ["flowmac@3:x1", "flowmac@3:g", "flowmac@3:-1", "flowmac3", "opus@"]) expect(() => codecFromSpec(bad, engine), bad).toThrow(/flowmac@3|at least 1|unknown codec/);
   });
 });

@@ -6,16 +6,28 @@
  */
 export const KNEE = 0.9;
 
+const SPAN = 1 - KNEE;
+
+export function softLimitSample(x: number): number {
+  const a = Math.abs(x);
+  if (a <= KNEE) return x;
+  const y = KNEE + SPAN * Math.tanh((a - KNEE) / SPAN);
+  return x < 0 ? -y : y;
+}
+
 /** Limits x in place; returns how many samples were beyond full scale (|x| > 1) before. */
 export function softLimit(x: Float32Array): number {
   let over = 0;
-  const span = 1 - KNEE;
   for (let i = 0; i < x.length; i++) {
-    const a = Math.abs(x[i]);
-    if (a <= KNEE) continue;
-    if (a > 1) over++;
-    const y = KNEE + span * Math.tanh((a - KNEE) / span);
-    x[i] = x[i] < 0 ? -y : y;
+    if (Math.abs(x[i]) > 1) over++;
+    x[i] = softLimitSample(x[i]);
   }
+  return over;
+}
+
+/** How many samples are beyond full scale. */
+export function countOverFullScale(x: Float32Array): number {
+  let over = 0;
+  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]) > 1) over++;
   return over;
 }

@@ -8,7 +8,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSy
 import { dirname } from "node:path";
 import { UserError } from "../util/errors.js";
 import { partialSibling, settle } from "../util/partial-files.js";
-import { softLimit } from "./limiter.js";
+import { countOverFullScale } from "./limiter.js";
 import { encodeWavSamples, wavHeader, type WavSampleFormat } from "./wav.js";
 
 export class WavFileWriter {
@@ -34,10 +34,7 @@ export class WavFileWriter {
 
   write(samples: Float32Array): void {
     if (this.written + samples.length > this.total) throw new Error(`WavFileWriter: more than ${this.total} samples`);
-    if (this.format === "pcm16") {
-      samples = Float32Array.from(samples);
-      this.overFullScale += softLimit(samples);
-    }
+    if (this.format === "pcm16") this.overFullScale += countOverFullScale(samples); // encodeWavSamples limits them
     writeSync(this.fd, encodeWavSamples([samples], this.format));
     this.written += samples.length;
   }

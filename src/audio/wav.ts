@@ -3,6 +3,7 @@
  * generic decoder so that every malformed or lying header gets a precise error:
  * a codec must never silently decode garbage.
  */
+import { softLimitSample } from "./limiter.js";
 import { UserError } from "../util/errors.js";
 
 export interface DecodedAudio {
@@ -204,7 +205,7 @@ export function encodeWavSamples(channels: Float32Array[], format: WavSampleForm
     for (let c = 0; c < nch; c++) {
       const x = channels[c][i];
       if (format === "pcm16") {
-        const s = Math.max(-1, Math.min(1, x));
+        const s = Math.max(-1, Math.min(1, softLimitSample(x))); // 16 bits cannot hold |x| > 1: limited softly, not clipped
         v.setInt16(p, Math.round(s < 0 ? s * 32768 : s * 32767), true);
       } else {
         v.setFloat32(p, x, true);
