@@ -10,7 +10,7 @@ export { MelStatsAccumulator, normalizeMel, denormalizeMel, type MelStats } from
 export { readFmac, writeFmac, framesFor, type FmacStream } from "./bitstream/fmac.js";
 export { openEngine, ENGINES, type EngineName } from "./model/open.js";
 export type { InferenceEngine, EngineInfo } from "./model/engine.js";
-export { encodeAudio, encodeChunks, decodeAudio, decodeAudioChunks, decodeMel, vocodeMel, DEFAULT_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
+export { encodeAudio, encodeChunks, decodeAudio, decodeAudioChunks, decodeMel, vocodeMel, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
 export { CODEC_CONFIGS, bitrate, FRAME_RATE, type CodecConfig } from "./model/config.js";
 export { VOCODER_CONFIGS, type VocoderConfig } from "./model/vocoder.js";
 export { DEFAULT_MODEL_DIR, loadModel, readModelDir } from "./model/load.js";

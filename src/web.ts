@@ -7,7 +7,7 @@ import type * as OrtTypes from "onnxruntime-common";
 import { ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./model/export-onnx-names.js";
 import { OnnxEngine } from "./model/onnx-engine.js";
 
-export { encodeAudio, decodeAudio, DEFAULT_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
+export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
 export { readFmac, writeFmac, type FmacStream } from "./bitstream/fmac.js";
 export { encodeWav } from "./audio/wav.js";
 export { OnnxEngine };

@@ -240,6 +240,20 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     expect(plain.equals(decode("d-07.wav", "--temperature", "0.7"))).toBe(true);
     expect(plain.equals(decode("d-one.wav", "--temperature", "1"))).toBe(false);
   });
+
+  it("decodes the prior mel by default (--steps 0); flow flags without --steps are refused", () => {
+    const fmac = join(dir, "p.fmac");
+    expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", model).code).toBe(0);
+    const decode = (name: string, ...flags: string[]) => {
+      expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", model, ...flags).code).toBe(0);
+      return readFileSync(join(dir, name));
+    };
+    const byDefault = decode("p-default.wav");
+    expect(byDefault.equals(decode("p-0.wav", "--steps", "0"))).toBe(true);
+    expect(byDefault.equals(decode("p-2.wav", "--steps", "2"))).toBe(false);
+    const out = join(dir, "p-bad.wav");
+    expectCleanFailure(flowmac("decode", fmac, "-o", out, "--model", model, "--guidance", "2"), /--guidance and --temperature shape the flow decoder/, out);
+  });
 });
 
 describe("training on a folder of own audio", () => {

@@ -42,17 +42,19 @@ function encodeOptions(cmd: Command): Command {
 
 function decodeOptions(cmd: Command): Command {
   return cmd
-    .option("--steps <n>", "Euler steps of the flow decoder (default 32; 0 = the prior mel itself, no flow)", parseIntOption("steps", 0, 1000))
-    .option("--guidance <w>", "classifier-free guidance scale (default 1)", parseFloatOption("guidance", 0, 10))
+    .option("--steps <n>", "Euler steps of the flow decoder (default 0 = the prior mel itself, no flow: the best-measured decoder of the bundled model; 32 = the paper's)", parseIntOption("steps", 0, 1000))
+    .option("--guidance <w>", "classifier-free guidance scale of the flow (default 1; needs --steps >= 1)", parseFloatOption("guidance", 0, 10))
     .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation), noise temperature 0.5")
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
-    .option("--temperature <t>", "scale of the initial noise (default 0.7; 0.5 with --lc)", parseFloatOption("temperature", 0, 2))
+    .option("--temperature <t>", "scale of the flow's initial noise (default 0.7; 0.5 with --lc; needs --steps >= 1 or --lc)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16")
     .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
 }
 
 function decodeSettings(o: DecodeOpts): DecodeOptions {
   if (o.lc && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError("--lc fixes 1 step without guidance; drop --steps/--guidance");
+  if (!o.lc && !o.steps && (o.guidance !== undefined || o.temperature !== undefined))
+    throw new UserError("--guidance and --temperature shape the flow decoder, which the default (--steps 0, the prior mel) skips: add --steps N (32 is the paper's) or --lc");
   return { ...DEFAULT_DECODE, ...(o.lc ? LC_DECODE : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}), seed: o.seed };
 }
 
