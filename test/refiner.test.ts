@@ -75,21 +75,21 @@ describe("refiner training target", () => {
 });
 
 describe("refiner training (tiny, toy corpus)", () => {
-  it("a few steps lower the validation L1 below the NNLS prior's", () => {
+  it("a few steps lower the validation L1 below the NNLS prior's", async () => {
     // No EMA: the runner updates it, and this calls the task's steps directly. The toy clips' noise
     // floor (Rayleigh-distributed magnitudes) is most of the L1 and cannot be learned: a few % is the signal.
-    const task = createRefinerTask(TINY, { ...REFINER_TRAIN["refiner-tiny"], steps: 60, emaDecay: 0 }, train, val, 0);
+    const task = await createRefinerTask(TINY, { ...REFINER_TRAIN["refiner-tiny"], steps: 60, emaDecay: 0 }, train, val, 0);
     const before = task.validate();
     const rng = new Rng(1);
-    for (let s = 0; s < 60; s++) task.step(s, rng);
+    for (let s = 0; s < 60; s++) await task.step(s, rng);
     const after = task.validate();
     expect(after.l1).toBeLessThan(0.985 * before.l1);
   });
 
   it("resumes bit for bit, and logs the prior's validation at step 0", async () => {
     const t = { ...REFINER_TRAIN["refiner-tiny"], steps: 4 };
-    const run = (out: string, n: number, resume?: string) =>
-      runTraining(createRefinerTask(TINY, t, train, val, 0), { out, steps: n, seed: 3, logEvery: 1, valEvery: 1000, ckptEvery: 1000, resume, quiet: true });
+    const run = async (out: string, n: number, resume?: string) =>
+      runTraining(await createRefinerTask(TINY, t, train, val, 0), { out, steps: n, seed: 3, logEvery: 1, valEvery: 1000, ckptEvery: 1000, resume, quiet: true });
     const a = mkdtempSync(join(tmpdir(), "flowmac-refiner-a-"));
     const b = mkdtempSync(join(tmpdir(), "flowmac-refiner-b-"));
     await run(a, 4);

@@ -15,6 +15,7 @@ import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { BANDS, ClipSampler, type Clip } from "./data.js";
 import { MagnitudeTarget } from "./magnitude-target.js";
+import type { DecodedMels } from "./decoded-mels.js";
 import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
 
 export const REFINER_TRAIN: Record<string, TrainSettings> = {
@@ -31,12 +32,19 @@ interface HostBatch {
   target: Float32Array;
 }
 
-/** Mel, prior and target of crop b of a batch at frames [f0, f0 + F) of a clip, with gain exp(logGain). */
-function fillCrop(out: HostBatch, b: number, clip: Clip, f0: number, F: number, logGain: number, inverse: MelInverse, target: MagnitudeTarget): void {
+/**
+ * Mel, prior and target of crop b of a batch at frames [f0, f0 + F) of a clip, with gain exp(logGain).
+ * With `decoded`, the input mel is the codec's decoding of the crop; the target stays the true magnitude.
+ */
+async function fillCrop(out: HostBatch, b: number, clip: Clip, f0: number, F: number, logGain: number, inverse: MelInverse, target: MagnitudeTarget, decoded: DecodedMels | null, rng: Rng | null): Promise<void> {
   const bins = target.bins;
-  const mel = clip.mel(f0, F);
-  const m = new Float32Array(F * BANDS);
-  for (let i = 0; i < m.length; i++) m[i] = Math.max(LOG_FLOOR, mel[i] + logGain);
+  const gained = (start: number, n: number) => {
+    const mel = clip.mel(start, n);
+    const m = new Float32Array(n * BANDS);
+    for (let i = 0; i < m.length; i++) m[i] = Math.max(LOG_FLOOR, mel[i] + logGain);
+    return m;
+  };
+  const m = decoded ? await decoded.decode(gained, clip.frames, f0, F, rng) : gained(f0, F);
   out.mel.set(m, b * F * BANDS);
   out.prior.set(logMagnitudePrior(inverse, m, F), b * F * bins);
   out.target.set(target.logMagnitude(clip, f0, F, Math.exp(logGain)), b * F * bins);
@@ -46,7 +54,8 @@ function newBatch(B: number, F: number, bins: number): HostBatch {
   return { mel: new Float32Array(B * F * BANDS), prior: new Float32Array(B * F * bins), target: new Float32Array(B * F * bins) };
 }
 
-export function createRefinerTask(c: RefinerVocoderConfig, t: TrainSettings, train: Clip[], val: Clip[], seed: number): TrainTask {
+/** `decoded`: train on the mels a codec decodes (fine-tuning for its output) instead of the true ones. */
+export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSettings, train: Clip[], val: Clip[], seed: number, decoded: DecodedMels | null = null): Promise<TrainTask> {
   const g = c.generator;
   const schedule = { kind: "cosine" as const, lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 };
   const gen = newGroup(initRefiner(new Rng(seed ^ 0x7ef1), g) as unknown as Params, new AdamW({ beta1: 0.9, beta2: 0.99, clipNorm: 10 }), schedule, t.emaDecay);
@@ -65,7 +74,7 @@ export function createRefinerTask(c: RefinerVocoderConfig, t: TrainSettings, tra
   const VF = t.valFrames ?? F;
   const valClips = val.filter((v) => v.frames >= VF).slice(0, t.valClips);
   const valBatch = newBatch(valClips.length, VF, bins);
-  valClips.forEach((clip, i) => fillCrop(valBatch, i, clip, Math.floor((clip.frames - VF) / 2), VF, 0, inverse, target));
+  for (const [i, clip] of valClips.entries()) await fillCrop(valBatch, i, clip, Math.floor((clip.frames - VF) / 2), VF, 0, inverse, target, decoded, null);
 
   return {
     model: "vocoder",
@@ -74,13 +83,13 @@ export function createRefinerTask(c: RefinerVocoderConfig, t: TrainSettings, tra
     buffers: null,
     validateAtStart: true,
     info: () => ({ train: JSON.stringify(t) }),
-    step(step: number, rng: Rng): Record<string, number> {
+    async step(step: number, rng: Rng): Promise<Record<string, number>> {
       const batch = newBatch(B, F, bins);
       for (let b = 0; b < B; b++) {
         const clip = sampler.pick(rng);
         const f0 = rng.int(clip.frames - F + 1);
         const logGain = t.gainDb > 0 ? ((rng.uniform() * 2 - 1) * t.gainDb * Math.LN10) / 20 : 0;
-        fillCrop(batch, b, clip, f0, F, logGain, inverse, target);
+        await fillCrop(batch, b, clip, f0, F, logGain, inverse, target, decoded, rng);
       }
       const [mel, prior, tgt] = upload(batch, B, F);
       const [[loss, aux], grads] = gradStep(tree.ref(gen.params), mel, prior, tgt) as unknown as [[JArray, { l1: JArray; sc: JArray }], Params];

@@ -12,6 +12,8 @@ import { clipMel, DEFAULT_VAL_FRACTION, HOP, openTrainingData, type Clip } from 
 import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../../train/init-weights.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createRefinerTask, REFINER_TRAIN } from "../../train/refiner-task.js";
+import { DecodedMels } from "../../train/decoded-mels.js";
+import { DEFAULT_MODEL_DIR } from "../../model/load.js";
 import { checkCfmFits, checkLinearFits, readLinearCodecFile, type CodecStart } from "../../train/warm-start.js";
 import type { LinearCodec } from "../../model/linear-codec.js";
 import { readCheckpointFile } from "../../nn/checkpoint.js";
@@ -24,6 +26,7 @@ import { progressBar, type Progress } from "../progress.js";
 
 interface TrainOpts {
   data: string;
+  decodedBy?: string;
   stats?: string;
   config?: string;
   out: string;
@@ -233,12 +236,16 @@ export function registerTrain(program: Command): void {
   // GAN-trained generators and magnitude refiners share the command: the config names the kind.
   const vocoderTrain = { ...VOCODER_TRAIN, ...REFINER_TRAIN };
   const vocoderHelp = "train the mel-to-audio vocoder: a GAN-trained generator (vocos-*, bigvgan-*) or a magnitude refiner on NNLS + PGHI-FGLA (refiner-*)";
-  common(train.command("vocoder").description(vocoderHelp), Object.keys(vocoderTrain), "vocos-small").action(async (o: TrainOpts) => {
+  common(train.command("vocoder").description(vocoderHelp), Object.keys(vocoderTrain), "vocos-small")
+    .option("--decoded-by <model>", "refiners: train on the mels this model's codec decodes (its prior mel, 3 and 1.5 kbit/s) instead of the true ones; the target stays the true magnitude")
+    .action(async (o: TrainOpts) => {
     const init = initWeights(o, "vocoder");
     const name = settingsName(o, init, vocoderTrain, "vocos-small");
     const config: AnyVocoderConfig = init ? (init.config as AnyVocoderConfig) : (VOCODER_CONFIGS[name] ?? REFINER_CONFIGS[name]);
     const { train: clips, val, t } = await prepare(o, vocoderTrain[name]);
-    const task = isRefinerConfig(config) ? createRefinerTask(config, t, clips, val, o.seed) : createVocoderTask(config, t, clips, val, o.seed);
+    if (o.decodedBy && !isRefinerConfig(config)) throw new UserError("--decoded-by trains refiners only (refiner-*)");
+    const decoded = o.decodedBy ? await DecodedMels.open(o.decodedBy === "default" ? DEFAULT_MODEL_DIR : o.decodedBy) : null;
+    const task = isRefinerConfig(config) ? await createRefinerTask(config, t, clips, val, o.seed, decoded) : createVocoderTask(config, t, clips, val, o.seed);
     await run(task, o, t.steps);
   });
 }
