@@ -207,7 +207,7 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
 /** `validateFirst`: log the validation losses of the starting point (step 0) of a warm-started or fine-tuned run. */
 async function run(task: TrainTask, o: TrainOpts, steps: number, validateFirst = false): Promise<void> {
   const init = o.init === undefined ? undefined : initWeightsPath(o.init, task.model as "codec" | "vocoder");
-  console.error(`training ${task.model} (${o.config}) on the ${task.engine ?? "jax"} engine`);
+  console.error(`training ${task.model} (${(task.config as { name?: string }).name ?? o.config}) on the ${task.engine ?? "jax"} engine`);
   const res = await runTraining(task, { out: o.out, steps, seed: o.seed, logEvery: o.logEvery, valEvery: o.valEvery, ckptEvery: o.ckptEvery, resume: o.resume, init, maxHours: o.maxHours, validateFirst: validateFirst && !o.resume });
   console.log(`${o.out}: ${res.stopped ? "stopped" : "finished"} at step ${res.step}`);
 }
