@@ -65,7 +65,11 @@ for r in $RUNS; do
         RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx --stats "$DATA/shipped-stats.json"
       fi ;;
     codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
-    refiner) RESUME_FROM="" start refiner-small 12 vocoder --data "$DATA/corpus" --config refiner-small --steps 20000 ;;
+    refiner)
+      # From the shipped refiner when that is what ships, else afresh (step 0 is NNLS + PGHI-FGLA).
+      RESUME_FROM=""
+      if grep -q refiner-small <(head -c 4096 "$REPO/models/default/vocoder.safetensors"); then RESUME_FROM="$REPO/models/default/vocoder.safetensors"; fi
+      start refiner-small 12 vocoder --data "$DATA/corpus" --config refiner-small --steps 20000 ;;
     vocos) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
     *) echo "unknown run '$r'" >&2; exit 2 ;;
   esac
