@@ -323,7 +323,7 @@ describe("training on a folder of own audio", () => {
 
   it("--init alone or 'default' is the bundled model; conflicting flags are one-line errors", () => {
     const out = join(dir, "bad-init");
-    const bundled = readCodecConfig()!.name; // the shipped model's config, whatever ships
+    const bundled = readCodecConfig(fileURLToPath(new URL("../models/default/", import.meta.url)))!.name; // the shipped model's config, whatever ships
     for (const init of [[], ["default"]])
       expectCleanFailure(flowmac("train", "codec", "--data", folder, "--out", out, "--config", "tiny", "--init", ...init), new RegExp(`--config tiny does not match the --init model, whose config is '${bundled}'`));
     expectCleanFailure(flowmac("train", "vocoder", "--data", folder, "--out", out, "--init", join(dir, "nomodel")), /nomodel: no such model directory or weights file/);
