@@ -7,7 +7,7 @@
 import "core-js/actual/iterator/index.js";
 import { parseArgs } from "node:util";
 import { initJax } from "../src/nn/runtime.js";
-import { runFuzz, summary, type FuzzOptions } from "./fuzz/run.js";
+import { runFuzz, type FuzzOptions } from "./fuzz/run.js";
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   await initJax();
   const t0 = performance.now();
   const report = await runFuzz(options);
-  console.log(summary(report, options));
+  console.log(report.summary(options.seed));
   console.log(`\n${((performance.now() - t0) / 1000 / 60).toFixed(1)} min`);
   process.exitCode = report.failures.length ? 1 : 0;
 }

@@ -2,12 +2,13 @@
  * What `flowmac mel` (loadAudio, whole file) and `flowmac encode`
  * (openAudioStream, chunk by chunk) do with an audio file, in-process. Each
  * must accept it (finite samples, the length it announced) or refuse it with
- * a UserError; anything else is a failure.
+ * a UserError, printing nothing itself; anything else is a failure.
  */
 import { writeFileSync } from "node:fs";
 import { loadAudio } from "../../src/audio/load.js";
 import { openAudioStream } from "../../src/audio/stream.js";
 import { UserError } from "../../src/util/errors.js";
+import { capturingConsole } from "./console-capture.js";
 
 export type AudioOutcome = "refused" | "accepted" | "failure";
 
@@ -29,12 +30,15 @@ function finiteProblem(x: Float32Array, from: number): string | null {
 }
 
 async function judged(run: () => Promise<ReaderVerdict>, what: string): Promise<ReaderVerdict> {
-  try {
-    return await run();
-  } catch (e) {
-    if (e instanceof UserError) return { outcome: "refused", detail: e.message };
-    return { outcome: "failure", detail: `${what} threw ${(e as Error)?.stack?.split("\n").slice(0, 3).join(" | ") ?? String(e)}` };
-  }
+  const { value: v, printed } = await capturingConsole(async (): Promise<ReaderVerdict> => {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof UserError) return { outcome: "refused", detail: e.message };
+      return { outcome: "failure", detail: `${what} threw ${(e as Error)?.stack?.split("\n").slice(0, 3).join(" | ") ?? String(e)}` };
+    }
+  });
+  return printed.length ? { outcome: "failure", detail: `${what} printed ${JSON.stringify(printed.slice(0, 3))} (${v.outcome}: ${v.detail})` } : v;
 }
 
 async function wholeFile(path: string): Promise<ReaderVerdict> {

@@ -23,10 +23,10 @@ export interface CliRun {
   args: string[];
   input: string;
   output: string;
-  /** The exit code the in-process run predicts (0 accepted, 1 refused), if it predicts one. */
-  expected?: 0 | 1;
+  /** The exit code the in-process run predicts (0 accepted, 1 refused). */
+  expected: 0 | 1;
   /** What is wrong with the output of a run that exited 0, or null. */
-  checkOutput?: (path: string) => string | null;
+  checkOutput: (path: string) => string | null;
 }
 
 /** Runs `flowmac args` on `bytes` written to `run.input`, in `dir` (emptied first). */
@@ -51,10 +51,6 @@ function cliProblem(dir: string, run: CliRun, code: number | null, signal: NodeJ
     if (lines.length !== 1) return `refusal of ${lines.length} lines on stderr: ${lines.slice(0, 3).join(" | ")}`;
     if (existsSync(run.output)) return "refused but left its output";
   } else if (!existsSync(run.output)) return "exit 0 without an output";
-  if (code === 0 && run.checkOutput) {
-    const wrong = run.checkOutput(run.output);
-    if (wrong) return wrong;
-  }
-  if (run.expected !== undefined && code !== run.expected) return `exit ${code}, in-process ${run.expected === 0 ? "accepted" : "refused"} it: ${stderr.trim()}`;
-  return null;
+  if (code !== run.expected) return `exit ${code}, in-process ${run.expected === 0 ? "accepted" : "refused"} it: ${stderr.trim()}`;
+  return code === 0 ? run.checkOutput(run.output) : null;
 }

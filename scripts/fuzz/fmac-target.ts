@@ -2,13 +2,15 @@
  * What `flowmac decode --lc` does with a .fmac file, in-process: parse, check
  * against the model, decode through every engine given. A mutant must be
  * decoded (by every engine, to exactly the stated length, finite samples) or
- * refused with a UserError (the CLI's exit 1); anything else is a failure.
+ * refused with a UserError (the CLI's exit 1), printing nothing itself;
+ * anything else is a failure.
  */
 import { readFmac, writeFmac, type FmacStream } from "../../src/bitstream/fmac.js";
 import type { InferenceEngine } from "../../src/model/engine.js";
 import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE } from "../../src/model/pipeline.js";
 import { streamMismatch } from "../../src/model/stream-fit.js";
 import { UserError } from "../../src/util/errors.js";
+import { capturingConsole } from "./console-capture.js";
 
 export type FmacOutcome = "crc" | "header" | "model-check" | "decode-refused" | "decoded" | "failure";
 
@@ -42,6 +44,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export async function classifyFmac(bytes: Uint8Array, engines: InferenceEngine[], source = "mutant.fmac"): Promise<FmacVerdict> {
+  const { value: v, printed } = await capturingConsole(() => verdict(bytes, engines, source));
+  return printed.length ? { outcome: "failure", detail: `printed ${JSON.stringify(printed.slice(0, 3))} (${v.outcome}: ${v.detail})` } : v;
+}
+
+async function verdict(bytes: Uint8Array, engines: InferenceEngine[], source: string): Promise<FmacVerdict> {
   let s: FmacStream;
   try {
     s = readFmac(bytes, source);

@@ -4,9 +4,10 @@
  * through the real CLI. Deterministic from the seed. Every mutant that fails
  * (anything but a clean decode or a UserError, output of the wrong length or
  * not finite, over the time limit, a CLI exit other than 0 or 1 or a messy
- * refusal) is saved with what went wrong.
+ * refusal, a CLI verdict other than the in-process one) is saved with what
+ * went wrong.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readFmac } from "../../src/bitstream/fmac.js";
@@ -14,10 +15,11 @@ import { Rng } from "../../src/nn/rng.js";
 import { classifyAudio, type AudioVerdict } from "./audio-target.js";
 import { audioMutants } from "./audio-mutants.js";
 import { runCliMutant, type CliRun } from "./cli-target.js";
-import { classifyFmac, type FmacOutcome } from "./fmac-target.js";
+import { classifyFmac } from "./fmac-target.js";
 import { fmacMutants } from "./fmac-mutants.js";
-import { makeFixtures } from "./fixtures.js";
-import { GroupSample, Tally } from "./tally.js";
+import { makeFixtures, type Fixtures } from "./fixtures.js";
+import { FuzzReport } from "./report.js";
+import { GroupSample } from "./tally.js";
 import { Watchdog } from "./watchdog.js";
 
 export interface FuzzOptions {
@@ -35,44 +37,53 @@ export interface FuzzOptions {
   log?: (line: string) => void;
 }
 
-export interface Failure {
-  what: string;
-  detail: string;
-  file: string;
-}
-
-export interface FuzzReport {
-  fmac: Tally;
-  audio: Tally;
-  cli: Tally;
-  fmacMaxSeconds: number;
-  audioMaxSeconds: number;
-  cliMaxSeconds: number;
-  /** Wall time of each phase. */
-  phaseSeconds: { fmac: number; audio: number; cli: number };
-  /** Largest sample difference between the onnx and jax engines over the decoded mutants. */
-  engineGap: number;
-  /** Audio mutants one reader accepted and the other refused, or accepted at different lengths (reported, not failures). */
-  readerSplits: string[];
-  failures: Failure[];
-}
-
-export const FMAC_OUTCOMES: FmacOutcome[] = ["crc", "header", "model-check", "decode-refused", "decoded", "failure"];
-export const AUDIO_OUTCOMES = ["refused", "accepted", "split", "failure"];
-export const CLI_OUTCOMES = ["exit-0", "exit-1", "failure"];
-const MAX_SAVED = 200;
-
+/** A mutant kept for the CLI, with the exit codes its in-process verdict predicts. */
 interface Sampled {
   index: number;
   kind: string;
   bytes: Uint8Array;
-  /** The exit the in-process verdict predicts: for `decode`, or for `mel` (the whole-file reader). */
+  ext: string;
+  /** For `decode`, or for `mel` (the whole-file reader). */
   expected: 0 | 1;
   /** For `encode` (the streaming reader). */
   expectedStreamed?: 0 | 1;
-  ext: string;
-  /** Samples a decoded stream states. */
+  /** Samples the stream states (a decoded .fmac) or the streaming reader yielded (accepted audio). */
   length?: number;
+}
+
+/** What every phase shares. */
+interface Run {
+  o: FuzzOptions;
+  fx: Fixtures;
+  work: string;
+  report: FuzzReport;
+  watchdog: Watchdog | null;
+  log: (line: string) => void;
+}
+
+/** Runs `classify` under the watchdog and returns its verdict and seconds. */
+async function timed<T>(run: Run, id: number, bytes: Uint8Array, classify: () => Promise<T>): Promise<[T, number]> {
+  run.watchdog?.begin(id, bytes);
+  const start = performance.now();
+  const v = await classify();
+  const seconds = (performance.now() - start) / 1000;
+  run.watchdog?.end();
+  return [v, seconds];
+}
+
+async function fuzzFmac(run: Run, sample: GroupSample<Sampled>): Promise<void> {
+  const { o, fx, report } = run;
+  let index = 0;
+  for (const m of fmacMutants(new Rng(o.seed), fx.fmacBases, o.fmac)) {
+    const [v, seconds] = await timed(run, index, m.bytes, () => classifyFmac(m.bytes, fx.engines));
+    report.maxSeconds.fmac = Math.max(report.maxSeconds.fmac, seconds);
+    report.engineGap = Math.max(report.engineGap, v.engineGap ?? 0);
+    const outcome = seconds > o.limitSeconds ? "failure" : v.outcome;
+    report.fmac.add(m.kind, outcome);
+    if (outcome === "failure") report.fail(`fmac-${index}-${m.kind}`, seconds > o.limitSeconds ? `took ${seconds.toFixed(1)} s (${v.outcome})` : v.detail, m.bytes, ".fmac");
+    else sample.offer(outcome, () => ({ index, kind: m.kind, bytes: m.bytes, ext: ".fmac", expected: outcome === "decoded" ? 0 : 1, length: outcome === "decoded" ? readFmac(m.bytes).length : undefined }));
+    if (++index % 5000 === 0) run.log(`fmac ${index}/${o.fmac}: ${report.fmac.total("decoded")} decoded, ${report.failures.length} failures`);
+  }
 }
 
 function audioGroup(v: AudioVerdict): string {
@@ -81,130 +92,88 @@ function audioGroup(v: AudioVerdict): string {
   return v.whole.outcome;
 }
 
-export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
-  const log = o.log ?? (() => {});
-  const work = mkdtempSync(join(tmpdir(), "flowmac-fuzz-"));
-  const fx = await makeFixtures(work);
-  const report: FuzzReport = { fmac: new Tally(), audio: new Tally(), cli: new Tally(), fmacMaxSeconds: 0, audioMaxSeconds: 0, cliMaxSeconds: 0, phaseSeconds: { fmac: 0, audio: 0, cli: 0 }, engineGap: 0, readerSplits: [], failures: [] };
-  const fail = (what: string, detail: string, bytes: Uint8Array, ext: string) => {
-    let file = "";
-    if (report.failures.length < MAX_SAVED) {
-      mkdirSync(o.failureDir, { recursive: true });
-      file = join(o.failureDir, `${what.replace(/[^\w.-]+/g, "_")}${ext}`);
-      writeFileSync(file, bytes);
-      writeFileSync(`${file}.txt`, detail + "\n");
+async function fuzzAudio(run: Run, sample: GroupSample<Sampled>): Promise<void> {
+  const { o, fx, report } = run;
+  let index = 0;
+  for (const m of audioMutants(new Rng(o.seed + 1), fx.audioBases, o.audio)) {
+    const ext = m.base.format === "wav" ? ".wav" : ".flac";
+    const [v, seconds] = await timed(run, 1e9 + index, m.bytes, () => classifyAudio(m.bytes, join(run.work, `mutant${ext}`)));
+    report.maxSeconds.audio = Math.max(report.maxSeconds.audio, seconds);
+    const group = seconds > o.limitSeconds ? "failure" : audioGroup(v);
+    report.audio.add(m.kind, group);
+    const name = `audio-${index}-${m.kind}-${m.base.name}`;
+    if (group === "failure") report.fail(name, seconds > o.limitSeconds ? `took ${seconds.toFixed(1)} s` : `whole file: ${v.whole.outcome} ${v.whole.detail}\nstreamed: ${v.stream.outcome} ${v.stream.detail}`, m.bytes, ext);
+    else {
+      if (group === "split" || (group === "accepted" && v.whole.length !== v.stream.length))
+        report.readerSplits.push(`${name}: whole file ${v.whole.outcome} ${v.whole.detail || v.whole.length}; streamed ${v.stream.outcome} ${v.stream.detail || v.stream.length}`);
+      // `mel` reads the whole file, `encode` streams it: each CLI run is judged against its own reader.
+      sample.offer(group, () => ({ index, kind: m.kind, bytes: m.bytes, ext, expected: v.whole.outcome === "accepted" ? 0 : 1, expectedStreamed: v.stream.outcome === "accepted" ? 0 : 1, length: v.stream.length }));
     }
-    report.failures.push({ what, detail, file });
-  };
-  const watchdog = o.hangSeconds ? new Watchdog(o.failureDir, o.hangSeconds) : null;
+    if (++index % 2000 === 0) run.log(`audio ${index}/${o.audio}: ${report.audio.total("accepted")} accepted, ${report.failures.length} failures`);
+  }
+}
+
+/** The CLI runs for the sampled mutants; engines and commands by coin flip (the samples come interleaved by outcome, so alternating would pair them). */
+function cliPlan(run: Run, rng: Rng, fmac: Sampled[], audio: Sampled[], dir: string): { m: Sampled; what: string; cli: CliRun }[] {
+  const model = run.fx.modelDir;
+  const plan = fmac.map((m) => {
+    const engine = rng.int(2) ? "jax" : "onnx";
+    const [input, output] = [join(dir, "in.fmac"), join(dir, "out.wav")];
+    const checkOutput = (p: string) => (statSync(p).size === 44 + 2 * m.length! ? null : `decoded ${(statSync(p).size - 44) / 2} samples, ${m.length} stated`);
+    return { m, what: `cli-decode-${engine}`, cli: { args: ["decode", input, "-o", output, "--model", model, "--lc", "--engine", engine], input, output, expected: m.expected, checkOutput } };
+  });
+  for (const m of audio) {
+    const input = join(dir, `in${m.ext}`);
+    if (rng.int(2)) {
+      const output = join(dir, "out.fmac");
+      const checkOutput = (p: string) => {
+        const stated = readFmac(new Uint8Array(readFileSync(p))).length;
+        return stated === m.length ? null : `encoded a stream of ${stated} samples, the reader yielded ${m.length}`;
+      };
+      plan.push({ m, what: "cli-encode", cli: { args: ["encode", input, "-o", output, "--model", model], input, output, expected: m.expectedStreamed!, checkOutput } });
+    } else {
+      const output = join(dir, "out.npy");
+      plan.push({ m, what: "cli-mel", cli: { args: ["mel", input, "-o", output], input, output, expected: m.expected, checkOutput: () => null } });
+    }
+  }
+  return plan;
+}
+
+async function fuzzCli(run: Run, rng: Rng, fmac: Sampled[], audio: Sampled[]): Promise<void> {
+  const { o, report } = run;
+  const dir = join(run.work, "cli");
+  mkdirSync(dir, { recursive: true });
+  const env = { ...process.env, FLOWMAC_QUIET: "1" }; // FLOWMAC_CACHE: the fixtures' export, set by makeFixtures
+  const plan = cliPlan(run, rng, fmac, audio, dir);
+  for (const [i, { m, what, cli }] of plan.entries()) {
+    const r = runCliMutant(dir, m.bytes, cli, env, o.limitSeconds);
+    report.maxSeconds.cli = Math.max(report.maxSeconds.cli, r.seconds);
+    report.cli.add(what, r.problem ? "failure" : `exit-${r.code}`);
+    if (r.problem) report.fail(`${what}-${m.ext.slice(1)}-${m.index}-${m.kind}`, r.problem, m.bytes, m.ext);
+    if ((i + 1) % 50 === 0) run.log(`cli ${i + 1}/${plan.length}: ${report.cli.total("failure")} failures`);
+  }
+}
+
+export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
+  const work = mkdtempSync(join(tmpdir(), "flowmac-fuzz-"));
+  const run: Run = { o, fx: await makeFixtures(work), work, report: new FuzzReport(o.failureDir), watchdog: o.hangSeconds ? new Watchdog(o.failureDir, o.hangSeconds) : null, log: o.log ?? (() => {}) };
+  const { report } = run;
   const sampleRng = new Rng(o.seed ^ 0x5eed5eed);
   const fmacSample = new GroupSample<Sampled>(sampleRng, o.cli);
   const audioSample = new GroupSample<Sampled>(sampleRng, o.cli);
-  try {
-    // .fmac mutants, in-process.
+  const phase = async (name: keyof FuzzReport["phaseSeconds"], body: () => Promise<void>) => {
     const t0 = performance.now();
-    let index = 0;
-    for (const m of fmacMutants(new Rng(o.seed), fx.fmacBases, o.fmac)) {
-      watchdog?.begin(index, m.bytes);
-      const start = performance.now();
-      const v = await classifyFmac(m.bytes, fx.engines);
-      const seconds = (performance.now() - start) / 1000;
-      watchdog?.end();
-      report.fmacMaxSeconds = Math.max(report.fmacMaxSeconds, seconds);
-      report.engineGap = Math.max(report.engineGap, v.engineGap ?? 0);
-      const outcome = seconds > o.limitSeconds ? "failure" : v.outcome;
-      report.fmac.add(m.kind, outcome);
-      if (outcome === "failure") fail(`fmac-${index}-${m.kind}`, seconds > o.limitSeconds ? `took ${seconds.toFixed(1)} s (${v.outcome})` : v.detail, m.bytes, ".fmac");
-      else fmacSample.offer(outcome, () => ({ index, kind: m.kind, bytes: m.bytes, expected: outcome === "decoded" ? 0 : 1, ext: ".fmac", length: outcome === "decoded" ? readFmac(m.bytes).length : undefined }));
-      if (++index % 5000 === 0) log(`fmac ${index}/${o.fmac}: ${report.fmac.total("decoded")} decoded, ${report.failures.length} failures, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    }
-    report.phaseSeconds.fmac = (performance.now() - t0) / 1000;
-    // Audio mutants, in-process.
-    const t1 = performance.now();
-    index = 0;
-    for (const m of audioMutants(new Rng(o.seed + 1), fx.audioBases, o.audio)) {
-      const ext = m.base.format === "wav" ? ".wav" : ".flac";
-      watchdog?.begin(1e9 + index, m.bytes);
-      const start = performance.now();
-      const v = await classifyAudio(m.bytes, join(work, `mutant${ext}`));
-      const seconds = (performance.now() - start) / 1000;
-      watchdog?.end();
-      report.audioMaxSeconds = Math.max(report.audioMaxSeconds, seconds);
-      const group = seconds > o.limitSeconds ? "failure" : audioGroup(v);
-      report.audio.add(m.kind, group);
-      const name = `audio-${index}-${m.kind}-${m.base.name}`;
-      if (group === "failure") fail(name, seconds > o.limitSeconds ? `took ${seconds.toFixed(1)} s` : `whole file: ${v.whole.outcome} ${v.whole.detail}\nstreamed: ${v.stream.outcome} ${v.stream.detail}`, m.bytes, ext);
-      else {
-        if (group === "split" || (group === "accepted" && v.whole.length !== v.stream.length))
-          report.readerSplits.push(`${name}: whole file ${v.whole.outcome} ${v.whole.detail || v.whole.length}; streamed ${v.stream.outcome} ${v.stream.detail || v.stream.length}`);
-        // `mel` reads the whole file, `encode` streams it: each CLI run is judged against its own reader.
-        audioSample.offer(group, () => ({ index, kind: m.kind, bytes: m.bytes, expected: v.whole.outcome === "accepted" ? 0 : 1, expectedStreamed: v.stream.outcome === "accepted" ? 0 : 1, ext }));
-      }
-      if (++index % 2000 === 0) log(`audio ${index}/${o.audio}: ${report.audio.total("accepted")} accepted, ${report.failures.length} failures`);
-    }
-    report.phaseSeconds.audio = (performance.now() - t1) / 1000;
-    // Samples of both through the CLI.
-    const t2 = performance.now();
-    const cliDir = join(work, "cli");
-    mkdirSync(cliDir, { recursive: true });
-    const env = { ...process.env, FLOWMAC_CACHE: process.env.FLOWMAC_CACHE, FLOWMAC_QUIET: "1" };
-    const runs: { m: Sampled; run: CliRun; what: string }[] = [];
-    // Engines and commands by coin flip: the samples come interleaved by outcome, so alternating would pair them.
-    for (const m of fmacSample.take(o.cli)) {
-      const engine = sampleRng.int(2) ? "jax" : "onnx";
-      const input = join(cliDir, "in.fmac");
-      const output = join(cliDir, "out.wav");
-      const checkOutput = (p: string) => (statSync(p).size === 44 + 2 * m.length! ? null : `decoded ${(statSync(p).size - 44) / 2} samples, ${m.length} stated`);
-      runs.push({ m, what: `cli-decode-${engine}`, run: { args: ["decode", input, "-o", output, "--model", fx.modelDir, "--lc", "--engine", engine], input, output, expected: m.expected, checkOutput } });
-    }
-    for (const m of audioSample.take(o.cli)) {
-      const input = join(cliDir, `in${m.ext}`);
-      if (sampleRng.int(2)) {
-        const output = join(cliDir, "out.fmac");
-        const checkOutput = (p: string) => (readFmac(new Uint8Array(readFileSync(p))).length > 0 ? null : "empty stream");
-        runs.push({ m, what: "cli-encode", run: { args: ["encode", input, "-o", output, "--model", fx.modelDir], input, output, expected: m.expectedStreamed, checkOutput } });
-      } else {
-        const output = join(cliDir, "out.npy");
-        runs.push({ m, what: "cli-mel", run: { args: ["mel", input, "-o", output], input, output, expected: m.expected } });
-      }
-    }
-    for (const [i, { m, run, what }] of runs.entries()) {
-      const r = runCliMutant(cliDir, m.bytes, run, env, o.limitSeconds);
-      report.cliMaxSeconds = Math.max(report.cliMaxSeconds, r.seconds);
-      report.cli.add(what, r.problem ? "failure" : `exit-${r.code}`);
-      if (r.problem) fail(`${what}-${m.ext.slice(1)}-${m.index}-${m.kind}`, r.problem, m.bytes, m.ext);
-      if ((i + 1) % 50 === 0) log(`cli ${i + 1}/${runs.length}: ${report.cli.total("failure")} failures`);
-    }
-    report.phaseSeconds.cli = (performance.now() - t2) / 1000;
+    await body();
+    report.phaseSeconds[name] = (performance.now() - t0) / 1000;
+  };
+  try {
+    await phase("fmac", () => fuzzFmac(run, fmacSample));
+    await phase("audio", () => fuzzAudio(run, audioSample));
+    await phase("cli", () => fuzzCli(run, sampleRng, fmacSample.take(o.cli), audioSample.take(o.cli)));
   } finally {
-    await watchdog?.stop();
-    for (const e of fx.engines) e.dispose();
+    await run.watchdog?.stop();
+    for (const e of run.fx.engines) e.dispose();
     rmSync(work, { recursive: true, force: true });
   }
   return report;
-}
-
-/** The summary the script prints. */
-export function summary(r: FuzzReport, o: FuzzOptions): string {
-  const reached = r.fmac.total() - r.fmac.total("crc") - r.fmac.total("header");
-  const lines = [
-    `seed ${o.seed}: ${r.fmac.total()} .fmac mutants, ${r.audio.total()} audio mutants, ${r.cli.total()} CLI runs`,
-    "",
-    ".fmac mutants (crc: refused at the CRC; header: other refusals of the reader; model-check: refused against the model; decoded: by both engines, stated length, finite)",
-    r.fmac.table(FMAC_OUTCOMES),
-    `passed the reader (reached the model check): ${reached}; decoded by both engines: ${r.fmac.total("decoded")}; max time per mutant ${r.fmacMaxSeconds.toFixed(2)} s; max onnx/jax sample difference ${r.engineGap.toExponential(2)}; ${(r.phaseSeconds.fmac / 60).toFixed(1)} min`,
-    "",
-    "audio mutants (refused/accepted by both loadAudio and openAudioStream; split: one accepted, the other refused)",
-    r.audio.table(AUDIO_OUTCOMES),
-    `max time per mutant ${r.audioMaxSeconds.toFixed(2)} s; ${(r.phaseSeconds.audio / 60).toFixed(1)} min`,
-    ...(r.readerSplits.length ? [`readers disagreeing (${r.readerSplits.length}):`, ...r.readerSplits.slice(0, 10).map((s) => `  ${s}`)] : []),
-    "",
-    "CLI runs",
-    r.cli.table(CLI_OUTCOMES),
-    `max time per run ${r.cliMaxSeconds.toFixed(2)} s; ${(r.phaseSeconds.cli / 60).toFixed(1)} min`,
-    "",
-    r.failures.length ? `${r.failures.length} FAILURES (saved under ${o.failureDir}):` : "no failures",
-    ...r.failures.slice(0, 30).map((f) => `  ${f.what}: ${f.detail.split("\n").join(" / ")}`),
-  ];
-  return lines.join("\n");
 }
