@@ -74,6 +74,22 @@ describe(".fmac bitstream", () => {
     bad(v2, /version 2 is not supported/);
   });
 
+  it("rejects set reserved fields and pad bits, even with a valid CRC (found by npm run fuzz)", () => {
+    const s = stream(new Rng(5), 1000, 3, 5); // 3 frames x 3 stages x 5 bits: 45 bits, 3 pad bits
+    const good = writeFmac(s);
+    const resealed = (edit: (b: Uint8Array) => void) => {
+      const b = Uint8Array.from(good);
+      edit(b);
+      new DataView(b.buffer).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+      return () => readFmac(b, "x.fmac");
+    };
+    expect(resealed(() => {})()).toEqual(s);
+    expect(resealed((b) => (b[5] = 4))).toThrow(/x\.fmac: corrupt \.fmac header \(reserved flags 0x4; version 1 defines none\)/);
+    expect(resealed((b) => (b[23] = 1))).toThrow(/reserved bytes 22-23 0x100/);
+    expect(resealed((b) => (b[b.length - 5] |= 0x80))).toThrow(/x\.fmac: corrupt \.fmac file \(pad bits after the last index are not 0\)/);
+    expect(resealed((b) => (b[b.length - 5] ^= 0x10))).not.toThrow(); // the last index's own bits
+  });
+
   it("fuzz: random corruption never crashes the parser and is never accepted silently", () => {
     const rng = new Rng(4);
     const good = writeFmac(stream(rng, 30000));

@@ -136,6 +136,24 @@ describe("compressed inputs (FLAC, MP3, Ogg Vorbis, Opus), streamed", () => {
     })()).rejects.toThrow(UserError);
   });
 
+  it("the wasm decoders' own console.error lines about a damaged file are dropped, both ways in (found by npm run fuzz)", async () => {
+    const mp3 = readFileSync(join(fixtures, "sweep-44k-stereo.mp3"));
+    const damaged = join(dir, "damaged.mp3");
+    writeFileSync(damaged, Buffer.concat([mp3.subarray(0, 600), Buffer.alloc(4000, 0xa5)])); // mpg123 reports MPG123_ERR
+    const printed: unknown[][] = [];
+    const saved = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args);
+    try {
+      await loadAudio(damaged).catch(() => {});
+      const s = await openAudioStream(damaged);
+      await collect(s.chunks(), s.length).catch(() => {});
+      console.error("other lines pass");
+    } finally {
+      console.error = saved;
+    }
+    expect(printed).toEqual([["other lines pass"]]);
+  });
+
   /** Both ways in: whole-file (mel, eval) and streamed (encode); each must refuse with `re`. */
   async function expectRefused(path: string, re: RegExp) {
     await expect(loadAudio(path)).rejects.toThrow(re);

@@ -6,6 +6,7 @@
 import decodeAudio from "audio-decode";
 import { UserError } from "../util/errors.js";
 import { readInputFile } from "../util/files.js";
+import { muteDecoderNoise } from "./decoder-noise.js";
 import { resample } from "./resample.js";
 import { oggProblem, statedLengthProblem, type ReadAt } from "./stated-length.js";
 import { isWav, readWav, unsupportedRate, type DecodedAudio } from "./wav.js";
@@ -25,10 +26,13 @@ export async function decodeAudioBytes(bytes: Uint8Array, source: string): Promi
   const damaged = oggProblem(readAt, bytes.length);
   if (damaged) throw new UserError(`${source}: ${damaged}`);
   let decoded: { channelData: Float32Array[]; sampleRate: number };
+  const unmute = muteDecoderNoise();
   try {
     decoded = await decodeAudio(bytes);
   } catch (e) {
     throw decoderFailure(source, e);
+  } finally {
+    unmute();
   }
   if (!decoded || !decoded.channelData?.length || !(decoded.sampleRate > 0))
     throw new UserError(`${source}: decoder returned no audio`);

@@ -11,6 +11,7 @@ import audioType from "audio-type";
 import decode, { decodeChunked } from "audio-decode";
 import { UserError } from "../util/errors.js";
 import { checkInputPath, readInputFile } from "../util/files.js";
+import { muteDecoderNoise } from "./decoder-noise.js";
 import { checkFinite, decodeAudioBytes, decoderFailure, downmix, SAMPLE_RATE, signalErrors } from "./load.js";
 import { CHUNK, resampledLength, StreamResampler } from "./resample.js";
 import { oggProblem, statedLengthProblem, type ReadAt } from "./stated-length.js";
@@ -90,12 +91,14 @@ async function decodedSource(path: string): Promise<MonoSource> {
 /** The decoded pieces of a compressed file read in 64 KiB pieces, decoder errors as one-line UserErrors. */
 async function* decodedPieces(path: string, format: string): AsyncGenerator<{ channelData: Float32Array[]; sampleRate: number }> {
   const file = createReadStream(path, { highWaterMark: 1 << 16 });
+  const unmute = muteDecoderNoise();
   try {
     for await (const piece of decodeChunked(file, format as Parameters<typeof decodeChunked>[1])) yield piece;
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw decoderFailure(path, e);
   } finally {
+    unmute();
     file.destroy();
   }
 }

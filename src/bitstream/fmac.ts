@@ -89,6 +89,12 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   const stored = v.getUint32(HEADER_BYTES + payload, true);
   if (crc32(bytes.subarray(0, HEADER_BYTES + payload)) !== stored) fail("corrupt .fmac file (CRC mismatch)");
   if (sampleRate !== SAMPLE_RATE) fail(`unsupported sample rate ${sampleRate} in .fmac header`);
+  // Reserved fields and pad bits are 0 in version 1: a file that sets them means something this reader would ignore.
+  const flags = v.getUint8(5);
+  const reserved = v.getUint16(22, true);
+  if (flags !== 0 || reserved !== 0) fail(`corrupt .fmac header (reserved ${flags !== 0 ? `flags 0x${flags.toString(16)}` : `bytes 22-23 0x${reserved.toString(16)}`}; version ${VERSION} defines none)`);
+  const padBits = payload * 8 - frames * stages * bitsPerIndex;
+  if (padBits > 0 && bytes[HEADER_BYTES + payload - 1] >> (8 - padBits) !== 0) fail("corrupt .fmac file (pad bits after the last index are not 0)");
   const codes = unpackBits(bytes.subarray(HEADER_BYTES, HEADER_BYTES + payload), bitsPerIndex, frames * stages);
   return { modelId, sampleRate, stages, bitsPerIndex, length, frames, codes };
 }
