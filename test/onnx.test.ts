@@ -11,6 +11,7 @@ import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { decodeAudio, decodeMel, encodeAudio } from "../src/model/pipeline.js";
 import { Rng } from "../src/nn/rng.js";
 import { tinyModel, testSignal } from "./tiny-model.js";
+import { enginePair } from "./tiny-model.js";
 import { countOps, onnxOps } from "./onnx-ops.js";
 
 beforeAll(initJax);
@@ -157,8 +158,7 @@ describe("argmin and subtraction fusion", () => {
 describe("ONNX engine parity with the jax-js engine (tiny model)", () => {
   it("same codes from the same audio; decoded mels and audio within 1e-4 relative", async () => {
     const m = tinyModel(3);
-    const jaxE = new JaxEngine(m.info, tree.ref(m.codec), tree.ref(m.buffers), tree.ref(m.generator));
-    const onnxE = await OnnxEngine.create(ort as any, exportModelOnnx(m));
+    const { jax: jaxE, onnx: onnxE } = await enginePair(m);
     const audio = testSignal(6.5);
     const a = await encodeAudio(jaxE, audio);
     const b = await encodeAudio(onnxE, audio);

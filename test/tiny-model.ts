@@ -4,6 +4,9 @@ import { initCodec } from "../src/model/codec.js";
 import { ALL_VOCODER_CONFIGS, initAnyVocoder } from "../src/model/vocoder.js";
 import type { EngineInfo } from "../src/model/engine.js";
 import type { LoadedModel } from "../src/model/load.js";
+import { JaxEngine } from "../src/model/jax-engine.js";
+import { OnnxEngine } from "../src/model/onnx-engine.js";
+import { exportModelOnnx } from "../src/model/export-onnx.js";
 
 /** An untrained tiny model (random weights), enough to test shapes, plumbing and determinism. */
 export function tinyModel(seed = 0, vocoder = "vocos-tiny"): LoadedModel {
@@ -40,4 +43,14 @@ export async function writeTinyModelDir(dir: string, seed = 0, vocoder = "vocos-
   saveCheckpoint(join(dir, "codec.safetensors"), { model: "codec", config: m.info.codec, trees: { "params.codec": m.codec as any, buffers: m.buffers as any }, info: { mel_stats: JSON.stringify(m.info.stats) } });
   saveCheckpoint(join(dir, "vocoder.safetensors"), { model: "vocoder", config: m.info.vocoder, trees: { "params.gen": m.generator as any } });
   return dir;
+}
+
+/** The jax-js reference engine and the onnxruntime engine (graphs exported from the same weights) for parity checks. */
+export async function enginePair(m: LoadedModel): Promise<{ jax: JaxEngine; onnx: OnnxEngine }> {
+  const { tree } = await import("../src/nn/runtime.js");
+  const ort = await import("onnxruntime-node");
+  return {
+    jax: new JaxEngine(m.info, tree.ref(m.codec), tree.ref(m.buffers), tree.ref(m.generator)),
+    onnx: await OnnxEngine.create(ort as never, exportModelOnnx(m)),
+  };
 }

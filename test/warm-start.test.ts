@@ -25,6 +25,7 @@ import { parseSafeTensors } from "../src/util/safetensors.js";
 import { expectCleanFailure, runCli } from "./cli-run.js";
 import { maxAbsDiff } from "./helpers.js";
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
+import { enginePair } from "./tiny-model.js";
 import { makeToyCorpus } from "./toy-corpus.js";
 
 const C = CODEC_CONFIGS["tiny-lin"];
@@ -140,8 +141,7 @@ describe("warm start from a linear codec (tiny-lin)", () => {
     const task = warmTask(3);
     await runTraining(task, { out: mkdtempSync(join(tmpdir(), "flowmac-warm-onnx-")), steps: 3, seed: 3, logEvery: 1, valEvery: 100, ckptEvery: 100, quiet: true });
     const m = modelOf(task);
-    const jaxE = new JaxEngine(m.info, tree.ref(m.codec), tree.ref(m.buffers), tree.ref(m.generator));
-    const onnxE = await OnnxEngine.create(ort as any, exportModelOnnx(m));
+    const { jax: jaxE, onnx: onnxE } = await enginePair(m);
     const audio = testSignal(4);
     const a = await encodeAudio(jaxE, audio);
     const b = await encodeAudio(onnxE, audio);
