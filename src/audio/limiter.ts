@@ -15,16 +15,6 @@ export function softLimitSample(x: number): number {
   return x < 0 ? -y : y;
 }
 
-/** Limits x in place; returns how many samples were beyond full scale (|x| > 1) before. */
-export function softLimit(x: Float32Array): number {
-  let over = 0;
-  for (let i = 0; i < x.length; i++) {
-    if (Math.abs(x[i]) > 1) over++;
-    x[i] = softLimitSample(x[i]);
-  }
-  return over;
-}
-
 /** How many samples are beyond full scale. */
 export function countOverFullScale(x: Float32Array): number {
   let over = 0;
