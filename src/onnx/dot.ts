@@ -147,6 +147,11 @@ export class DotLowering {
     return this.reshapeIf(this.transposeIf(v.base, v.perm), this.transposedShape(v), v.shape);
   }
 
+  /** Each operand's view (null for literals). */
+  private operandViews(e: Eqn): (View | null)[] {
+    return e.inputs.map((a) => (a.value !== undefined ? null : this.view(a)));
+  }
+
   /**
    * An element-wise op whose operands all repeat along some axes (broadcasts,
    * or values computed from them) computed once on the un-repeated values by
@@ -155,7 +160,7 @@ export class DotLowering {
    */
   elementwiseOnRepeated(e: Eqn, ins: string[], op: (inputs: string[]) => string): string | null {
     const out = e.outBinders[0].aval.shape;
-    const views = e.inputs.map((a) => (a.value !== undefined ? null : this.view(a)));
+    const views = this.operandViews(e);
     const operands = views.filter((v): v is View => v !== null);
     if (!operands.length || operands.some((v) => v.shape.length !== out.length)) return null;
     if (views.some((v, i) => v && same(v.shape, e.inputs[i].aval.shape))) return null;
@@ -173,7 +178,7 @@ export class DotLowering {
    */
   elementwiseInputs(e: Eqn, ins: string[]): string[] {
     const out = e.outBinders[0].aval.shape;
-    const views = e.inputs.map((a) => (a.value !== undefined ? null : this.view(a)));
+    const views = this.operandViews(e);
     const repeated = views.map((v, i) => !!v && v.shape.length === out.length && !same(v.shape, e.inputs[i].aval.shape));
     if (!e.inputs.some((a, i) => !repeated[i] && same(a.aval.shape, out))) return ins;
     return ins.map((name, i) => (repeated[i] ? this.materialize(views[i]!) : name));

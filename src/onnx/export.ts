@@ -86,27 +86,11 @@ function emit(g: GraphBuilder, jp: Jaxpr, consts: ConstValues = new Map()): void
 function lower(g: GraphBuilder, e: Eqn, ins: string[], dots: DotLowering): string {
   const out = e.outBinders[0];
   const p = e.params;
+  // One ONNX op each, by the tables above.
+  if (e.primitive in BINARY) return g.node(BINARY[e.primitive], ins);
+  if (e.primitive in UNARY) return g.node(UNARY[e.primitive], ins);
   let r: string;
   switch (e.primitive) {
-    case "add":
-    case "mul":
-    case "min":
-    case "max":
-      r = g.node(BINARY[e.primitive], ins);
-      break;
-    case "neg":
-    case "reciprocal":
-    case "exp":
-    case "log":
-    case "sin":
-    case "cos":
-    case "sqrt":
-    case "erf":
-    case "floor":
-    case "ceil":
-    case "stop_gradient":
-      r = g.node(UNARY[e.primitive], ins);
-      break;
     case "erfc":
       r = g.node("Sub", [g.scalar(out.aval.dtype, 1), g.node("Erf", ins)]);
       break;
