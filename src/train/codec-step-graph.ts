@@ -21,15 +21,16 @@ export const BUFFER_FIELDS = ["codebooks", "emaSum", "emaCount"] as const;
 const SCALARS = ["loss", "prior", "cfm", "commit"] as const;
 
 /** Graph output names, in order: the loss and its parts, codes and residuals, the new buffers per stage, one gradient per parameter. */
-export function codecStepOutputs(stages: number, params: number): string[] {
+function codecStepOutputs(stages: number, params: number): string[] {
   const perStage = (name: string) => Array.from({ length: stages }, (_, s) => nextBufferOutput(name, s));
-  return [...SCALARS, "codes", "residuals", ...BUFFER_FIELDS.flatMap(perStage), ...Array.from({ length: params }, (_, i) => `grad.${i}`)];
+  return [...SCALARS, "codes", "residuals", ...BUFFER_FIELDS.flatMap(perStage), ...Array.from({ length: params }, (_, i) => gradOutput(i))];
 }
 
 /** Graph input names of the parameters (p.0, p.1, ... in namedLeaves order) and buffers (codebooks.0, ...). */
 export const paramInput = (i: number) => `p.${i}`;
 export const bufferInput = (field: string, stage: number) => `${field}.${stage}`;
 export const nextBufferOutput = (field: string, stage: number) => `next.${field}.${stage}`;
+export const gradOutput = (i: number) => `grad.${i}`;
 
 /** Exports the step for batches of `batch`'s shapes; `params` and `buffers` give the input shapes (their values are not stored). */
 export function exportCodecStep(c: CodecConfig, params: CodecParams, buffers: CodecBuffers, batch: HostCodecBatch): Uint8Array {

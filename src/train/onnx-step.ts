@@ -9,7 +9,7 @@ import type { CodecBuffers, CodecParams, HostCodecBatch } from "../model/codec.j
 import type { CodecConfig } from "../model/config.js";
 import { SESSION_OPTIONS } from "../model/onnx-engine.js";
 import { namedLeaves } from "../nn/params.js";
-import { BATCH_FIELDS, BUFFER_FIELDS, bufferInput, CODEC_STEP_VERSION, codecStepOutputs, exportCodecStep, nextBufferOutput, paramInput } from "./codec-step-graph.js";
+import { BATCH_FIELDS, BUFFER_FIELDS, bufferInput, CODEC_STEP_VERSION, exportCodecStep, gradOutput, nextBufferOutput, paramInput } from "./codec-step-graph.js";
 import { cachedStepGraph } from "./step-graph-cache.js";
 
 type Ort = typeof OrtTypes;
@@ -39,16 +39,14 @@ export class OnnxCodecStep {
     private paramShapes: number[][],
     private bufferShapes: Record<string, number[][]>,
     private stages: number,
-    /** Whether the graph came from the cache (not exported by this process). */
-    readonly cached: boolean,
   ) {}
 
   static async create(ort: Ort, c: CodecConfig, params: CodecParams, buffers: CodecBuffers, batch: HostCodecBatch): Promise<OnnxCodecStep> {
     const shapes = Object.fromEntries(BATCH_FIELDS.map((f) => [f, batch[f].shape]));
-    const { bytes, cached } = cachedStepGraph("codec", { step: CODEC_STEP_VERSION, config: c, shapes }, () => exportCodecStep(c, params, buffers, batch));
+    const bytes = cachedStepGraph("codec", { step: CODEC_STEP_VERSION, config: c, shapes }, () => exportCodecStep(c, params, buffers, batch));
     const session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS(1, 4));
     const bufferShapes = Object.fromEntries(BUFFER_FIELDS.map((f) => [f, buffers[f].map((a) => a.shape.slice())]));
-    return new OnnxCodecStep(ort, session, namedLeaves(params).map(([, a]) => a.shape.slice()), bufferShapes, c.rvq.stages, cached);
+    return new OnnxCodecStep(ort, session, namedLeaves(params).map(([, a]) => a.shape.slice()), bufferShapes, c.rvq.stages);
   }
 
   async run(weights: Float32Array[], buffers: HostCodecBuffers, batch: HostCodecBatch): Promise<CodecStepResult> {
@@ -61,7 +59,6 @@ export class OnnxCodecStep {
     const scalar = (k: string) => (out[k].data as Float32Array)[0];
     const S = this.stages;
     const perStage = (f: string) => Array.from({ length: S }, (_, s) => out[nextBufferOutput(f, s)].data as Float32Array);
-    const names = codecStepOutputs(S, weights.length);
     return {
       loss: scalar("loss"),
       prior: scalar("prior"),
@@ -70,7 +67,7 @@ export class OnnxCodecStep {
       codes: out.codes.data as Int32Array,
       residuals: out.residuals.data as Float32Array,
       buffers: { codebooks: perStage("codebooks"), emaSum: perStage("emaSum"), emaCount: perStage("emaCount") },
-      grads: names.filter((n) => n.startsWith("grad.")).map((n) => out[n].data as Float32Array),
+      grads: weights.map((_, i) => out[gradOutput(i)].data as Float32Array),
     };
   }
 

@@ -20,16 +20,16 @@ function jaxBuild(): string {
   return createHash("sha256").update(readFileSync(entry)).digest("hex").slice(0, 16);
 }
 
-export function stepGraphKey(key: object): string {
+function stepGraphKey(key: object): string {
   const full = { ...key, exporter: EXPORTER_VERSION, jax: jaxBuild() };
   return createHash("sha256").update(JSON.stringify(full)).digest("hex").slice(0, 24);
 }
 
 /** The graph cached under `key`, or `make()`'s, stored for next time (a read-only cache only costs a re-export). */
-export function cachedStepGraph(name: string, key: object, make: () => Uint8Array): { bytes: Uint8Array; cached: boolean } {
+export function cachedStepGraph(name: string, key: object, make: () => Uint8Array): Uint8Array {
   const dir = join(onnxCacheBase(), "train-steps");
   const path = join(dir, `${name}-${stepGraphKey(key)}.onnx`);
-  if (existsSync(path)) return { bytes: new Uint8Array(readFileSync(path)), cached: true };
+  if (existsSync(path)) return new Uint8Array(readFileSync(path));
   const bytes = make();
   try {
     mkdirSync(dir, { recursive: true });
@@ -37,5 +37,5 @@ export function cachedStepGraph(name: string, key: object, make: () => Uint8Arra
   } catch {
     // Exported again next time.
   }
-  return { bytes, cached: false };
+  return bytes;
 }
