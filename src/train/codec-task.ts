@@ -150,6 +150,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     },
 
     step(step: number, rng: Rng): Record<string, number> | Promise<Record<string, number>> {
+      if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
       return engine === "onnx" ? stepOnnx(step, rng) : stepJax(step, rng);
     },
 
@@ -202,8 +203,8 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   }
 
   /** The metrics both engines log, after the dead-code restarts (host work shared by both). */
-  function finishStep(rng: Rng, r: { loss: number; prior: number; cfm: number; commit: number; gradNorm: number; codes: Int32Array; residuals: Float32Array; w: Float32Array; t0: number; t1: number; t2: number }): Record<string, number> {
-    const restarted = restartDeadCodes(rng, r.w, r.residuals);
+  function finishStep(rng: Rng, r: { loss: number; prior: number; cfm: number; commit: number; gradNorm: number; codes: Int32Array; residuals: Float32Array; counts: Float32Array[]; w: Float32Array; t0: number; t1: number; t2: number }): Record<string, number> {
+    const restarted = restartDeadCodes(rng, r.w, r.residuals, r.counts);
     const ppl = codePerplexity(r.codes, S, N, c.rvq.codebookSize, r.w);
     const t3 = performance.now();
     return {
@@ -221,7 +222,6 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   }
 
   function stepJax(step: number, rng: Rng): Record<string, number> {
-    if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
     const t0 = performance.now();
     const batch = sampleCodecBatch(rng, c, drawMel(rng), B, T);
     const stageMaskHost = batch.stageMask.ref.dataSync() as Float32Array;
@@ -236,11 +236,11 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     const residHost = aux.residuals.ref.dataSync() as Float32Array;
     task.buffers = emaCodebookUpdate(task.buffers as any, aux.codes, aux.residuals, np.array(w).reshape([S, N]), np.array(new Float32Array([c.rvq.decay])).reshape([])) as unknown as Params;
     const scalar = (a: JArray) => (a.dataSync() as Float32Array)[0];
-    return finishStep(rng, { loss: lossValue, prior: scalar(aux.prior), cfm: scalar(aux.cfm), commit: scalar(aux.commit), gradNorm, codes: Int32Array.from(codesHost), residuals: residHost, w, t0, t1, t2 });
+    const counts = (task.buffers as unknown as CodecBuffers).emaCount.map((a) => a.ref.dataSync() as Float32Array);
+    return finishStep(rng, { loss: lossValue, prior: scalar(aux.prior), cfm: scalar(aux.cfm), commit: scalar(aux.commit), gradNorm, codes: Int32Array.from(codesHost), residuals: residHost, counts, w, t0, t1, t2 });
   }
 
   async function stepOnnx(step: number, rng: Rng): Promise<Record<string, number>> {
-    if (step === 0 && !task.buffersLoaded) task.initCodebooks(rng); // fine-tuning keeps the model's codebooks
     const t0 = performance.now();
     const batch = sampleCodecBatchHost(rng, c, drawMel(rng), B, T);
     onnxStep ??= await OnnxCodecStep.create((await import("onnxruntime-node")) as any, c, task.params(), task.buffersOf(), batch);
@@ -255,7 +255,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     const next = { codebooks: upload(r.buffers.codebooks, buffers.codebooks), emaSum: upload(r.buffers.emaSum, buffers.emaSum), emaCount: upload(r.buffers.emaCount, buffers.emaCount) };
     tree.dispose(task.buffers);
     task.buffers = next as unknown as Params;
-    return finishStep(rng, { ...r, gradNorm, w: stageWeights(batch.stageMask.data), t0, t1, t2 });
+    return finishStep(rng, { ...r, gradNorm, counts: r.buffers.emaCount, w: stageWeights(batch.stageMask.data), t0, t1, t2 });
   }
 
   /** group.params (device arrays) again equal to the optimiser's host weights, which the onnx engine alone updates. */
@@ -267,14 +267,14 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     deviceParamsStale = false;
   }
 
-  /** Codes whose EMA usage fell below the threshold restart at random vectors of this batch's residuals. */
-  function restartDeadCodes(rng: Rng, weights: Float32Array, resid: Float32Array): number {
+  /** Codes whose EMA usage (`emaCounts`, host copies of the buffers' counts) fell below the threshold restart at random vectors of this batch's residuals. */
+  function restartDeadCodes(rng: Rng, weights: Float32Array, resid: Float32Array, emaCounts: Float32Array[]): number {
     const b = task.buffers as unknown as CodecBuffers;
     const d = c.rvq.dim;
     const K = c.rvq.codebookSize;
     let restarted = 0;
     for (let s = 0; s < S; s++) {
-      const counts = b.emaCount[s].ref.dataSync() as Float32Array;
+      const counts = emaCounts[s];
       const dead: number[] = [];
       for (let k = 0; k < K; k++) if (counts[k] < c.rvq.deadThreshold) dead.push(k);
       const active: number[] = [];
