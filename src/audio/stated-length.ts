@@ -8,6 +8,7 @@
  *   logical stream ends with an end-of-stream page; a cut file loses that page,
  *   so granule positions need not be compared.
  */
+import { skipId3 } from "audio-type";
 import { crc32Ogg } from "./ogg-crc.js";
 
 /** Reads up to `len` bytes at `pos` (fewer at the end of the file). */
@@ -15,16 +16,9 @@ export type ReadAt = (pos: number, len: number) => Uint8Array;
 
 const ascii = (b: Uint8Array, from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
 
-/** Bytes of an ID3v2 tag at the start of a file (some encoders put one before "fLaC"), or 0. */
-function id3v2Bytes(head: Uint8Array): number {
-  if (head.length < 10 || ascii(head, 0, 3) !== "ID3") return 0;
-  const size = ((head[6] & 0x7f) << 21) | ((head[7] & 0x7f) << 14) | ((head[8] & 0x7f) << 7) | (head[9] & 0x7f);
-  return 10 + size + (head[5] & 0x10 ? 10 : 0); // footer flag
-}
-
 /** The total samples (per channel) a FLAC file's STREAMINFO states, or null if it is no FLAC file or does not say (0). */
 export function flacStatedSamples(readAt: ReadAt): number | null {
-  const start = id3v2Bytes(readAt(0, 10));
+  const start = skipId3(readAt(0, 10)); // some encoders put an ID3v2 tag before "fLaC"
   const h = readAt(start, 42);
   // "fLaC", then the STREAMINFO block (type 0, 34 bytes); total samples are its bits 108-143.
   if (h.length < 42 || ascii(h, 0, 4) !== "fLaC" || (h[4] & 0x7f) !== 0) return null;
