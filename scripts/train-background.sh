@@ -56,9 +56,9 @@ start() { # name, nice level, args...
 for r in $RUNS; do
   case "$r" in
     codec-lin64)
-      # The codec warm-started from the linear codec (docs/training.md): fitted first when missing (~12 min).
-      [ -f "$DATA/linear-d64.safetensors" ] || (cd "$REPO" && nice -n 5 node bin/flowmac.js fit-linear --data "$DATA/corpus" -o "$DATA/linear-d64.safetensors" --stats "$DATA/shipped-stats.json" --dim 64 --max-frames 100000 --iterations 15)
       if [ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] || [ ! -f "$REPO/models/default/codec.safetensors" ] || ! grep -q small-lin64 <(head -c 4096 "$REPO/models/default/codec.safetensors"); then
+        # Afresh, the codec is warm-started from the linear codec (docs/training.md): fitted first when missing (~12 min).
+        [ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] || [ -f "$DATA/linear-d64.safetensors" ] || (cd "$REPO" && nice -n 5 node bin/flowmac.js fit-linear --data "$DATA/corpus" -o "$DATA/linear-d64.safetensors" --stats "$DATA/shipped-stats.json" --dim 64 --max-frames 100000 --iterations 15)
         RESUME_FROM="" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx \
           $([ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init-linear "$DATA/linear-d64.safetensors" --init-cfm "$REPO/models/default")
       else
