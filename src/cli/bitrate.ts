@@ -20,7 +20,6 @@ export const kbit = (bitsPerSecond: number) => String(Number((bitsPerSecond / 10
 
 export const bitsPerStage = (rvq: Rvq) => FRAME_RATE * Math.log2(rvq.codebookSize);
 
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const stageRange = (rvq: Rvq) => (rvq.stages === 1 ? "1 RVQ stage" : `1 to ${rvq.stages} RVQ stages`);
 

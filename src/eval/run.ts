@@ -9,6 +9,7 @@ import { logMelL1, melCepstralDistortion, multiResolutionStft, siSdr } from "./m
 import { pitchMetrics } from "./pitch.js";
 import { spectrogramsPng } from "./plots.js";
 import { stoi } from "./stoi.js";
+import { plural } from "../util/plural.js";
 
 /** What a clip holds; reports get a table per kind. Undefined: unknown (counted in "all" only, scored as speech). */
 export type ContentKind = "speech" | "music";
@@ -189,7 +190,7 @@ export function groupedTables(groups: GroupSummary[]): string {
   for (const g of groups) {
     if (g.group !== "all" && all && g.clips === all.clips) continue;
     const only = g.group === "all" ? groups.find((k) => k.group !== "all" && k.clips === g.clips) : undefined;
-    const title = `${GROUP_TITLES[g.group]}${only ? ` (all ${only.group})` : ""}: ${g.clips} clip${g.clips === 1 ? "" : "s"}, ${g.seconds.toFixed(1)} s`;
+    const title = `${GROUP_TITLES[g.group]}${only ? ` (all ${only.group})` : ""}: ${plural(g.clips, "clip")}, ${g.seconds.toFixed(1)} s`;
     sections.push(`## ${title}\n\n${markdownTable(g.summary, false)}`);
   }
   return sections.join("\n") + "\n" + SPEECH_NOTE + "\n";

@@ -18,6 +18,7 @@ import { MelStream } from "../audio/mel-stream.js";
 import { openAudioStream } from "../audio/stream.js";
 import { UserError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/files.js";
+import { plural } from "../util/plural.js";
 import { BANDS } from "./clip.js";
 import { writeFloats } from "./float-file.js";
 
@@ -63,9 +64,6 @@ export function durationText(seconds: number): string {
   return `${(seconds / 3600).toFixed(2)} h`;
 }
 
-export function plural(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? "" : "s"}`;
-}
 
 function posixRelative(root: string, path: string): string {
   return relative(root, path).split(sep).join("/");

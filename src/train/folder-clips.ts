@@ -10,7 +10,8 @@ import type { ClipKind, ManifestEntry } from "../corpus/build.js";
 import { UserError } from "../util/errors.js";
 import { BANDS, zeroPadded, type Clip } from "./clip.js";
 import { readFloats } from "./float-file.js";
-import { durationText, folderCache, plural, type CacheOptions, type CachedFile, type FolderCache } from "./folder-cache.js";
+import { plural } from "../util/plural.js";
+import { durationText, folderCache, type CacheOptions, type CachedFile, type FolderCache } from "./folder-cache.js";
 import { splitByPath } from "./folder-split.js";
 
 /** The one kind a plain folder's files count as (the sampler's weights are per kind). */

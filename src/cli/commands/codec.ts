@@ -10,7 +10,8 @@ import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type Decode
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
-import { bundledRatesHelp, checkRateFlags, meaningfulKbps, plural, stagesFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
+import { plural } from "../../util/plural.js";
+import { bundledRatesHelp, checkRateFlags, meaningfulKbps, stagesFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
 import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption, parsePositiveOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";

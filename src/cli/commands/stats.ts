@@ -6,6 +6,7 @@ import { MelStatsAccumulator } from "../../audio/stats.js";
 import { openAudioStream } from "../../audio/stream.js";
 import { UserError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/files.js";
+import { plural } from "../../util/plural.js";
 import { progressBar } from "../progress.js";
 import { requireOutput } from "../options.js";
 import { refuseOutputsOverInputs } from "../same-file.js";
@@ -47,7 +48,7 @@ export function registerStats(program: Command): void {
       }
       bar.stop();
       const used = files.length - skipped;
-      if (used === 0) throw new UserError(`no usable audio in ${inputs.join(", ")} (${skipped} file${skipped === 1 ? "" : "s"} skipped)`);
+      if (used === 0) throw new UserError(`no usable audio in ${inputs.join(", ")} (${plural(skipped, "file")} skipped)`);
       const stats = acc.result();
       writeFileAtomic(out, JSON.stringify({ ...stats, files: used, mel: fe.config }, null, 1) + "\n");
       console.log(`${out}: ${stats.bands} bands over ${stats.frames} frames from ${used} files${skipped ? ` (${skipped} skipped)` : ""}`);
