@@ -151,7 +151,6 @@ const MUTATORS: [string, number, Mutator][] = [
   ["extension", 5, (rng, a) => extend(rng, a.bytes)],
   ["body-damage", 7, (rng, a) => flipBits(rng, a.bytes, 1 + rng.int(8), headerEnd(a))],
 ];
-export const AUDIO_MUTATION_KINDS = MUTATORS.map(([k]) => k);
 
 export interface AudioMutant extends Mutant {
   base: AudioBase;

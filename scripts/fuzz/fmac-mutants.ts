@@ -6,7 +6,7 @@
  * they reach the checks behind the CRC (field ranges, the model's stages, bits
  * and id, the decoders).
  */
-import { framesFor, HEADER_BYTES, packBits, payloadBytes, readFmac, type FmacStream } from "../../src/bitstream/fmac.js";
+import { CRC_BYTES, framesFor, HEADER_BYTES, HOP, packBits, payloadBytes, readFmac, type FmacStream } from "../../src/bitstream/fmac.js";
 import { crc32 } from "../../src/bitstream/crc32.js";
 import type { Rng } from "../../src/nn/rng.js";
 import { CORE } from "../../src/model/pipeline.js";
@@ -34,7 +34,6 @@ interface RawHeader {
 
 /** Above this a "sized" payload is not built (the file would be huge); a small random one stands in. */
 const MAX_PAYLOAD = 1 << 16;
-const HOP = 512;
 const LENGTHS = [1, 2, 511, 512, 513, 1023, 1024, 12000, 24000, CORE * HOP - 1, CORE * HOP, CORE * HOP + 1];
 const HUGE_LENGTHS = [0n, 2n ** 40n - 1n, 2n ** 40n, 2n ** 40n + 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n];
 
@@ -57,7 +56,7 @@ function headerOf(bytes: Uint8Array): RawHeader {
 
 /** Header + payload + the CRC of both: a file that passes the CRC whatever its fields say. */
 function assemble(h: RawHeader, payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HEADER_BYTES + payload.length + 4);
+  const out = new Uint8Array(HEADER_BYTES + payload.length + CRC_BYTES);
   const v = new DataView(out.buffer);
   out.set(h.magic, 0);
   v.setUint8(4, h.version);
@@ -74,11 +73,11 @@ function assemble(h: RawHeader, payload: Uint8Array): Uint8Array {
   return reseal(out);
 }
 
-/** Recomputes the CRC over everything before the last 4 bytes (where a valid file keeps it). */
+/** Recomputes the CRC over everything before the last CRC_BYTES (where a valid file keeps it). */
 export function reseal(b: Uint8Array): Uint8Array {
-  if (b.length < 4) return b;
+  if (b.length < CRC_BYTES) return b;
   const out = Uint8Array.from(b);
-  new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  new DataView(out.buffer).setUint32(out.length - CRC_BYTES, crc32(out.subarray(0, out.length - CRC_BYTES)), true);
   return out;
 }
 
@@ -138,7 +137,7 @@ function reshaped(rng: Rng, base: FmacStream, bytes: Uint8Array): Uint8Array {
     FIELD_EDITS[name](rng, h);
   }
   if (!framesEdited && rng.uniform() < 0.85 && h.length < 2n ** 53n) h.frames = Math.min(0xffffffff, framesFor(Number(h.length)));
-  const payload = rng.uniform() < 0.85 ? payloadFor(rng, h, base) : bytes.subarray(HEADER_BYTES, bytes.length - 4);
+  const payload = rng.uniform() < 0.85 ? payloadFor(rng, h, base) : bytes.subarray(HEADER_BYTES, bytes.length - CRC_BYTES);
   return assemble(h, payload);
 }
 
@@ -147,7 +146,7 @@ function lengthInFrame(rng: Rng, _base: FmacStream, bytes: Uint8Array): Uint8Arr
   const h = headerOf(bytes);
   const first = (h.frames - 1) * HOP;
   h.length = BigInt(Math.max(1, first + rng.int(HOP)));
-  return assemble(h, bytes.subarray(HEADER_BYTES, bytes.length - 4));
+  return assemble(h, bytes.subarray(HEADER_BYTES, bytes.length - CRC_BYTES));
 }
 
 /** The stream re-packed with its first k stages: what an encoder at a lower rate writes. */
@@ -164,7 +163,7 @@ function fewerStages(rng: Rng, base: FmacStream, bytes: Uint8Array): Uint8Array 
 
 /** Damage inside the payload (indices changed, pad bits set), CRC recomputed. */
 function payloadEdit(rng: Rng, _base: FmacStream, bytes: Uint8Array): Uint8Array {
-  const end = bytes.length - 4;
+  const end = bytes.length - CRC_BYTES;
   const damaged = rng.int(2) ? flipBits(rng, bytes, 1 + rng.int(4), HEADER_BYTES, end) : overwriteBytes(rng, bytes, 1 + rng.int(4), HEADER_BYTES, end);
   return reseal(damaged);
 }
@@ -186,7 +185,6 @@ const MUTATORS: [string, number, Mutator][] = [
   ["length-in-frame", 3, lengthInFrame],
   ["fewer-stages", 2, fewerStages],
 ];
-export const FMAC_MUTATION_KINDS = MUTATORS.map(([k]) => k);
 
 export interface FmacBase {
   stream: FmacStream;
