@@ -4,7 +4,9 @@
  * copies the runs' weights-only files (codec: online weights + mel statistics;
  * vocoder: EMA weights), and writes the model card from the runs' logs.
  * Discriminator weights are dropped from the vocoder file (inference never uses them).
- * Usage: node scripts/package-model.mjs --codec <run> --vocoder <run> [--out models/default] [--results <eval table.md>] [--note <text for the card>]
+ * Usage: node scripts/package-model.mjs --codec <run> --vocoder <run> [--out models/default] [--results <eval table.md>] [--note <text for the card>] [--data <text>]
+ * --vocoder may also be a model directory: its vocoder.safetensors is kept as it is
+ * (a codec fine-tuned alone). --data describes the training data for the card.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,8 +23,9 @@ const vocoderRun = opt("--vocoder");
 const out = opt("--out", "models/default");
 const results = opt("--results");
 const note = opt("--note");
+const dataNote = opt("--data", "`flowmac corpus` (seed 1): 7.36 h train / 0.42 h validation, 24 kHz mono, from Debian packages and synthesis (see docs/training.md)");
 if (!codecRun || !vocoderRun) {
-  console.error("usage: package-model.mjs --codec <run-dir> --vocoder <run-dir> [--out dir] [--results table.md] [--note text]");
+  console.error("usage: package-model.mjs --codec <run-dir> --vocoder <run-dir | model-dir> [--out dir] [--results table.md] [--note text] [--data text]");
   process.exit(1);
 }
 
@@ -58,15 +61,25 @@ function withoutPrefix(bytes, prefix, source) {
   return serializeSafeTensors([...f.tensors].filter(([name]) => !name.startsWith(prefix)), f.metadata);
 }
 
+/** A vocoder taken unchanged from a model directory: no run log, the config from its metadata. */
+const vocoderFromModel = !existsSync(join(vocoderRun, "log.jsonl")) && existsSync(join(vocoderRun, "vocoder.safetensors"));
+const weightsOf = (run, name) => (name === "vocoder" && vocoderFromModel ? join(run, "vocoder.safetensors") : join(run, "weights.safetensors"));
+
+/** The card's summary of an unchanged vocoder: its config and step, no losses. */
+function shipped(file) {
+  const m = metadata(file);
+  return { steps: Number(m.step ?? 0), hours: NaN, final: {}, val: {}, config: { config: JSON.parse(m.config) }, batch: "as shipped", from: file };
+}
+
 mkdirSync(out, { recursive: true });
 for (const [run, name] of [[codecRun, "codec"], [vocoderRun, "vocoder"]]) {
-  const src = join(run, "weights.safetensors");
+  const src = weightsOf(run, name);
   const mb = statSync(src).size / 1e6;
   if (mb >= 30) throw new Error(`${src}: ${mb.toFixed(1)} MB, over the 30 MB limit for shipped models`);
   writeFileSync(join(out, `${name}.safetensors`), withoutPrefix(readFileSync(src), "params.disc.", src));
 }
 const c = summarise(codecRun);
-const v = summarise(vocoderRun);
+const v = vocoderFromModel ? shipped(join(vocoderRun, "vocoder.safetensors")) : summarise(vocoderRun);
 const fmt = (o) => Object.entries(o).filter(([k]) => !k.startsWith("ppl") && k !== "step" && k !== "time").map(([k, x]) => `${k} ${typeof x === "number" ? x.toPrecision(4) : x}`).join(", ");
 const ppl = Object.entries(c.final).filter(([k]) => k.startsWith("ppl")).map(([k, x]) => `stage ${k.slice(3)}: ${x.toFixed(0)}`).join(", ");
 const size = (f) => (statSync(join(out, f)).size / 1e6).toFixed(1);
@@ -85,9 +98,9 @@ The model \`flowmac encode/decode/roundtrip\` use when no \`--model\` is given.
 | | codec (\`codec.safetensors\`, ${size("codec.safetensors")} MB) | vocoder (\`vocoder.safetensors\`, ${size("vocoder.safetensors")} MB) |
 |---|---|---|
 | config | \`${c.config.config.name}\` (src/model/config.ts): encoder/decoder ${c.config.config.encoder.layers} post-LN transformer blocks, dim ${c.config.config.encoder.dim}, ${c.config.config.encoder.heads} heads, attention window ±${c.config.config.encoder.window} frames; RVQ ${c.config.config.rvq.stages} × ${c.config.config.rvq.codebookSize} in ${c.config.config.rvq.dim} dims (3 kbit/s; 4 stages = 1.5 kbit/s); CFM U-Net channels ${JSON.stringify(c.config.config.cfm.channels)} | ${vocoderArch} |
-| training data | \`flowmac corpus\` (seed 1): 7.36 h train / 0.42 h validation, 24 kHz mono, from Debian packages and synthesis (see docs/training.md) | same corpus |
+| training data | ${dataNote} | ${vocoderFromModel ? `unchanged from \`${v.from}\`` : "same data"} |
 | steps | ${c.steps} (batch ${c.batch}) | ${v.steps} (batch ${v.batch}; ${vocoderTraining}) |
-| wall time | ${c.hours.toFixed(1)} h on one CPU core shared with the vocoder run | ${v.hours.toFixed(1)} h, same machine |
+| wall time | ${c.hours.toFixed(1)} h on one CPU core | ${vocoderFromModel ? "—" : `${v.hours.toFixed(1)} h, same machine`} |
 | final training losses (mean of the last 10 logged steps) | ${fmt(c.final)} | ${fmt(v.final)} |
 | validation (last) | ${fmt(c.val)} | ${fmt(v.val)} |
 | codebook usage (perplexity per stage, of 256) | ${ppl} | — |
