@@ -49,7 +49,7 @@ start() { # name, nice level, args...
   if [ -f "$run/checkpoint.safetensors" ]; then from="$run/checkpoint.safetensors"; fi
   local resume=()
   if [ -n "$from" ]; then resume=(--resume "$from"); fi
-  echo "$name: ${from:+resuming from $from}${from:-starting afresh} (log: $run.out, $run/log.jsonl)"
+  echo "$name: $([ -n "$from" ] && echo "resuming from $from" || echo "starting afresh") (log: $run.out, $run/log.jsonl)"
   (cd "$SNAP" && nohup nice -n "$level" node "$SNAP/bin/flowmac.js" train "$@" --out "$run" "${resume[@]}" >> "$run.out" 2>&1 &)
 }
 
