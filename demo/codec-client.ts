@@ -27,7 +27,13 @@ export class CodecClient {
         else if (m.type === "error" && m.id === null) reject(new Error(m.message));
         else this.settle(m);
       };
-      this.worker.onerror = (e) => reject(new Error(`codec worker failed: ${e.message}`));
+      this.worker.onerror = (e) => {
+        // A dead worker answers nothing more: fail whatever waits on it.
+        const err = new Error(`codec worker failed: ${e.message}`);
+        reject(err);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      };
     });
     this.post({ type: "load", base });
   }

@@ -4,11 +4,13 @@ import type { EngineInfo } from "../src/model/engine.js";
 /** Decoder settings offered by the page: the CLI default (prior mel), LC (1 step), or N Euler steps. */
 export type Mode = "prior" | "lc" | "8" | "32";
 
-/** A log-mel spectrogram [frames, bands] (natural log), as the codec's front end computes it. */
+/** A log-mel spectrogram [frames, bands] (natural log), as the codec's front end computes it, and its picture. */
 export interface Spectrogram {
   frames: number;
   bands: number;
   data: Float32Array;
+  /** RGBA [bands rows, frames columns], painted on the scale shared by the run's spectrograms. */
+  rgba: Uint8ClampedArray;
 }
 
 /** The browser's own Opus encoder on the same clip (WebCodecs), or why it could not run. */
@@ -20,6 +22,8 @@ export interface RunResult {
   /** Duration of the coded clip in seconds (24 kHz samples / 24000). */
   seconds: number;
   fmac: Uint8Array;
+  /** The decoded audio as 16-bit WAV bytes, for the download link. */
+  wav: Uint8Array;
   stages: number;
   mode: Mode;
   decoded: Float32Array;

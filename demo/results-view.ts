@@ -2,13 +2,11 @@
  * The output half of the page: spectrograms, numbers, A/B player and
  * downloads for one finished run, and clearing all of it when the input changes.
  */
-import { encodeWav } from "../src/web.js";
 import { AbPlayer, type Track } from "./ab-player.js";
 import { SR } from "./audio-input.js";
 import { blobUrl, revokeAll } from "./blob-urls.js";
 import { bytesText, clock, kbit, modeName, speed } from "./format.js";
-import type { RunResult } from "./protocol.js";
-import { clearCanvas, drawSpectrogram, spectrogramTop } from "./spectrogram.js";
+import type { RunResult, Spectrogram } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const player = new AbPlayer();
@@ -69,9 +67,8 @@ export async function showResults(r: RunResult, input: Float32Array | null, name
     await nextTask();
   };
   await step("numbers", () => render(r, input, name));
-  const top = spectrogramTop([r.melOut, ...(r.melIn ? [r.melIn] : [])]);
-  if (r.melIn) await step("spectrogram-in", () => drawSpectrogram($<HTMLCanvasElement>("specIn"), r.melIn!, top));
-  await step("spectrogram-out", () => drawSpectrogram($<HTMLCanvasElement>("specOut"), r.melOut, top));
+  if (r.melIn) await step("spectrogram-in", () => drawSpectrogram($<HTMLCanvasElement>("specIn"), r.melIn!));
+  await step("spectrogram-out", () => drawSpectrogram($<HTMLCanvasElement>("specOut"), r.melOut));
   await step("downloads", () => setDownloads(r));
 }
 
@@ -119,8 +116,19 @@ function setDownloads(r: RunResult): void {
   fm.href = blobUrl(r.fmac as BlobPart, "application/octet-stream");
   fm.hidden = false;
   const wv = $<HTMLAnchorElement>("dlWav");
-  wv.href = blobUrl(encodeWav([r.decoded], SR, "pcm16") as BlobPart, "audio/wav");
+  wv.href = blobUrl(r.wav as BlobPart, "audio/wav");
   wv.hidden = false;
+}
+
+/** The worker painted the pixels: this is a copy onto the canvas. */
+function drawSpectrogram(canvas: HTMLCanvasElement, s: Spectrogram): void {
+  canvas.width = s.frames;
+  canvas.height = s.bands;
+  canvas.getContext("2d")!.putImageData(new ImageData(s.rgba as Uint8ClampedArray<ArrayBuffer>, s.frames, s.bands), 0, 0);
+}
+
+function clearCanvas(canvas: HTMLCanvasElement): void {
+  canvas.width = 0; // also frees the backing store
 }
 
 export function stopPlayback(): void {

@@ -1,8 +1,8 @@
 /**
- * Draws log-mel spectrograms (low bands at the bottom) on canvases, all on one
- * colour scale so that the original and the decoded clip compare by eye.
+ * Paints log-mel spectrograms as RGBA pixels (low bands at the bottom), all on
+ * one colour scale so that the original and the decoded clip compare by eye.
+ * Runs in the worker: the page only puts the pixels on a canvas.
  */
-import type { Spectrogram } from "./protocol.js";
 
 /** Dynamic range shown below the loudest cell, in natural-log units (8 ≈ 70 dB). */
 const RANGE = 8;
@@ -24,31 +24,25 @@ const LUT = Array.from({ length: 256 }, (_, i) => {
 });
 
 /** The loudest cell over all the spectrograms to be compared: the top of their shared scale. */
-export function spectrogramTop(specs: Spectrogram[]): number {
+export function spectrogramTop(mels: Float32Array[]): number {
   let top = -Infinity;
-  for (const s of specs) for (const v of s.data) if (v > top) top = v;
+  for (const d of mels) for (let i = 0; i < d.length; i++) if (d[i] > top) top = d[i];
   return top;
 }
 
-export function drawSpectrogram(canvas: HTMLCanvasElement, { frames, bands, data }: Spectrogram, top: number): void {
-  canvas.width = frames;
-  canvas.height = bands;
-  const ctx = canvas.getContext("2d")!;
-  const img = ctx.createImageData(frames, bands);
+/** RGBA pixels [bands rows, frames columns] of a log-mel [frames, bands]. */
+export function paintSpectrogram(data: Float32Array, frames: number, bands: number, top: number): Uint8ClampedArray {
+  const px = new Uint8ClampedArray(frames * bands * 4);
   for (let t = 0; t < frames; t++) {
     for (let m = 0; m < bands; m++) {
       const level = Math.max(0, Math.min(1, 1 - (top - data[t * bands + m]) / RANGE));
-      const [r, g, b] = LUT[Math.round(level * 255)];
+      const c = LUT[Math.round(level * 255)];
       const p = ((bands - 1 - m) * frames + t) * 4;
-      img.data[p] = r;
-      img.data[p + 1] = g;
-      img.data[p + 2] = b;
-      img.data[p + 3] = 255;
+      px[p] = c[0];
+      px[p + 1] = c[1];
+      px[p + 2] = c[2];
+      px[p + 3] = 255;
     }
   }
-  ctx.putImageData(img, 0, 0);
-}
-
-export function clearCanvas(canvas: HTMLCanvasElement): void {
-  canvas.width = 0; // also frees the backing store
+  return px;
 }

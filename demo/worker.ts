@@ -5,12 +5,13 @@
  * that the page's own thread only draws.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { decodeAudio, DEFAULT_DECODE, encodeAudio, FLOW_DECODE, LC_DECODE, openWebEngine, readFmac, streamMismatch, writeFmac, type DecodeOptions, type OnnxEngine } from "../src/web.js";
+import { decodeAudio, DEFAULT_DECODE, encodeAudio, encodeWav, FLOW_DECODE, LC_DECODE, openWebEngine, readFmac, streamMismatch, writeFmac, type DecodeOptions, type OnnxEngine } from "../src/web.js";
 import { MelFrontEnd } from "../src/audio/mel.js";
 import { blockStarts } from "../src/model/pipeline.js";
 import { framesFor } from "../src/bitstream/fmac.js";
 import { Cancelled, gated, type Job } from "./gated-engine.js";
 import { hasWebCodecs, opusPeer } from "./opus-peer.js";
+import { paintSpectrogram, spectrogramTop } from "./spectrogram.js";
 import type { FromWorker, Mode, RunResult, Spectrogram, ToWorker } from "./protocol.js";
 
 const SR = 24000;
@@ -31,8 +32,11 @@ function decodeOptions(mode: Mode): DecodeOptions {
 /** Network calls a decode makes: per block one prior, one per Euler step, one vocoder. */
 const decodeCalls = (frames: number, o: DecodeOptions) => blockStarts(frames).length * (2 + o.steps);
 
-function spectrogram(audio: Float32Array): Spectrogram {
-  return frontEnd!.compute(audio);
+/** Log-mels of the clips to compare, painted on one scale (here, so the page's thread only copies pixels). */
+function spectrograms(clips: Float32Array[]): Spectrogram[] {
+  const mels = clips.map((c) => frontEnd!.compute(c));
+  const top = spectrogramTop(mels.map((m) => m.data));
+  return mels.map((m) => ({ ...m, rgba: paintSpectrogram(m.data, m.frames, m.bands, top) }));
 }
 
 async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" | "decode" }>): Promise<{ result: RunResult; transfer: Transferable[] }> {
@@ -74,17 +78,17 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
   const decodeMs = performance.now() - t1;
 
   send({ type: "progress", id, phase: "spectrograms", done: calls, total });
-  const melIn = input ? spectrogram(input) : null;
-  const melOut = spectrogram(decoded);
+  const [melOut, melIn = null] = spectrograms(input ? [decoded, input] : [decoded]);
+  const wav = encodeWav([decoded], SR, "pcm16");
   let opus = null;
   if (input && msg.type === "code") {
     send({ type: "progress", id, phase: "Opus (WebCodecs)", done: calls, total });
     opus = await opusPeer(input, SR, msg.opusBitrate).catch((e: Error) => ({ ok: false as const, why: `Opus: ${e.message}` }));
   }
   if (job.cancelled) throw new Cancelled();
-  const result: RunResult = { seconds: stream.length / SR, fmac, stages: stream.stages, mode: msg.mode, decoded, encodeMs, decodeMs, melIn, melOut, opus };
-  const transfer: Transferable[] = [fmac.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, melOut.data.buffer as ArrayBuffer];
-  if (melIn) transfer.push(melIn.data.buffer as ArrayBuffer);
+  const result: RunResult = { seconds: stream.length / SR, fmac, wav, stages: stream.stages, mode: msg.mode, decoded, encodeMs, decodeMs, melIn, melOut, opus };
+  const transfer: Transferable[] = [fmac.buffer, wav.buffer, decoded.buffer].map((b) => b as ArrayBuffer);
+  for (const m of melIn ? [melOut, melIn] : [melOut]) transfer.push(m.data.buffer as ArrayBuffer, m.rgba.buffer as ArrayBuffer);
   if (opus?.ok) transfer.push(opus.audio.buffer as ArrayBuffer);
   return { result, transfer };
 }
