@@ -100,7 +100,8 @@ function takeFmac(gen: number, bytes: Uint8Array, name: string): void {
   try {
     const s = readFmac(bytes, name);
     const why = info && streamMismatch(s, info);
-    if (why) throw new Error(`${name}: ${why}`);
+    // The CLI's hint (--model) means nothing here.
+    if (why) throw new Error(`${name}: ${why.replace(" (pass the right --model)", "; this page has only its own model")}`);
     setInput(gen, { kind: "fmac", name, bytes }, `input: ${name}, a .fmac of ${(s.length / SR).toFixed(2)} s, ${s.stages} stages, ${bytes.length} bytes.`);
     void run();
   } catch (e) {
@@ -136,17 +137,28 @@ async function toggleMic(): Promise<void> {
   const gen = beginInputChange();
   $<HTMLSelectElement>("sample").value = "";
   $<HTMLInputElement>("file").value = "";
+  // Until the browser has asked for permission and recording starts, the page is busy (no second click, no other input).
+  preparing = true;
+  updateControls();
+  status("asking for the microphone…");
   try {
-    const started = mic.record(MIC_SECONDS, (s) => status(`recording… ${s.toFixed(0)} s of ${MIC_SECONDS} s (press "Stop recording" to finish)`));
-    // The first update lands after permission is granted; the button turns into Stop now.
-    setTimeout(updateControls, 0);
-    const blob = await started;
+    const blob = await mic.record(
+      MIC_SECONDS,
+      (s) => status(`recording… ${s.toFixed(0)} s of ${MIC_SECONDS} s (press "Stop recording" to finish)`),
+      () => {
+        preparing = false;
+        updateControls();
+        status(`recording… 0 s of ${MIC_SECONDS} s (press "Stop recording" to finish)`);
+      },
+    );
+    preparing = false;
     updateControls();
     if (gen !== generation) return;
     await takeAudio(gen, await blob.arrayBuffer(), "microphone recording");
   } catch (e) {
     const err = e as DOMException;
     const why = err.name === "NotAllowedError" ? "microphone access was denied; allow it in the browser's site settings to record" : err.name === "NotFoundError" ? "no microphone found" : `microphone: ${err.message}`;
+    preparing = false;
     rejectInput(gen, why);
   }
 }

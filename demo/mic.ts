@@ -7,9 +7,15 @@ export class MicRecorder {
   }
 
   /** Resolves with the recording when stopped (by stop() or the time limit); rejects when access is denied. */
-  async record(maxSeconds: number, onTick: (seconds: number) => void): Promise<Blob> {
+  async record(maxSeconds: number, onTick: (seconds: number) => void, onStart: () => void = () => {}): Promise<Blob> {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    const rec = new MediaRecorder(stream);
+    let rec: MediaRecorder;
+    try {
+      rec = new MediaRecorder(stream);
+    } catch (e) {
+      for (const t of stream.getTracks()) t.stop();
+      throw e;
+    }
     const parts: Blob[] = [];
     rec.ondataavailable = (e) => parts.push(e.data);
     const stopped = new Promise<Blob>((resolve) => {
@@ -23,6 +29,7 @@ export class MicRecorder {
     }, 250);
     this.recorder = rec;
     rec.start();
+    onStart();
     try {
       return await stopped;
     } finally {
