@@ -32,6 +32,8 @@ export interface RunResult {
   decodeMs: number;
   melIn: Spectrogram | null;
   melOut: Spectrogram;
+  /** The Opus decode's, when there is one. */
+  melOpus: Spectrogram | null;
   opus: OpusPeer | null;
 }
 

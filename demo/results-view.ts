@@ -47,7 +47,7 @@ export function clearResults(): void {
   revokeAll();
   $("results").hidden = true;
   for (const id of ["statsIn", "statsOut", "statsOpus"]) $(id).textContent = "";
-  for (const id of ["specIn", "specOut"]) clearCanvas($<HTMLCanvasElement>(id));
+  for (const id of ["specIn", "specOut", "specOpus"]) clearCanvas($<HTMLCanvasElement>(id));
   for (const id of ["dlFmac", "dlWav"]) {
     const a = $<HTMLAnchorElement>(id);
     a.removeAttribute("href");
@@ -69,6 +69,7 @@ export async function showResults(r: RunResult, input: Float32Array | null, name
   await step("numbers", () => render(r, input, name));
   if (r.melIn) await step("spectrogram-in", () => drawSpectrogram($<HTMLCanvasElement>("specIn"), r.melIn!));
   await step("spectrogram-out", () => drawSpectrogram($<HTMLCanvasElement>("specOut"), r.melOut));
+  if (r.melOpus) await step("spectrogram-opus", () => drawSpectrogram($<HTMLCanvasElement>("specOpus"), r.melOpus!));
   await step("downloads", () => setDownloads(r));
 }
 
@@ -93,6 +94,7 @@ function render(r: RunResult, input: Float32Array | null, name: string): void {
   $("colOpus").hidden = !r.opus;
   const abOpus = $<HTMLInputElement>("abOpus");
   abOpus.disabled = !r.opus?.ok;
+  $("specOpus").hidden = !r.melOpus;
   if (r.opus?.ok) {
     const o = r.opus;
     tracks.push({ key: "opus", audio: o.audio, sampleRate: o.sampleRate });

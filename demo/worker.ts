@@ -12,7 +12,7 @@ import { framesFor } from "../src/bitstream/fmac.js";
 import { Cancelled, gated, type Job } from "./gated-engine.js";
 import { hasWebCodecs, opusPeer } from "./opus-peer.js";
 import { paintSpectrogram, spectrogramTop } from "./spectrogram.js";
-import type { FromWorker, Mode, RunResult, Spectrogram, ToWorker } from "./protocol.js";
+import type { FromWorker, Mode, OpusPeer, RunResult, Spectrogram, ToWorker } from "./protocol.js";
 
 const SR = 24000;
 let engine: OnnxEngine | null = null;
@@ -31,6 +31,19 @@ function decodeOptions(mode: Mode): DecodeOptions {
 
 /** Network calls a decode makes: per block one prior, one per Euler step, one vocoder. */
 const decodeCalls = (frames: number, o: DecodeOptions) => blockStarts(frames).length * (2 + o.steps);
+
+/**
+ * The Opus decode at the codec's rate, for its spectrogram only: browsers decode Opus at
+ * 48 kHz. Averaging pairs is enough here: Opus at 6 kbit/s codes at most 8 kHz of band,
+ * so nothing above the new 12 kHz limit folds back.
+ */
+function to24k(audio: Float32Array, rate: number): Float32Array | null {
+  if (rate === SR) return audio.slice();
+  if (rate !== 2 * SR) return null;
+  const out = new Float32Array(audio.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = 0.5 * (audio[2 * i] + audio[2 * i + 1]);
+  return out;
+}
 
 /** Log-mels of the clips to compare, painted on one scale (here, so the page's thread only copies pixels). */
 function spectrograms(clips: Float32Array[]): Spectrogram[] {
@@ -77,18 +90,19 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
   const decoded = await decodeAudio(eng, stream.codes, stream.frames, stream.stages, stream.length, o);
   const decodeMs = performance.now() - t1;
 
-  send({ type: "progress", id, phase: "spectrograms", done: calls, total });
-  const [melOut, melIn = null] = spectrograms(input ? [decoded, input] : [decoded]);
   const wav = encodeWav([decoded], SR, "pcm16");
-  let opus = null;
+  let opus: OpusPeer | null = null;
   if (input && msg.type === "code") {
     send({ type: "progress", id, phase: "Opus (WebCodecs)", done: calls, total });
     opus = await opusPeer(input, SR, msg.opusBitrate).catch((e: Error) => ({ ok: false as const, why: `Opus: ${e.message}` }));
   }
+  send({ type: "progress", id, phase: "spectrograms", done: calls, total });
+  const opusAt24k = opus?.ok ? to24k(opus.audio, opus.sampleRate) : null;
+  const [melOut, melIn = null, melOpus = null] = spectrograms([decoded, ...(input ? [input] : []), ...(opusAt24k ? [opusAt24k] : [])]);
   if (job.cancelled) throw new Cancelled();
-  const result: RunResult = { seconds: stream.length / SR, fmac, wav, stages: stream.stages, mode: msg.mode, decoded, encodeMs, decodeMs, melIn, melOut, opus };
+  const result: RunResult = { seconds: stream.length / SR, fmac, wav, stages: stream.stages, mode: msg.mode, decoded, encodeMs, decodeMs, melIn, melOut, melOpus, opus };
   const transfer: Transferable[] = [fmac.buffer, wav.buffer, decoded.buffer].map((b) => b as ArrayBuffer);
-  for (const m of melIn ? [melOut, melIn] : [melOut]) transfer.push(m.data.buffer as ArrayBuffer, m.rgba.buffer as ArrayBuffer);
+  for (const m of [melOut, melIn, melOpus]) if (m) transfer.push(m.data.buffer as ArrayBuffer, m.rgba.buffer as ArrayBuffer);
   if (opus?.ok) transfer.push(opus.audio.buffer as ArrayBuffer);
   return { result, transfer };
 }
