@@ -225,6 +225,12 @@ try {
   check((await controls()).run && (await resultsCleared()) && !(await status()).includes("\n"), "after a corrupt .fmac: one line, Encode disabled, no result");
   await drop("notes.fmac", Array.from(Buffer.from("these are not codes\n")));
   await waitStatus(/notes\.fmac: not a \.fmac file/, "a foreign file named .fmac gets the bad-magic message");
+  // A valid stream from another model (same codes, another model id, CRC recomputed).
+  const { readFmac, writeFmac } = await import("../dist/src/bitstream/fmac.js");
+  const other = writeFmac({ ...readFmac(Uint8Array.from(fmacBytes)), modelId: "0123456789abcdef" });
+  await drop("other-model.fmac", Array.from(other));
+  await waitStatus(/other-model\.fmac: made by a different model/, "another model's .fmac is refused");
+  check((await controls()).run && !(await status()).includes("\n"), "after another model's .fmac: one line, Encode disabled");
 
   // 9. The microphone (Chromium's fake device), then a denied one.
   await page.click("#mic");
