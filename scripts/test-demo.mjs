@@ -19,9 +19,11 @@ import { join } from "node:path";
 
 const args = process.argv.slice(2);
 const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const executablePath = process.env.CHROMIUM ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p));
+// $CHROMIUM when set, else where Debian (chromium) and Ubuntu/Google packages put it.
+const candidates = process.env.CHROMIUM ? [process.env.CHROMIUM] : ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const executablePath = candidates.find((p) => existsSync(p));
 if (!executablePath) {
-  console.error("demo:test needs Chromium. On Debian/Ubuntu: sudo apt-get install -y chromium\n(or set CHROMIUM=/path/to/chrome)");
+  console.error(`demo:test needs Chromium, not found at ${candidates.join(", ")}.\nOn Debian/Ubuntu: sudo apt-get install -y chromium (or set CHROMIUM=/path/to/chrome)`);
   process.exit(2);
 }
 if (!existsSync("demo/dist/index.html")) {
