@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Builds the browser demo into demo/dist: bundles demo/app.ts (esbuild), copies
+ * Builds the browser demo into demo/dist: bundles the page (demo/app.ts) and its
+ * codec worker (demo/worker.ts) with esbuild, copies
  * onnxruntime-web's wasm runtime, the bundled samples and the model exported to
  * ONNX (from models/default, or --model <dir>). Serve it with `npm run demo`.
  */
@@ -17,12 +18,13 @@ const modelDir = args.includes("--model") ? args[args.indexOf("--model") + 1] : 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, "model"), { recursive: true });
 await build({
-  entryPoints: [join(root, "demo/app.ts")],
+  // The page and the worker are separate bundles: the worker alone loads onnxruntime-web.
+  entryPoints: [join(root, "demo/app.ts"), join(root, "demo/worker.ts")],
   bundle: true,
   format: "esm",
   platform: "browser",
   target: "es2022",
-  outfile: join(out, "app.js"),
+  outdir: out,
   minify: true,
   // PFFFT's Emscripten loader imports node:module only when it runs under Node.
   external: ["module"],

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** A static file server for demo/dist on http://localhost:8080 (loopback only). */
+/** A static file server for demo/dist on http://localhost:8080 (loopback only; PORT=0 picks a free port). */
 import { createServer } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize } from "node:path";
@@ -12,7 +12,7 @@ if (!existsSync(root)) {
   console.error("demo/dist does not exist: run `npm run demo:build` first");
   process.exit(1);
 }
-createServer((req, res) => {
+const server = createServer((req, res) => {
   const path = normalize(join(root, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)));
   const file = path.endsWith("/") ? join(path, "index.html") : path;
   if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
@@ -21,4 +21,5 @@ createServer((req, res) => {
   }
   res.writeHead(200, { "Content-Type": types[extname(file)] ?? "application/octet-stream" });
   res.end(readFileSync(file));
-}).listen(port, "127.0.0.1", () => console.log(`FlowMAC demo: http://localhost:${port}/`));
+});
+server.listen(port, "127.0.0.1", () => console.log(`FlowMAC demo: http://localhost:${server.address().port}/`));

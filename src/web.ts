@@ -10,6 +10,8 @@ import { OnnxEngine } from "./model/onnx-engine.js";
 export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
 export { readFmac, writeFmac, type FmacStream } from "./bitstream/fmac.js";
 export { encodeWav } from "./audio/wav.js";
+/** Why a parsed .fmac cannot be decoded by this model (another model's stream, too many stages, ...), or null. */
+export { streamMismatch } from "./model/stream-fit.js";
 export { OnnxEngine };
 
 export async function openWebEngine(ort: typeof OrtTypes, baseUrl: string, onProgress?: (loaded: number, total: number) => void): Promise<OnnxEngine> {
