@@ -8,6 +8,7 @@ import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
 import { registerExport } from "./commands/export.js";
+import { registerExtendStages } from "./commands/extend-stages.js";
 import { registerFitLinear } from "./commands/fit-linear.js";
 import { registerMel } from "./commands/mel.js";
 import { registerPlot } from "./commands/plot.js";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerCorpus(program);
   registerTrain(program);
   registerFitLinear(program);
+  registerExtendStages(program);
   registerPlot(program);
   registerEval(program);
   return program;
