@@ -41,6 +41,22 @@ async function loadSample() {
   await setInput(await (await fetch(url)).arrayBuffer(), url);
 }
 
+/** The rate menu from the loaded model: all its stages, half, a quarter (6 / 3 / 1.5 kbit/s for 16 stages); 3 kbit/s stays the default where served. */
+function rateMenu(rvq: { stages: number; codebookSize: number }) {
+  const per = 46.875 * Math.log2(rvq.codebookSize);
+  const sel = $<HTMLSelectElement>("kbps");
+  const stages = [rvq.stages, rvq.stages / 2, rvq.stages / 4].filter((s) => Number.isInteger(s) && s >= 1);
+  sel.replaceChildren(
+    ...stages.map((s) => {
+      const o = document.createElement("option");
+      o.value = String((s * per) / 1000);
+      o.textContent = `${(s * per) / 1000} kbit/s (${s} stages)`;
+      return o;
+    }),
+  );
+  if (stages.some((s) => (s * per) / 1000 === 3)) sel.value = "3";
+}
+
 async function run() {
   if (!engine || !input) return;
   const kbps = Number($<HTMLSelectElement>("kbps").value);
@@ -91,6 +107,7 @@ $("run").addEventListener("click", () => void run());
 
 await loadSample();
 engine = await openWebEngine(ort as any, new URL("model/", location.href).href, (d, t) => status(`loading model… ${d}/${t}`));
+rateMenu(engine.info.codec.rvq);
 status(`model ${engine.info.modelId} loaded (${engine.info.codec.name} codec, ${engine.info.vocoder.name} vocoder). Press "Encode + decode".`);
 $<HTMLButtonElement>("run").disabled = !input;
 (window as any).flowmacReady = true;
