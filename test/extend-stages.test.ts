@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeWav } from "../src/audio/wav.js";
+import { codecFromSpec } from "../src/eval/codecs.js";
 import { readFmac } from "../src/bitstream/fmac.js";
 import { describeRates, stagesFor } from "../src/cli/bitrate.js";
 import { CODEC_CONFIGS, bitrate, extendedConfig } from "../src/model/config.js";
@@ -53,6 +54,14 @@ describe("stage counts", () => {
     expect(stagesFor({}, rvq16)).toBe(16);
     expect(describeRates(rvq16)).toBe("0.375 to 6 kbit/s in steps of 0.375 (1 to 16 RVQ stages)");
     expect(() => stagesFor({ kbps: 6 }, rvq8)).toThrow(/--kbps 6: this model codes 0\.375 to 3 kbit\/s/);
+  });
+});
+
+describe("flowmac eval rows and a model's rates", () => {
+  it("flowmac@<rate> beyond the model's stages names the rates it serves; the extended model serves it", async () => {
+    const open = (d: string) => async () => engine(await loadModel(readModelDir(d)));
+    await expect(codecFromSpec("flowmac@2.25", open(base))).rejects.toThrow(/flowmac@2\.25: the model \(tiny\) codes 0\.28125 to 1\.125 kbit\/s/);
+    expect((await codecFromSpec("flowmac@2.25", open(ext))).name).toBe("flowmac@2.25");
   });
 });
 
