@@ -144,7 +144,7 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
   for (const [label, o] of [
     [`decode default at ${kbps} kbit/s (the prior mel, no flow steps)`, { steps: 0, guidance: 0 }],
     ["decode LC (1 step, no guidance, 1 NFE)", { steps: 1, guidance: 0 }],
-    ["decode default (32 steps, guidance 1, 64 NFE)", { steps: 32, guidance: 1 }],
+    ["decode flow, the paper's (32 steps, guidance 1, 64 NFE)", { steps: 32, guidance: 1 }],
   ] as const) {
     await decodeAudio(w, enc.codes.subarray(0, 48 * enc.stages), 48, enc.stages, 48 * 512 - 1, { ...o, temperature: 1, seed: 0 });
     let ms = Infinity;
