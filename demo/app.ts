@@ -247,12 +247,29 @@ $("run").addEventListener("click", () => void run());
 $("cancel").addEventListener("click", cancel);
 window.addEventListener("pagehide", clearResults); // releases the blob URLs
 
+/** The rate menu from the loaded model: all its stages, half, a quarter (6 / 3 / 1.5 kbit/s for 16 stages); 3 kbit/s stays the default where served. */
+function rateMenu(rvq: { stages: number; codebookSize: number }): void {
+  const per = 46.875 * Math.log2(rvq.codebookSize);
+  const sel = $<HTMLSelectElement>("kbps");
+  const stages = [rvq.stages, rvq.stages / 2, rvq.stages / 4].filter((s) => Number.isInteger(s) && s >= 1);
+  sel.replaceChildren(
+    ...stages.map((s) => {
+      const o = document.createElement("option");
+      o.value = String((s * per) / 1000);
+      o.textContent = `${(s * per) / 1000} kbit/s (${s} stages)`;
+      return o;
+    }),
+  );
+  if (stages.some((s) => (s * per) / 1000 === 3)) sel.value = "3";
+}
+
 const base = new URL("./", location.href).href;
 client = new CodecClient(new URL("worker.js", base), base, (d, t) => status(`loading model… ${d}/${t} graphs`));
 void loadSample();
 client.ready.then(
   (r) => {
     info = r.info;
+    rateMenu(info.codec.rvq);
     $("webcodecs").textContent = r.webCodecs
       ? `Your browser has WebCodecs: each run also codes the clip with its own Opus encoder at ${OPUS_BITRATE / 1000} kbit/s for comparison.`
       : "Your browser has no WebCodecs AudioEncoder, so there is no Opus comparison here (Chromium-based browsers have it).";

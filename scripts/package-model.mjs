@@ -78,6 +78,11 @@ for (const [run, name] of [[codecRun, "codec"], [vocoderRun, "vocoder"]]) {
   if (mb >= 30) throw new Error(`${src}: ${mb.toFixed(1)} MB, over the 30 MB limit for shipped models`);
   writeFileSync(join(out, `${name}.safetensors`), withoutPrefix(readFileSync(src), "params.disc.", src));
 }
+/** The rates an RVQ serves, e.g. "3 kbit/s; 0.375 to 3 kbit/s in steps of 0.375 with 1 to 8 stages". */
+const rateText = (rvq) => {
+  const step = (46.875 * Math.log2(rvq.codebookSize)) / 1000;
+  return `${Number((rvq.stages * step).toFixed(6))} kbit/s; ${Number(step.toFixed(6))} to ${Number((rvq.stages * step).toFixed(6))} kbit/s in steps of ${Number(step.toFixed(6))} with 1 to ${rvq.stages} stages`;
+};
 const c = summarise(codecRun);
 const v = vocoderFromModel ? shipped(join(vocoderRun, "vocoder.safetensors")) : summarise(vocoderRun);
 const fmt = (o) => Object.entries(o).filter(([k]) => !k.startsWith("ppl") && k !== "step" && k !== "time").map(([k, x]) => `${k} ${typeof x === "number" ? x.toPrecision(4) : x}`).join(", ");
@@ -97,7 +102,7 @@ The model \`flowmac encode/decode/roundtrip\` use when no \`--model\` is given.
 
 | | codec (\`codec.safetensors\`, ${size("codec.safetensors")} MB) | vocoder (\`vocoder.safetensors\`, ${size("vocoder.safetensors")} MB) |
 |---|---|---|
-| config | \`${c.config.config.name}\` (src/model/config.ts): encoder/decoder ${c.config.config.encoder.layers} post-LN transformer blocks, dim ${c.config.config.encoder.dim}, ${c.config.config.encoder.heads} heads, attention window ±${c.config.config.encoder.window} frames; RVQ ${c.config.config.rvq.stages} × ${c.config.config.rvq.codebookSize} in ${c.config.config.rvq.dim} dims (3 kbit/s; 4 stages = 1.5 kbit/s); CFM U-Net channels ${JSON.stringify(c.config.config.cfm.channels)} | ${vocoderArch} |
+| config | \`${c.config.config.name}\` (src/model/config.ts): encoder/decoder ${c.config.config.encoder.layers} post-LN transformer blocks, dim ${c.config.config.encoder.dim}, ${c.config.config.encoder.heads} heads, attention window ±${c.config.config.encoder.window} frames; RVQ ${c.config.config.rvq.stages} × ${c.config.config.rvq.codebookSize} in ${c.config.config.rvq.dim} dims (${rateText(c.config.config.rvq)}); CFM U-Net channels ${JSON.stringify(c.config.config.cfm.channels)} | ${vocoderArch} |
 | training data | ${dataNote} | ${vocoderFromModel ? `unchanged from \`${v.from}\`` : "same data"} |
 | steps | ${c.steps} (batch ${c.batch}) | ${v.steps} (batch ${v.batch}; ${vocoderTraining}) |
 | wall time | ${c.hours.toFixed(1)} h on one CPU core | ${vocoderFromModel ? "—" : `${v.hours.toFixed(1)} h, same machine`} |

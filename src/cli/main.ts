@@ -8,7 +8,9 @@ import { registerCodec } from "./commands/codec.js";
 import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
 import { registerExport } from "./commands/export.js";
+import { registerExtendStages } from "./commands/extend-stages.js";
 import { registerFitLinear } from "./commands/fit-linear.js";
+import { registerInfo } from "./commands/info.js";
 import { registerMel } from "./commands/mel.js";
 import { registerPlot } from "./commands/plot.js";
 import { registerStats } from "./commands/stats.js";
@@ -30,6 +32,7 @@ export function buildProgram(): Command {
       if (!usesDefaultSignals(command)) removePartialOutputsOnSignals();
     });
   registerCodec(program);
+  registerInfo(program);
   registerVocoder(program);
   registerExport(program);
   registerMel(program);
@@ -37,6 +40,7 @@ export function buildProgram(): Command {
   registerCorpus(program);
   registerTrain(program);
   registerFitLinear(program);
+  registerExtendStages(program);
   registerPlot(program);
   registerEval(program);
   return program;

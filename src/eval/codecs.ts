@@ -1,6 +1,7 @@
 /** The codecs an evaluation can run: FlowMAC variants (in-process) and the peers (command-line tools). */
 import { readFileSync } from "node:fs";
 import { CRC_BYTES, HEADER_BYTES, payloadBytes, writeFmac } from "../bitstream/fmac.js";
+import { describeRates } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "../model/pipeline.js";
@@ -28,7 +29,8 @@ interface DecodeOverrides {
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
   const perStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
   const stages = Math.round((kbps * 1000) / perStage);
-  if (stages < 1 || stages > engine.info.codec.rvq.stages) throw new UserError(`flowmac@${kbps}: the model codes ${perStage} bit/s per stage, up to ${engine.info.codec.rvq.stages} stages`);
+  if (stages < 1 || stages > engine.info.codec.rvq.stages)
+    throw new UserError(`flowmac@${kbps}: the model (${engine.info.codec.name}) codes ${describeRates(engine.info.codec.rvq)}`);
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...o };
   const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : ""].join("");
   return {

@@ -45,7 +45,7 @@ export function encoderLatent(p: CodecParams, c: CodecConfig, mel: JArray): JArr
 }
 
 /** The prior mel of a quantised latent: the stack's output, plus the linear reconstruction where the config has it. */
-function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray): JArray {
+export function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray): JArray {
   if (!p.linearPath) return transformerStack(p.decoder, c.decoder, zq);
   return transformerStack(p.decoder, c.decoder, zq.ref).add(linearReconstruct(p.linearPath, zq));
 }

@@ -110,3 +110,21 @@ for (const name of ["small", "tiny"]) CODEC_CONFIGS[`${name}-lin`] = { ...struct
  */
 CODEC_CONFIGS["small-lin64"] = { ...structuredClone(CODEC_CONFIGS["small-lin"]), name: "small-lin64" };
 CODEC_CONFIGS["small-lin64"].rvq.dim = 64;
+
+/**
+ * The config of `base` with `stages` RVQ stages, named `<name>-cq<stages>` (FlowMAC-CQ
+ * is the paper's name for its higher-rate model); an earlier -cq suffix is replaced.
+ */
+export function extendedConfig(base: CodecConfig, stages: number): CodecConfig {
+  const c = structuredClone(base);
+  c.name = `${base.name.replace(/-cq\d+$/, "")}-cq${stages}`;
+  c.rvq.stages = stages;
+  return c;
+}
+
+/**
+ * `small-lin64-cq16`: 16 stages, 6 kbit/s (the paper's FlowMAC-CQ rate). Made from a trained
+ * `small-lin64` by `flowmac extend-stages` (k-means stages 9-16 on its residual, networks
+ * unchanged) or trained as it is.
+ */
+CODEC_CONFIGS["small-lin64-cq16"] = extendedConfig(CODEC_CONFIGS["small-lin64"], 16);

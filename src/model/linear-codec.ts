@@ -11,8 +11,9 @@ import { parseMelStats, type MelStats } from "../audio/stats.js";
 import { Rng } from "../nn/rng.js";
 import { UserError } from "../util/errors.js";
 import { parseSafeTensors, serializeSafeTensors, type NamedTensor } from "../util/safetensors.js";
-import { assignNearest, kmeans } from "./kmeans.js";
+import { assignNearest } from "./kmeans.js";
 import { fitPca } from "./pca.js";
+import { fitResidualStages, subtractCodewords } from "./rvq-fit.js";
 
 export const LINEAR_FORMAT = "flowmac-linear";
 export const LINEAR_VERSION = "1";
@@ -79,15 +80,11 @@ export function fitLinearCodec(frames: Float32Array, n: number, opts: LinearFitO
     fit: { frames: n, seed: opts.seed, iterations: opts.iterations, explainedVariance },
   };
   const residual = projectLinear(partial, frames, n);
-  const rng = new Rng(opts.seed);
-  for (let s = 0; s < stages; s++) {
-    const t0 = Date.now();
-    const km = kmeans(residual, n, dim, k, rng.fork(), opts.iterations);
-    partial.codebooks.set(km.centroids, s * k * dim);
-    // The next stage codes what this one left, exactly as the encoder will see it.
-    subtractCodewords(residual, n, dim, km.centroids, km.assignment);
-    log(`stage ${s + 1}/${stages}: ${km.iterations} Lloyd iterations, residual MSE ${km.meanSquaredError.toPrecision(4)} per frame (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  }
+  partial.codebooks.set(
+    fitResidualStages(residual, n, dim, k, stages, new Rng(opts.seed), opts.iterations, (s, f) =>
+      log(`stage ${s + 1}/${stages}: ${f.iterations} Lloyd iterations, residual MSE ${f.meanSquaredError.toPrecision(4)} per frame (${f.seconds.toFixed(1)} s)`),
+    ),
+  );
   return partial;
 }
 
@@ -152,10 +149,6 @@ export function decodeLinear(codec: LinearCodec, codes: Uint16Array, frames: num
 function codebook(codec: LinearCodec, stage: number): Float32Array {
   const size = codec.codebookSize * codec.dim;
   return codec.codebooks.subarray(stage * size, (stage + 1) * size);
-}
-
-function subtractCodewords(residual: Float32Array, n: number, dim: number, book: Float32Array, index: Uint32Array): void {
-  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) residual[i * dim + d] -= book[index[i] * dim + d];
 }
 
 function checkStages(codec: LinearCodec, stages: number): void {

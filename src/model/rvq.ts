@@ -23,6 +23,17 @@ export function initRvq(rng: Rng, c: RvqConfig): RvqBuffers {
   };
 }
 
+/**
+ * Share of training frames that count for stage s in the EMA update: quantizer
+ * dropout keeps all stages with probability 1 - p, else a uniform number of
+ * stages from minStages to S.
+ */
+export function stageActiveShare(rvq: RvqConfig, s: number): number {
+  const { stages: S, minStages, dropoutProb: p } = rvq;
+  const kept = S - Math.max(minStages, s + 1) + 1; // draws n in [minStages, S] with n > s
+  return 1 - p + (p * kept) / (S - minStages + 1);
+}
+
 /** Nearest codebook entry of each row of r [N, D] in cb [K, D]: int32 [N]. */
 export function nearestCode(r: JArray, cb: JArray): JArray {
   const d = np

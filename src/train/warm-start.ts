@@ -10,11 +10,13 @@ import type { CfmParams } from "../model/cfm.js";
 import type { CodecConfig, RvqConfig } from "../model/config.js";
 import { encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
 import type { LinearPathParams } from "../model/linear-path.js";
-import type { RvqBuffers } from "../model/rvq.js";
+import { stageActiveShare, type RvqBuffers } from "../model/rvq.js";
 import { restoreTree, type LoadedFile } from "../nn/checkpoint.js";
 import { np } from "../nn/runtime.js";
 import { UserError } from "../util/errors.js";
 import { configNameOf } from "./init-weights.js";
+
+export { stageActiveShare };
 
 /** What a codec run starts from besides its random initialisation. */
 export interface CodecStart {
@@ -48,17 +50,6 @@ export function linearPathFrom(linear: LinearCodec): LinearPathParams {
   const v = new Float32Array(bands * dim);
   for (let d = 0; d < dim; d++) for (let m = 0; m < bands; m++) v[m * dim + d] = components[d * bands + m];
   return { v: np.array(v).reshape([bands, dim]), m: np.array(Float32Array.from(linear.mean)) };
-}
-
-/**
- * Share of training frames that count for stage s in the EMA update: quantizer
- * dropout keeps all stages with probability 1 - p, else a uniform number of
- * stages from minStages to S.
- */
-export function stageActiveShare(rvq: RvqConfig, s: number): number {
-  const { stages: S, minStages, dropoutProb: p } = rvq;
-  const kept = S - Math.max(minStages, s + 1) + 1; // draws n in [minStages, S] with n > s
-  return 1 - p + (p * kept) / (S - minStages + 1);
 }
 
 /**

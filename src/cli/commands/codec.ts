@@ -6,6 +6,7 @@ import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
+import { modelHint } from "../model-lookup.js";
 import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
@@ -75,14 +76,14 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
   return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes };
 }
 
-function checkStream(s: FmacStream, source: string, engine: InferenceEngine): void {
-  const why = streamMismatch(s, engine.info);
+function checkStream(s: FmacStream, source: string, engine: InferenceEngine, modelDir?: string): void {
+  const why = streamMismatch(s, engine.info, (id) => modelHint(id, modelDir));
   if (why) throw new UserError(`${source}: ${why}`);
 }
 
 /** Decodes straight into a WAV file, block by block: memory stays bounded for any length. */
 async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, modelEngine: InferenceEngine): Promise<void> {
-  checkStream(s, source, modelEngine);
+  checkStream(s, source, modelEngine, o.model);
   const engine = await withVocoder(modelEngine, o.vocoder);
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);

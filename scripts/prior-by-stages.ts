@@ -1,0 +1,100 @@
+/**
+ * How much more RVQ stages could give a model: the log-mel L1 between a clip's
+ * mel and the prior mel its decoder makes from the encoder latent quantised
+ * with 1..S stages, and from the unquantised latent (the ceiling any number of
+ * stages approaches). Run before fitting or training more stages.
+ *   npx tsx scripts/prior-by-stages.ts --model models/default --data ~/flowmac-data/corpus [--clips 12] [--seconds 10] [--stages 4,8,16]
+ * --data is a corpus (its validation split) or audio files/folders. L1 is in natural-log mel units over all frames
+ * and bands, the decoder run on blocks of BLOCK frames with MARGIN frames of context (cores kept, no cross-fade).
+ */
+import "core-js/actual/iterator/index.js";
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { listAudioFiles } from "../src/audio/files.js";
+import { loadAudio } from "../src/audio/load.js";
+import { MelFrontEnd } from "../src/audio/mel.js";
+import { denormalizeMel } from "../src/audio/stats.js";
+import { decoderPrior } from "../src/model/codec.js";
+import { assignNearest } from "../src/model/kmeans.js";
+import { LatentProbe } from "../src/model/latents.js";
+import { loadModel, readModelDir } from "../src/model/load.js";
+import { BLOCK, blockStarts, CORE, MARGIN } from "../src/model/pipeline.js";
+import { subtractCodewords } from "../src/model/rvq-fit.js";
+import { initJax, jit, np, tree, type JArray } from "../src/nn/runtime.js";
+import { isCorpusDir, readManifest } from "../src/train/corpus-clips.js";
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "models/default" },
+    data: { type: "string" },
+    clips: { type: "string", default: "12" },
+    seconds: { type: "string", default: "10" },
+    stages: { type: "string" },
+    kind: { type: "string", default: "speech" },
+  },
+});
+if (!values.data) throw new Error("--data <corpus or audio> is required");
+
+await initJax();
+const m = await loadModel(readModelDir(values.model!));
+const c = m.info.codec;
+const D = c.rvq.dim;
+const K = c.rvq.codebookSize;
+const S = c.rvq.stages;
+const stageList = values.stages ? values.stages.split(",").map(Number) : [...new Set([1, 2, 4, S / 2, S].map(Math.round))].filter((s) => s >= 1 && s <= S);
+const books = m.buffers.codebooks.map((b) => Float32Array.from(b.ref.dataSync() as Float32Array));
+const probe = new LatentProbe(m.codec, m.buffers, c, m.info.stats);
+const priorFn = jit((p: any, z: JArray) => decoderPrior(p, c, z));
+
+/** Clip paths: a corpus's validation split of one kind, or files; evenly spread, at most `n`. */
+function clipPaths(n: number): string[] {
+  const dir = values.data!;
+  const all = isCorpusDir(dir)
+    ? readManifest(dir).filter((e) => e.split === "validation" && (values.kind === "all" || e.kind.startsWith(values.kind!))).map((e) => join(dir, e.path))
+    : listAudioFiles([dir]);
+  if (all.length <= n) return all;
+  return Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
+}
+
+/** The prior mel (denormalised) [frames, nMels] of latents zq [frames, D], block by block. */
+function prior(zq: Float32Array, frames: number): Float32Array {
+  const n = c.nMels;
+  const out = new Float32Array(frames * n);
+  for (const start of blockStarts(frames)) {
+    const z = new Float32Array(BLOCK * D);
+    for (let i = 0; i < BLOCK; i++) {
+      const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i)); // edge frames repeat, as decoding does with codes
+      z.set(zq.subarray(t * D, (t + 1) * D), i * D);
+    }
+    const mu = priorFn(tree.ref(m.codec), np.array(z).reshape([1, BLOCK, D])).dataSync() as Float32Array;
+    for (let i = 0; i < CORE && start + i < frames; i++) out.set(mu.subarray((MARGIN + i) * n, (MARGIN + i + 1) * n), (start + i) * n);
+  }
+  return denormalizeMel({ frames, bands: n, data: out }, m.info.stats).data;
+}
+
+const l1 = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+
+const fe = new MelFrontEnd();
+const rows = new Map<string, number[]>();
+const add = (k: string, v: number) => rows.set(k, [...(rows.get(k) ?? []), v]);
+const paths = clipPaths(Number(values.clips));
+for (const path of paths) {
+  const audio = (await loadAudio(path)).subarray(0, Math.round(Number(values.seconds) * 24000));
+  const mel = fe.compute(audio);
+  const { z } = probe.latents(mel.data, mel.frames);
+  add("unquantised", l1(prior(z, mel.frames), mel.data));
+  // Greedy RVQ on the host, stage by stage; zq(s) = z - residual after s stages.
+  const r = Float32Array.from(z);
+  const index = new Uint32Array(mel.frames);
+  const dist = new Float64Array(mel.frames);
+  for (let s = 1; s <= S; s++) {
+    assignNearest(r, mel.frames, D, books[s - 1], K, index, dist);
+    subtractCodewords(r, mel.frames, D, books[s - 1], index);
+    if (!stageList.includes(s)) continue;
+    add(`${s} stages`, l1(prior(Float32Array.from(z, (v, i) => v - r[i]), mel.frames), mel.data));
+    add(`${s} stages: latent MSE`, r.reduce((a, v) => a + v * v, 0) / mel.frames);
+  }
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+console.log(`${values.model} (${c.name}, ${S} stages), ${paths.length} clips of ${values.data} (${values.kind}), first ${values.seconds} s`);
+for (const [k, v] of rows) console.log(`${k.padEnd(24)} ${mean(v).toFixed(4)}`);

@@ -1,0 +1,68 @@
+/**
+ * The encoder's latent and the residual its RVQ stages leave, for a whole
+ * normalised mel: what new RVQ stages would code. Computed block by block
+ * exactly as encoding runs (pipeline.ts: BLOCK-frame blocks, MARGIN frames of
+ * context, silence outside the signal, cores kept), because the encoder's
+ * attention sees its block and a latent depends on the context it was given.
+ */
+import { normalizeMel, type MelStats } from "../audio/stats.js";
+import { jit, np, tree, type JArray } from "../nn/runtime.js";
+import { encoderLatent, type CodecBuffers, type CodecParams } from "./codec.js";
+import type { CodecConfig } from "./config.js";
+import { BLOCK, blockStarts, CORE, MARGIN } from "./pipeline.js";
+import { nearestCode } from "./rvq.js";
+
+export interface Latents {
+  /** Encoder output z [frames, dim] (unquantised). */
+  z: Float32Array;
+  /** z minus its greedy RVQ approximation by all the model's stages [frames, dim]. */
+  residual: Float32Array;
+}
+
+export class LatentProbe {
+  private fn: (p: CodecParams, b: CodecBuffers, mel: JArray) => JArray;
+
+  constructor(
+    private codec: CodecParams,
+    private buffers: CodecBuffers,
+    private config: CodecConfig,
+    private stats: MelStats,
+  ) {
+    const c = config;
+    // [BLOCK, 2 dim]: z, then its residual; the stage search is encodeCodes's (nearestCode), so codes agree.
+    this.fn = jit((p: CodecParams, b: CodecBuffers, mel: JArray) => {
+      const z = encoderLatent(p, c, mel).reshape([BLOCK, c.rvq.dim]);
+      let r = z.ref;
+      for (const cb of b.codebooks) {
+        const idx = nearestCode(r.ref, cb.ref);
+        r = r.sub(np.take(cb, idx, 0));
+      }
+      return np.concatenate([z, r], 1);
+    }) as never;
+  }
+
+  /** Latents of a log-mel (not normalised) [frames, nMels]. */
+  latents(mel: Float32Array, frames: number): Latents {
+    const n = this.config.nMels;
+    const D = this.config.rvq.dim;
+    const norm = normalizeMel({ frames, bands: n, data: mel }, this.stats).data;
+    const silence = normalizeMel({ frames: 1, bands: n, data: new Float32Array(n).fill(Math.log(1e-5)) }, this.stats).data;
+    const z = new Float32Array(frames * D);
+    const residual = new Float32Array(frames * D);
+    const block = new Float32Array(BLOCK * n);
+    for (const start of blockStarts(frames)) {
+      for (let i = 0; i < BLOCK; i++) {
+        const t = start - MARGIN + i;
+        block.set(t >= 0 && t < frames ? norm.subarray(t * n, (t + 1) * n) : silence, i * n);
+      }
+      const out = this.fn(tree.ref(this.codec), tree.ref(this.buffers), np.array(block).reshape([1, BLOCK, n]));
+      const host = out.dataSync() as Float32Array;
+      for (let i = 0; i < CORE && start + i < frames; i++) {
+        const row = (MARGIN + i) * 2 * D;
+        z.set(host.subarray(row, row + D), (start + i) * D);
+        residual.set(host.subarray(row + D, row + 2 * D), (start + i) * D);
+      }
+    }
+    return { z, residual };
+  }
+}
