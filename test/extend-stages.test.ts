@@ -51,7 +51,11 @@ describe("stage counts", () => {
     const rvq16 = CODEC_CONFIGS["small-lin64-cq16"].rvq;
     const rvq8 = CODEC_CONFIGS["small-lin64"].rvq;
     expect([6, 3, 1.5].map((kbps) => stagesFor({ kbps }, rvq16))).toEqual([16, 8, 4]);
-    expect(stagesFor({}, rvq16)).toBe(16);
+    // No rate given: 3 kbit/s where the model codes it, else all its stages.
+    expect(stagesFor({}, rvq16)).toBe(8);
+    expect(stagesFor({}, rvq8)).toBe(8);
+    expect(stagesFor({}, { stages: 4, codebookSize: 64 })).toBe(4);
+    expect(stagesFor({}, { stages: 4, codebookSize: 256 })).toBe(4);
     expect(describeRates(rvq16)).toBe("0.375 to 6 kbit/s in steps of 0.375 (1 to 16 RVQ stages)");
     expect(() => stagesFor({ kbps: 6 }, rvq8)).toThrow(/--kbps 6: this model codes 0\.375 to 3 kbit\/s/);
   });

@@ -30,10 +30,25 @@ export function describeRates(rvq: Rvq): string {
   return `${rates} (${stageRange(rvq)})`;
 }
 
+/** The rate coded when neither --kbps nor --stages is given, where a model codes it: the codec's headline rate. */
+export const DEFAULT_KBPS = 3;
+
+/** Stages by default: 3 kbit/s where the model codes it (a 16-stage model also codes 6), else all of them. */
+export function defaultStages(rvq: Rvq): number {
+  const s = (DEFAULT_KBPS * 1000) / bitsPerStage(rvq);
+  return Number.isInteger(s) && s <= rvq.stages ? s : rvq.stages;
+}
+
+/** The default rate in words, e.g. "3 kbit/s (8 of 16 stages)" or "all 4 stages". */
+export function describeDefault(rvq: Rvq): string {
+  const s = defaultStages(rvq);
+  return s === rvq.stages ? `all ${rvq.stages} stages` : `${kbit(s * bitsPerStage(rvq))} kbit/s (${s} of ${rvq.stages} stages)`;
+}
+
 /** The bundled model's rates, for help texts: read when help is shown (another --model may code others). */
 export function bundledRatesHelp(): string {
   const c = readCodecConfig();
-  return c ? `\nBit rates of the bundled model: ${describeRates(c.rvq)}; the default is all ${c.rvq.stages} stages.\n` : "";
+  return c ? `\nBit rates of the bundled model: ${describeRates(c.rvq)}; the default is ${describeDefault(c.rvq)}.\n` : "";
 }
 
 /** Flags alone (before a model is loaded): --kbps and --stages are two ways to say one thing. */
@@ -42,14 +57,14 @@ export function checkRateFlags(o: RateFlags): void {
     throw new UserError(`--kbps ${o.kbps} and --stages ${o.stages} both set the bit rate: give one of them`);
 }
 
-/** The stages to transmit: --stages, --kbps's equivalent, or all of them. */
+/** The stages to transmit: --stages, --kbps's equivalent, or the default (defaultStages). */
 export function stagesFor(o: RateFlags, rvq: Rvq): number {
   checkRateFlags(o);
   if (o.stages !== undefined) {
     if (o.stages > rvq.stages) throw new UserError(`--stages ${o.stages}: this model has ${stageRange(rvq)} (${kbit(bitsPerStage(rvq))} kbit/s each)`);
     return o.stages;
   }
-  if (o.kbps === undefined) return rvq.stages;
+  if (o.kbps === undefined) return defaultStages(rvq);
   const stages = (o.kbps * 1000) / bitsPerStage(rvq);
   const whole = Math.round(stages);
   if (Math.abs(stages - whole) > 1e-6 || whole < 1 || whole > rvq.stages) throw new UserError(`--kbps ${o.kbps}: this model codes ${describeRates(rvq)}`);

@@ -5,7 +5,7 @@ import type { CodecConfig } from "../../model/config.js";
 import { DEFAULT_MODEL_DIR, readModelDir } from "../../model/load.js";
 import { parseSafeTensors } from "../../util/safetensors.js";
 import { UserError } from "../../util/errors.js";
-import { describeRates } from "../bitrate.js";
+import { describeDefault, describeRates } from "../bitrate.js";
 
 /** The metadata of a weights file, read from its header alone. */
 function metadataOf(bytes: Uint8Array, source: string): Record<string, string> {
@@ -38,7 +38,7 @@ export function registerInfo(program: Command): void {
         `model ${dir}`,
         `model id ${id} (streams it writes decode only with it)`,
         `codec ${codec.name}: RVQ ${codec.rvq.stages} x ${codec.rvq.codebookSize} entries in ${codec.rvq.dim} dims${codecMeta.step ? `, step ${codecMeta.step}` : ""}`,
-        `bit rates ${describeRates(codec.rvq)}; default all ${codec.rvq.stages} stages`,
+        `bit rates ${describeRates(codec.rvq)}; default ${describeDefault(codec.rvq)}`,
         `vocoder ${vocoder.name}`,
         `size codec ${mb(files.codecSource)} MB + vocoder ${mb(files.vocoderSource)} MB`,
       ];
