@@ -107,16 +107,33 @@ describe("flowmac CLI on bad input", () => {
     expect(two.out).toMatch(/r\.fmac: \d+ bytes, 2 stages, 0\.\d{3} kbit\/s/);
     const one = flowmac("encode", ok, "-o", out, "--model", model, "--stages", "1");
     expect(one.out).toMatch(/r\.fmac: \d+ bytes, 1 stage, /);
-    // Help: the rules, and the bundled model's rates (8 stages of 256 entries); no rate it does not code.
+    // Help: the rules, and the bundled model's rates and default, read from its config; no fixed list of rates.
+    const rvq = readCodecConfig(fileURLToPath(new URL("../models/default/", import.meta.url)))!.rvq;
+    const top = (rvq.stages * 46.875 * Math.log2(rvq.codebookSize)) / 1000;
+    const bundled = new RegExp(`bundled model: 0\\.375 to ${String(top).replace(".", "\\.")} kbit/s in steps of 0\\.375 \\(1 to ${rvq.stages} RVQ stages\\); the default is (3 kbit/s \\(8 of ${rvq.stages} stages\\)|all ${rvq.stages} stages)`);
     const help = flowmac("encode", "--help").out;
     expect(help).toMatch(/--kbps <rate>[^]*not with\s+--stages/);
     expect(help).toMatch(/--stages <n>[^]*not with\s+--kbps/);
-    expect(help).toMatch(/bundled model: 0\.375 to 3 kbit\/s in steps of 0\.375 \(1 to 8 RVQ stages\)/);
-    expect(flowmac("roundtrip", "--help").out).toMatch(/bundled model: 0\.375 to 3 kbit\/s/);
-    const top = flowmac("--help").out;
-    expect(top).toMatch(/bundled model: 0\.375 to 3 kbit\/s/);
-    for (const h of [help, top]) expect(h).not.toMatch(/1\.5-6|1\.5 or 3|6 kbit/);
+    expect(help).toMatch(bundled);
+    expect(flowmac("roundtrip", "--help").out).toMatch(bundled);
+    const topHelp = flowmac("--help").out;
+    expect(topHelp).toMatch(bundled);
+    for (const h of [help, topHelp]) expect(h).not.toMatch(/1\.5-6|1\.5 or 3/);
   });
+
+  it("the bundled model codes 6 kbit/s out of the box (all 16 stages) and 3 kbit/s by default", () => {
+    const ok = join(dir, "ok.wav");
+    const six = join(dir, "six.fmac");
+    const enc6 = flowmac("encode", ok, "-o", six, "--kbps", "6");
+    expect(enc6.code).toBe(0);
+    expect(enc6.out).toMatch(/six\.fmac: \d+ bytes, 16 stages, /);
+    expect(readFmac(new Uint8Array(readFileSync(six))).stages).toBe(16);
+    const dflt = flowmac("encode", ok, "-o", join(dir, "three.fmac"));
+    expect(dflt.out).toMatch(/three\.fmac: \d+ bytes, 8 stages, /);
+    const dec = flowmac("decode", six, "-o", join(dir, "six.wav"));
+    expect(dec.code).toBe(0);
+    expect(statSync(join(dir, "six.wav")).size).toBeGreaterThan(44);
+  }, 120_000);
 
   it("a clip under a second reports that its bit rate is the header's, not a number", () => {
     const tiny = join(dir, "one-sample.wav");
