@@ -2,7 +2,8 @@
 # Starts (or resumes) the product's background training runs, niced, logging to files.
 # Rebuilds what is missing from the repository alone: the corpus (flowmac corpus), the
 # shipped model's mel statistics, and each run from its last checkpoint or, when the
-# run directory is gone, from the weights shipped in models/default.
+# run directory is gone, from the weights shipped in models/default (the codec runs: from its
+# 8-stage base, see BASE8 below).
 #
 #   scripts/train-background.sh            # codec-lin64 + codec-f64 + refiner (the vocoder run)
 #   RUNS="codec" scripts/train-background.sh
@@ -53,23 +54,32 @@ start() { # name, nice level, args...
   (cd "$SNAP" && nohup nice -n "$level" node "$SNAP/bin/flowmac.js" train "$@" --out "$run" "${resume[@]}" >> "$run.out" 2>&1 &)
 }
 
+# The codec runs train 8 stages (small-lin64). The shipped codec is that model extended to 16
+# stages by k-means (flowmac extend-stages), so runs that start from shipped weights start from
+# its 8-stage base, kept in git history: the commit before the extension shipped.
+BASE8_COMMIT=2874d9f
+BASE8="$DATA/base-small-lin64.safetensors"
+if [ ! -f "$BASE8" ]; then
+  git -C "$REPO" show "$BASE8_COMMIT:models/default/codec.safetensors" > "$BASE8.tmp" && mv "$BASE8.tmp" "$BASE8"
+fi
+
 for r in $RUNS; do
   case "$r" in
     codec-lin64)
-      if [ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] || [ ! -f "$REPO/models/default/codec.safetensors" ] || ! grep -q small-lin64 <(head -c 4096 "$REPO/models/default/codec.safetensors"); then
+      if [ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] || [ ! -f "$BASE8" ]; then
         # Afresh, the codec is warm-started from the linear codec (docs/training.md): fitted first when missing (~12 min).
         [ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] || [ -f "$DATA/linear-d64.safetensors" ] || (cd "$REPO" && nice -n 5 node bin/flowmac.js fit-linear --data "$DATA/corpus" -o "$DATA/linear-d64.safetensors" --stats "$DATA/shipped-stats.json" --dim 64 --max-frames 100000 --iterations 15)
         RESUME_FROM="" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx \
           $([ -f "$DATA/runs/codec-lin64/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init-linear "$DATA/linear-d64.safetensors" --init-cfm "$REPO/models/default")
       else
-        RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx --stats "$DATA/shipped-stats.json"
+        RESUME_FROM="$BASE8" start codec-lin64 10 codec --data "$DATA/corpus" --config small-lin64 --steps 12000 --prior-weight 1 --engine onnx --stats "$DATA/shipped-stats.json"
       fi ;;
     codec-f64)
       # The codec on 64-frame crops (1.4 s): a 128-frame crop leaves 3028 of the corpus's 5364
       # training clips (the short voice lines, most of the real English) unused. From the shipped
       # codec, fresh optimiser, a quarter of its learning rate (docs/training.md).
       RESUME_FROM="" start codec-f64 10 codec --data "$DATA/corpus" --steps 20000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --engine onnx \
-        $([ -f "$DATA/runs/codec-f64/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
+        $([ -f "$DATA/runs/codec-f64/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$BASE8") ;;
     codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
     refiner)
       # From the shipped refiner when that is what ships, else afresh (step 0 is NNLS + PGHI-FGLA).
