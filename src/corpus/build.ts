@@ -51,6 +51,27 @@ export const REAL_SOURCES: RealSource[] = [
   { name: "hedgewars-music", pkg: "hedgewars-data", kind: "music-real", match: /\/Data\/Music\/.*\.ogg$/, maxSeconds: 75, totalSeconds: 1500 },
 ];
 
+/**
+ * The sources issue 19 added (real speakers and music). They are taken after the synthesis, from
+ * random streams of their own, so adding them changes none of the first corpus's clips, ids or
+ * validation split (figures stay comparable); a new file's split is the same hash of its path.
+ * Unit effects, ambience and weapon sounds are left out: only voice lines, prompts and music.
+ */
+export const WIDER_SOURCES: RealSource[] = [
+  // Unit voice lines ("*_ack3.wav", "*_select2.wav"), not the attack/die/effect sounds; ~9 min.
+  { name: "megaglest-voices", pkg: "megaglest-data", kind: "speech-real", match: /\/megaglest\/techs\/.*\/(?!armor_|dragon_|ele)[a-z0-9_]*_(ack|select|sel)[0-9]*\.wav$/, maxSeconds: 30, totalSeconds: 1200 },
+  // The factions' and menu music, 9 tracks, ~31 min.
+  { name: "megaglest-music", pkg: "megaglest-data", kind: "music-real", match: /\/megaglest\/.*\/music\/[^/]*\.ogg$/, maxSeconds: 150, totalSeconds: 2400 },
+  // Telephone prompts: GSM 6.10 at 8 kHz (band-limited to 4 kHz), ~15 and ~10 min.
+  { name: "asterisk-fr-armelle", pkg: "asterisk-prompt-fr-armelle", kind: "speech-real", match: /\/sounds\/fr\/.*\.gsm$/, maxSeconds: 30, totalSeconds: 1200 },
+  { name: "asterisk-es-co", pkg: "asterisk-prompt-es-co", kind: "speech-real", match: /\/sounds\/es\/.*\.gsm$/, maxSeconds: 30, totalSeconds: 1200 },
+  // Its three music tracks (~9 min); its sounds are building ambience, no voices.
+  { name: "lincity-ng-music", pkg: "lincity-ng-data", kind: "music-real", match: /\/lincity-ng\/music\/.*\.ogg$/, maxSeconds: 150, totalSeconds: 900 },
+  // Announcer and voice lines (~2 min) and the 12 music tracks.
+  { name: "redeclipse-voices", pkg: "redeclipse-data", kind: "speech-real", match: /\/data\/sounds\/(voice|announcer)\/[^/]*\.ogg$/, maxSeconds: 30, totalSeconds: 600 },
+  { name: "redeclipse-music", pkg: "redeclipse-data", kind: "music-real", match: /\/data\/sounds\/music\/[^/]*\.ogg$/, maxSeconds: 150, totalSeconds: 1800 },
+];
+
 const TOOL_PACKAGES = ["sox", "libsox-fmt-all", "opus-tools", "espeak-ng", "festival", "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-ru", "flite", "fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont", "musescore-general-soundfont"];
 
 export interface BuildOptions {
@@ -141,7 +162,7 @@ function splitOf(group: string): "train" | "validation" {
 const safeId = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_").slice(-80);
 
 export function buildCorpus(o: BuildOptions): ManifestEntry[] {
-  ensurePackages([...TOOL_PACKAGES, ...REAL_SOURCES.map((s) => s.pkg)], o.log);
+  ensurePackages([...TOOL_PACKAGES, ...[...REAL_SOURCES, ...WIDER_SOURCES].map((s) => s.pkg)], o.log);
   const tmp = join(o.out, ".tmp");
   mkdirSync(tmp, { recursive: true });
   const rng = new Rng(o.seed);
@@ -156,32 +177,10 @@ export function buildCorpus(o: BuildOptions): ManifestEntry[] {
     return secs;
   };
 
-  for (const src of REAL_SOURCES) {
-    const files = run("dpkg", ["-L", src.pkg]).split("\n").filter((f) => src.match.test(f)).sort();
-    rng.fork().shuffle(files);
-    const dir = join(o.out, "clips", src.name);
-    mkdirSync(dir, { recursive: true });
-    const licence = licenceOf(src.pkg);
-    let total = 0;
-    let n = 0;
-    for (const f of files) {
-      if (total >= src.totalSeconds * o.scale) break;
-      const id = `${src.name}/${safeId(f.replace(/^\/usr\/share\//, ""))}`.replace(/\.(ogg|wav|opus)$/, "");
-      const rel = `clips/${id}.wav`;
-      if (!existsSync(join(o.out, rel))) {
-        const input = soxReadable(f, tmp);
-        const dur = soxDuration(input);
-        const take = Math.min(dur, src.maxSeconds);
-        convert(input, join(o.out, rel), dur > take ? (dur - take) / 2 : 0, dur > take ? take : undefined);
-      }
-      total += add({ id, path: rel, source: src.name, package: src.pkg, licence, kind: src.kind }, f);
-      n++;
-    }
-    o.log(`${src.name}: ${n} files, ${(total / 60).toFixed(1)} min`);
-  }
-
+  for (const src of REAL_SOURCES) takeSource(o, src, rng.fork(), tmp, add);
   synthesiseSpeech(o, rng.fork(), tmp, add);
   synthesiseMusic(o, rng.fork(), tmp, add);
+  for (const src of WIDER_SOURCES) takeSource(o, src, new Rng(sourceSeed(o.seed, src.name)), tmp, add);
   rmSync(tmp, { recursive: true, force: true });
   entries.sort((a, b) => (a.id < b.id ? -1 : 1));
   writeFileAtomic(join(o.out, "manifest.jsonl"), entries.map((e) => JSON.stringify(e)).join("\n") + "\n");
@@ -189,6 +188,38 @@ export function buildCorpus(o: BuildOptions): ManifestEntry[] {
 }
 
 type Adder = (e: Omit<ManifestEntry, "seconds" | "split">, group: string) => number;
+
+/** Seed of a wider source's own stream: the build seed and the source's name (FNV-1a). */
+export function sourceSeed(seed: number, name: string): number {
+  let h = 2166136261 ^ seed;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
+  return h >>> 0;
+}
+
+/** Converts a source's files in a seeded random order until its budget is spent (music: a middle segment). */
+function takeSource(o: BuildOptions, src: RealSource, rng: Rng, tmp: string, add: Adder): void {
+  const files = run("dpkg", ["-L", src.pkg]).split("\n").filter((f) => src.match.test(f)).sort();
+  rng.shuffle(files);
+  const dir = join(o.out, "clips", src.name);
+  mkdirSync(dir, { recursive: true });
+  const licence = licenceOf(src.pkg);
+  let total = 0;
+  let n = 0;
+  for (const f of files) {
+    if (total >= src.totalSeconds * o.scale) break;
+    const id = `${src.name}/${safeId(f.replace(/^\/usr\/share\//, ""))}`.replace(/\.(ogg|wav|opus|gsm)$/, "");
+    const rel = `clips/${id}.wav`;
+    if (!existsSync(join(o.out, rel))) {
+      const input = soxReadable(f, tmp);
+      const dur = soxDuration(input);
+      const take = Math.min(dur, src.maxSeconds);
+      convert(input, join(o.out, rel), dur > take ? (dur - take) / 2 : 0, dur > take ? take : undefined);
+    }
+    total += add({ id, path: rel, source: src.name, package: src.pkg, licence, kind: src.kind }, f);
+    n++;
+  }
+  o.log(`${src.name}: ${n} files, ${(total / 60).toFixed(1)} min`);
+}
 
 /** Sentences from the GPL texts shipped with every Debian system, plus numbers and dates. */
 function textPool(): string[] {

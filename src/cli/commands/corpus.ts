@@ -12,7 +12,7 @@ export function registerCorpus(program: Command): void {
     .description("build the training corpus from Debian packages and synthesis (installs packages with apt-get)")
     .option("-o, --out <dir>", "corpus directory", join(homedir(), "flowmac-data", "corpus"))
     .option("--seed <n>", "random seed", parseIntOption("seed", 0, 2 ** 31 - 1), 1)
-    .option("--scale <x>", "scale every duration budget (1 = full corpus, ~7 h)", parseFloatOption("scale", 0.001, 10), 1)
+    .option("--scale <x>", "scale every duration budget (1 = full corpus, ~9 h with the wider sources)", parseFloatOption("scale", 0.001, 10), 1)
     .action((opts: { out: string; seed: number; scale: number }) => {
       const t0 = Date.now();
       const entries = buildCorpus({ out: opts.out, seed: opts.seed, scale: opts.scale, log: (m) => console.error(m) });
