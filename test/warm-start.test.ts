@@ -20,7 +20,7 @@ import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
 import { clipMel, loadClips, type Clip } from "../src/train/data.js";
 import { sampleNormalisedFrames } from "../src/train/linear-frames.js";
 import { checkpointPath, runTraining } from "../src/train/runner.js";
-import { stageActiveShare } from "../src/train/warm-start.js";
+import { stageActiveShare } from "../src/model/rvq.js";
 import { parseSafeTensors } from "../src/util/safetensors.js";
 import { expectCleanFailure, runCli } from "./cli-run.js";
 import { maxAbsDiff } from "./helpers.js";

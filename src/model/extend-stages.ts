@@ -8,7 +8,7 @@
 import { UserError } from "../util/errors.js";
 import { parseSafeTensors, serializeSafeTensors, type NamedTensor, type TensorData } from "../util/safetensors.js";
 import { CHECKPOINT_FORMAT } from "../nn/checkpoint.js";
-import { stageActiveShare } from "./rvq.js";
+import { steadyEmaStats } from "./rvq.js";
 import { extendedConfig, type CodecConfig } from "./config.js";
 
 export { extendedConfig };
@@ -53,9 +53,7 @@ export function extendCodecFile(bytes: Uint8Array, source: string, added: NewSta
   for (let j = 0; j < extra; j++) {
     const s = S0 + j;
     const book = added.codebooks.slice(j * K * D, (j + 1) * K * D);
-    const perBatch = (batchFrames * stageActiveShare(config.rvq, s)) / added.frames;
-    const count = Float32Array.from(added.counts[j], (u) => Math.max(1, u * perBatch));
-    const sum = Float32Array.from(book, (v, i) => v * count[Math.floor(i / D)]);
+    const { count, sum } = steadyEmaStats(config.rvq, s, book, added.counts[j], added.frames, batchFrames);
     grown.get("codebooks")!.push([`buffers.codebooks.${s}`, f32([K, D], book)]);
     grown.get("emaSum")!.push([`buffers.emaSum.${s}`, f32([K, D], sum)]);
     grown.get("emaCount")!.push([`buffers.emaCount.${s}`, f32([K], count)]);

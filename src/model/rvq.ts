@@ -34,6 +34,22 @@ export function stageActiveShare(rvq: RvqConfig, s: number): number {
   return 1 - p + (p * kept) / (S - minStages + 1);
 }
 
+/**
+ * EMA statistics of one stage's codebook [K, D] in the steady state of training
+ * batches of `batchFrames` frames, from how often each entry was used on `frames`
+ * fitting frames: count = expected weighted use per batch (quantizer dropout
+ * included), floored at 1 (a fresh codebook's count, so a rare code is not
+ * restarted at step 0); sum = codeword x count. The first EMA updates then move
+ * the codebook by (1 - decay) of a batch's worth, as later in training.
+ */
+export function steadyEmaStats(rvq: RvqConfig, stage: number, book: Float32Array, uses: ArrayLike<number>, frames: number, batchFrames: number): { count: Float32Array; sum: Float32Array } {
+  const D = book.length / uses.length;
+  const perBatch = (batchFrames * stageActiveShare(rvq, stage)) / frames;
+  const count = Float32Array.from(uses, (u) => Math.max(1, u * perBatch));
+  const sum = Float32Array.from(book, (v, i) => v * count[Math.floor(i / D)]);
+  return { count, sum };
+}
+
 /** Nearest codebook entry of each row of r [N, D] in cb [K, D]: int32 [N]. */
 export function nearestCode(r: JArray, cb: JArray): JArray {
   const d = np

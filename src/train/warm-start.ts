@@ -10,13 +10,11 @@ import type { CfmParams } from "../model/cfm.js";
 import type { CodecConfig, RvqConfig } from "../model/config.js";
 import { encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
 import type { LinearPathParams } from "../model/linear-path.js";
-import { stageActiveShare, type RvqBuffers } from "../model/rvq.js";
+import { steadyEmaStats, type RvqBuffers } from "../model/rvq.js";
 import { restoreTree, type LoadedFile } from "../nn/checkpoint.js";
 import { np } from "../nn/runtime.js";
 import { UserError } from "../util/errors.js";
 import { configNameOf } from "./init-weights.js";
-
-export { stageActiveShare };
 
 /** What a codec run starts from besides its random initialisation. */
 export interface CodecStart {
@@ -68,10 +66,8 @@ export function linearCodebookBuffers(linear: LinearCodec, rvq: RvqConfig, batch
   for (let s = 0; s < S; s++) {
     const uses = new Float64Array(K);
     for (let t = 0; t < frames; t++) uses[codes[t * S + s]]++;
-    const perBatch = (batchFrames * stageActiveShare(rvq, s)) / frames;
-    const count = Float32Array.from(uses, (u) => Math.max(1, u * perBatch));
     const book = linear.codebooks.slice(s * K * D, (s + 1) * K * D);
-    const sum = Float32Array.from(book, (v, i) => v * count[Math.floor(i / D)]);
+    const { count, sum } = steadyEmaStats(rvq, s, book, uses, frames, batchFrames);
     out.codebooks.push(np.array(book).reshape([K, D]));
     out.emaCount.push(np.array(count));
     out.emaSum.push(np.array(sum).reshape([K, D]));
