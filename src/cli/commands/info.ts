@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import type { CodecConfig } from "../../model/config.js";
-import { DEFAULT_MODEL_DIR, readModelDir } from "../../model/load.js";
+import { DEFAULT_MODEL_DIR, modelIdOf, readModelDir } from "../../model/load.js";
 import { parseSafeTensors } from "../../util/safetensors.js";
 import { UserError } from "../../util/errors.js";
 import { describeDefault, describeRates } from "../bitrate.js";
@@ -25,7 +24,7 @@ export function registerInfo(program: Command): void {
     .command("info")
     .description("what a model directory holds: its model id, configs, the bit rates it serves, sizes")
     .option("--model <dir>", "model directory (default: the bundled model)")
-    .action((o: { model?: string }) => {
+    .action(async (o: { model?: string }) => {
       const dir = o.model ?? DEFAULT_MODEL_DIR;
       const files = readModelDir(dir);
       const codecMeta = metadataOf(files.codec, files.codecSource);
@@ -33,7 +32,7 @@ export function registerInfo(program: Command): void {
       const vocoder = configOf(metadataOf(files.vocoder, files.vocoderSource), files.vocoderSource);
       if (!codec.rvq) throw new UserError(`${files.codecSource}: not codec weights (no RVQ in its config)`);
       const mb = (p: string) => (statSync(p).size / 1e6).toFixed(1);
-      const id = createHash("sha256").update(files.codec).digest("hex").slice(0, 16);
+      const id = await modelIdOf(files.codec);
       const lines = [
         `model ${dir}`,
         `model id ${id} (streams it writes decode only with it)`,
