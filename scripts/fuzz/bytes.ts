@@ -1,5 +1,6 @@
 /** Generic byte-level mutations shared by the .fmac and audio fuzzers, all drawn from one seeded Rng. */
 import type { Rng } from "../../src/nn/rng.js";
+import { concatBytes } from "../../src/util/bytes.js";
 
 /** Values that often sit on a parser's boundaries, for fields of any width (truncated to fit). */
 export const EDGE_VALUES = [0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
@@ -59,11 +60,5 @@ export function extend(rng: Rng, b: Uint8Array, max = 1024): Uint8Array {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

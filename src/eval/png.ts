@@ -1,6 +1,7 @@
 /** A small RGB raster with lines, rectangles, text and heat maps, encoded as PNG (zlib from Node). */
 import { deflateSync } from "node:zlib";
 import { crc32 } from "../bitstream/crc32.js";
+import { concatBytes } from "../util/bytes.js";
 import { GLYPH_H, GLYPH_W, glyph } from "./font.js";
 
 export type RGB = [number, number, number];
@@ -63,13 +64,7 @@ export class Raster {
     hv.setUint32(4, this.height);
     ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
     const parts = [Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", new Uint8Array(deflateSync(raw))), chunk("IEND", new Uint8Array(0))];
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }
 

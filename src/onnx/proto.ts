@@ -4,6 +4,8 @@
  * ValueInfoProto). Field numbers follow onnx/onnx.proto (IR version 8).
  */
 
+import { concatBytes } from "../util/bytes.js";
+
 class Writer {
   private chunks: number[] = [];
   private parts: Uint8Array[] = [];
@@ -59,14 +61,7 @@ class Writer {
 
   finish(): Uint8Array {
     this.flush();
-    const n = this.parts.reduce((s, p) => s + p.length, 0);
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(this.parts);
   }
 }
 
