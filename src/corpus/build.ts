@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, extname, join } from "node:path";
 import { readWav } from "../audio/wav.js";
 import { Rng } from "../nn/rng.js";
+import { fnv1a } from "../util/fnv.js";
 import { UserError } from "../util/errors.js";
 import { writeFileAtomic } from "../util/files.js";
 import { partialSibling, settle } from "../util/partial-files.js";
@@ -154,9 +155,7 @@ function usable(path: string): number | null {
 
 /** Validation membership by a hash of the group (source file), about 1 in 20. */
 function splitOf(group: string): "train" | "validation" {
-  let h = 2166136261;
-  for (let i = 0; i < group.length; i++) h = Math.imul(h ^ group.charCodeAt(i), 16777619) >>> 0;
-  return h % 20 === 0 ? "validation" : "train";
+  return fnv1a(group) % 20 === 0 ? "validation" : "train";
 }
 
 const safeId = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_").slice(-80);
@@ -191,9 +190,7 @@ type Adder = (e: Omit<ManifestEntry, "seconds" | "split">, group: string) => num
 
 /** Seed of a wider source's own stream: the build seed and the source's name (FNV-1a). */
 export function sourceSeed(seed: number, name: string): number {
-  let h = 2166136261 ^ seed;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-  return h >>> 0;
+  return fnv1a(name, 2166136261 ^ seed);
 }
 
 /** Converts a source's files in a seeded random order until its budget is spent (music: a middle segment). */

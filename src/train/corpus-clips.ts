@@ -12,6 +12,7 @@ import { MelFrontEnd } from "../audio/mel.js";
 import { decodeWavFrames, parseWavHeader, readWav, type WavLayout } from "../audio/wav.js";
 import type { ManifestEntry } from "../corpus/build.js";
 import { UserError } from "../util/errors.js";
+import { fnv1a } from "../util/fnv.js";
 import { BANDS, zeroPadded, type Clip } from "./clip.js";
 import { readExactly, readFloats, writeFloats } from "./float-file.js";
 
@@ -25,11 +26,7 @@ export function isCorpusDir(dir: string): boolean {
   return existsSync(join(dir, "manifest.jsonl"));
 }
 
-function fnv(s: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
-  return h.toString(16);
-}
+const fnv = (s: string): string => fnv1a(s).toString(16);
 
 /** A corpus WAV clip: its header, read once, and crops of channel 0 read at their offsets. */
 function wavClipAudio(path: string, source: string): { layout: WavLayout; audio: (start: number, n: number) => Float32Array } {

@@ -5,12 +5,11 @@
  * other files, and stays put as files are added. With two or more files at
  * least one is held out and at least one trains; a single file does both.
  */
+import { fnv1a } from "../util/fnv.js";
 
 /** FNV-1a of the path's UTF-16 code units, as a number in [0, 1). */
 export function pathHash(path: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 16777619) >>> 0;
-  return h / 2 ** 32;
+  return fnv1a(path) / 2 ** 32;
 }
 
 export interface Split {
