@@ -57,8 +57,8 @@ start() { # name, nice level, args...
 # The codec runs train 8 stages (small-lin64). The shipped codec is that model extended to 16
 # stages by k-means (flowmac extend-stages), so runs that start from shipped weights start from
 # its 8-stage base, kept in git history: the commit before the extension shipped.
-BASE8_COMMIT=2874d9f
-BASE8="$DATA/base-small-lin64.safetensors"
+BASE8_COMMIT=d259ab5
+BASE8="$DATA/base-small-lin64-$BASE8_COMMIT.safetensors"
 if [ ! -f "$BASE8" ]; then
   git -C "$REPO" show "$BASE8_COMMIT:models/default/codec.safetensors" > "$BASE8.tmp" && mv "$BASE8.tmp" "$BASE8"
 fi
