@@ -212,7 +212,7 @@ export function writeReport(dir: string, clips: Clip[], res: EvalResult, plotCli
   const md = [
     `# Evaluation: ${clips.length} clips, ${total.toFixed(1)} s`,
     "",
-    "Means weighted by clip duration; bit rates measured from the encoded files (FlowMAC: .fmac size incl. its 40-byte header and CRC); speeds are multiples of real time on this machine, one thread. Signals are delay-aligned by cross-correlation before scoring. Pitch: YIN F0 (50-800 Hz, 10 ms frames).",
+    "Means weighted by clip duration; bit rates measured from the encoded files (FlowMAC: .fmac size incl. its 40-byte header and CRC); speeds are multiples of real time on this machine, one thread. Signals are delay-aligned before scoring: the lag of best-matching log-spectral envelopes (2.7 ms steps; robust to codecs that do not keep the phase), refined by waveform cross-correlation within one step. Pitch: YIN F0 (50-800 Hz, 10 ms frames).",
     "",
     groupedTables(res.groups),
     "## Commands",
