@@ -72,10 +72,8 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
     const bits = Math.log2(rvq.codebookSize);
     const stages = Math.min(rvq.stages, Math.round((msg.kbps * 1000) / ((SR / 512) * bits)));
     const t0 = performance.now();
-    const enc = await encodeAudio(eng, input);
-    const codes = new Uint16Array(enc.frames * stages);
-    for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
-    fmac = writeFmac({ modelId: engine!.info.modelId, sampleRate: SR, stages, bitsPerIndex: bits, length: input.length, frames: enc.frames, codes });
+    const { codes, frames: codeFrames } = await encodeAudio(eng, input, undefined, { stages });
+    fmac = writeFmac({ modelId: engine!.info.modelId, sampleRate: SR, stages, bitsPerIndex: bits, length: input.length, frames: codeFrames, codes });
     encodeMs = performance.now() - t0;
   } else {
     fmac = msg.fmac;

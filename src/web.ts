@@ -4,7 +4,8 @@
  * fetched over HTTP (made by `flowmac export` / `npm run demo:build`).
  */
 import type * as OrtTypes from "onnxruntime-common";
-import { ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./model/export-onnx-names.js";
+import { CODEBOOKS_FILE, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./model/export-onnx-names.js";
+import { codebooksFrom } from "./model/onnx-engine.js";
 import { OnnxEngine } from "./model/onnx-engine.js";
 
 export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
@@ -26,5 +27,6 @@ export async function openWebEngine(ort: typeof OrtTypes, baseUrl: string, onPro
     graphs[name] = new Uint8Array(await (await get(`${name}.onnx`)).arrayBuffer());
     onProgress?.(i + 1, ONNX_GRAPHS.length);
   }
-  return OnnxEngine.create(ort, { info, graphs });
+  const codebooks = codebooksFrom(new Uint8Array(await (await get(CODEBOOKS_FILE)).arrayBuffer()));
+  return OnnxEngine.create(ort, { info, graphs, codebooks });
 }

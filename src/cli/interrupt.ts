@@ -48,7 +48,7 @@ export function interruptible(engine: InferenceEngine): InferenceEngine {
   return {
     name: engine.name,
     info: engine.info,
-    encode: async (melNorm, frames) => (await nextTurn(), engine.encode(melNorm, frames)),
+    encode: async (melNorm, frames, search) => (await nextTurn(), engine.encode(melNorm, frames, search)),
     prior: async (codes, mask, frames) => (await nextTurn(), engine.prior(codes, mask, frames)),
     vectorField: async (x, mu, tEmb, batch, frames) => (await nextTurn(), engine.vectorField(x, mu, tEmb, batch, frames)),
     vocode: async (mel, frames) => (await nextTurn(), engine.vocode(mel, frames)),

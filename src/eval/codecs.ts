@@ -19,11 +19,12 @@ export interface EvalCodec {
   run(audio24k: Float32Array): Promise<CodecRun>;
 }
 
-/** Decoding settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature). */
+/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam). */
 interface DecodeOverrides {
   steps?: number;
   guidance?: number;
   temperature?: number;
+  beam?: number;
 }
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
@@ -31,19 +32,18 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   const stages = Math.round((kbps * 1000) / perStage);
   if (stages < 1 || stages > engine.info.codec.rvq.stages)
     throw new UserError(`flowmac@${kbps}: the model (${engine.info.codec.name}) codes ${describeRates(engine.info.codec.rvq)}`);
-  const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...o };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : ""].join("");
+  const { beam, ...decodeOverrides } = o;
+  const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : ""].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
     async run(audio) {
       const t0 = performance.now();
-      const enc = await encodeAudio(engine, audio);
-      const codes = new Uint16Array(enc.frames * stages);
-      for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
-      const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes }).length;
+      const { codes, frames } = await encodeAudio(engine, audio, undefined, { stages, beam });
+      const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames, codes }).length;
       const t1 = performance.now();
-      const out = await decodeAudio(engine, codes, enc.frames, stages, audio.length, decode);
+      const out = await decodeAudio(engine, codes, frames, stages, audio.length, decode);
       const t2 = performance.now();
       return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
     },
@@ -110,17 +110,18 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
 }
 
 /**
- * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7"
- * (guidance 0.5, temperature 0.7; any of the three, in any order), "vocoder-only", "linear@3"
+ * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1"
+ * (guidance 0.5, temperature 0.7, greedy RVQ search; any of them, in any order), "vocoder-only", "linear@3"
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
       if (part[0] === "g") o.guidance = Number(part.slice(1));
       else if (part[0] === "t") o.temperature = Number(part.slice(1));
+      else if (part[0] === "b") o.beam = Number(part.slice(1));
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));

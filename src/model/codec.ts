@@ -8,7 +8,8 @@ import { timeEmbeddingValues } from "../nn/time-embedding.js";
 import { np, type JArray } from "../nn/runtime.js";
 import { cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
 import type { CodecConfig } from "./config.js";
-import { initRvq, nearestCode, quantize, type RvqBuffers } from "./rvq.js";
+import { mm } from "../nn/layers.js";
+import { initRvq, quantize, type RvqBuffers } from "./rvq.js";
 import { initLinearPath, linearProject, linearReconstruct, type LinearPathParams } from "./linear-path.js";
 import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
@@ -129,18 +130,16 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
   return uploadCodecBatch(sampleCodecBatchHost(rng, c, mel, B, T));
 }
 
-/** Inference encoder: normalised mel [1, T, nMels] -> codes [S, T] (int32), nearest entries stage by stage. */
-export function encodeCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray): JArray {
+/**
+ * Inference encoder: normalised mel [1, T, nMels] -> scores z·c [T, S*K] of the
+ * latent against every entry of every stage, stage-major within a frame. The
+ * RVQ search that turns them into codes runs on the host (rvq-search.ts): a
+ * beam search is data-dependent, while this product is one matrix multiply.
+ */
+export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray): JArray {
   const T = mel.shape[1];
-  let r = encoderLatent(p, c, mel).reshape([T, c.rvq.dim]);
-  const codes: JArray[] = [];
-  for (const cb of b.codebooks) {
-    const idx = nearestCode(r.ref, cb);
-    r = r.sub(np.take(cb.ref, idx.ref, 0));
-    codes.push(idx);
-  }
-  r.dispose();
-  return np.stack(codes, 0);
+  const z = encoderLatent(p, c, mel).reshape([T, c.rvq.dim]);
+  return mm(z, np.concatenate(b.codebooks, 0).transpose());
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { CodecConfig } from "./config.js";
 import type { AnyVocoderConfig } from "./vocoder.js";
 import type { MelStats } from "../audio/stats.js";
+import type { SearchOptions } from "./rvq-search.js";
 
 export interface EngineInfo {
   codec: CodecConfig;
@@ -21,8 +22,8 @@ export interface EngineInfo {
 export interface InferenceEngine {
   readonly name: string;
   readonly info: EngineInfo;
-  /** Normalised mel [T, nMels] -> codes [S, T] (all stages). */
-  encode(melNorm: Float32Array, frames: number): Promise<Int32Array>;
+  /** Normalised mel [T, nMels] -> codes [stages, T] by the RVQ search (rvq-search.ts; default: all stages, beam DEFAULT_BEAM). */
+  encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<Int32Array>;
   /** Codes [S, T] (all S stages; unused ones masked) and stage mask [S] -> prior mel mu [T, nMels] (normalised). */
   prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */

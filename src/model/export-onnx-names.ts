@@ -9,9 +9,14 @@ export type GraphName = (typeof ONNX_GRAPHS)[number];
  * pipeline changes what the graphs compute or expect (block size, inputs), so
  * that cached or user-exported bundles from older versions are not used.
  */
-export const ONNX_FORMAT = 5;
+export const ONNX_FORMAT = 6;
+
+/** The bundle file holding the RVQ codebooks [S, K, dim] as little-endian float32 (the host-side RVQ search needs them). */
+export const CODEBOOKS_FILE = "codebooks.f32";
 
 export interface OnnxBundle {
   info: EngineInfo & { block: number; format: number };
   graphs: Record<GraphName, Uint8Array>;
+  /** RVQ codebooks [S, K, dim]: the encoder graph outputs scores against them, the host searches. */
+  codebooks: Float32Array;
 }

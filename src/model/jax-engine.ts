@@ -1,6 +1,7 @@
 /** The reference engine: the jax-js model code itself, jit-compiled per block shape. */
 import { jit, np, tree, type JArray } from "../nn/runtime.js";
-import { encodeCodes, priorFromCodes, type CodecBuffers, type CodecParams } from "./codec.js";
+import { encodeScores, priorFromCodes, type CodecBuffers, type CodecParams } from "./codec.js";
+import { RvqSearch, type SearchOptions } from "./rvq-search.js";
 import { cfmVectorField } from "./cfm.js";
 import { generate, type AnyVocoderParams } from "./vocoder.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
@@ -16,6 +17,7 @@ export class JaxEngine implements InferenceEngine {
   private vocodeFn: ((p: any, mel: JArray) => JArray) | null = null;
   private refineFn: ((p: any, mel: JArray, logPrior: JArray) => JArray) | null = null;
   private refiner: Promise<RefinerVocoder> | null = null;
+  private rvq: RvqSearch;
 
   constructor(
     readonly info: EngineInfo,
@@ -24,7 +26,10 @@ export class JaxEngine implements InferenceEngine {
     private generator: AnyVocoderParams,
   ) {
     const c = info.codec;
-    this.encodeFn = jit((p: any, b: any, mel: JArray) => encodeCodes(p, b, c, mel));
+    this.encodeFn = jit((p: any, b: any, mel: JArray) => encodeScores(p, b, c, mel));
+    const books = new Float32Array(c.rvq.stages * c.rvq.codebookSize * c.rvq.dim);
+    buffers.codebooks.forEach((cb, s) => books.set(cb.ref.dataSync() as Float32Array, s * c.rvq.codebookSize * c.rvq.dim));
+    this.rvq = new RvqSearch(books, c.rvq.stages, c.rvq.codebookSize, c.rvq.dim);
     this.priorFn = jit((p: any, b: any, codes: JArray, mask: JArray) => priorFromCodes(p, b, c, codes, mask));
     this.fieldFn = jit((p: any, x: JArray, mu: JArray, t: JArray) => cfmVectorField(p, c.cfm, x, mu, t));
     const v = info.vocoder;
@@ -32,9 +37,9 @@ export class JaxEngine implements InferenceEngine {
     else this.vocodeFn = jit((p: any, mel: JArray) => generate(p, v, mel));
   }
 
-  async encode(melNorm: Float32Array, frames: number): Promise<Int32Array> {
+  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<Int32Array> {
     const out = this.encodeFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(melNorm).reshape([1, frames, this.info.codec.nMels]));
-    return Int32Array.from(out.dataSync() as Int32Array);
+    return this.rvq.search(out.dataSync() as Float32Array, frames, search).codes;
   }
 
   async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {

@@ -11,6 +11,7 @@ import { UserError } from "../util/errors.js";
 import { loadFastFft } from "../audio/fft.js";
 import { InverseStft } from "../audio/istft.js";
 import { RefinerVocoder } from "./refiner-host.js";
+import { RvqSearch, type SearchOptions } from "./rvq-search.js";
 
 type Ort = typeof OrtTypes;
 
@@ -18,6 +19,13 @@ type Ort = typeof OrtTypes;
 export function bundleVersionProblem(info: OnnxBundle["info"]): string | null {
   if (info.format === ONNX_FORMAT && info.block === BLOCK) return null;
   return `exported by another version of flowmac (format ${info.format ?? 1}, blocks of ${info.block}; this one needs format ${ONNX_FORMAT}, blocks of ${BLOCK})`;
+}
+
+/** Codebooks from the bytes of a bundle's CODEBOOKS_FILE (little-endian float32; copied, so any alignment will do). */
+export function codebooksFrom(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 4) throw new UserError(`ONNX model: the codebooks file has ${bytes.length} bytes, not a whole number of float32 values`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => v.getFloat32(4 * i, true));
 }
 
 export interface OnnxEngineOptions {
@@ -57,6 +65,7 @@ export class OnnxEngine implements InferenceEngine {
     private istft: InverseStft | null,
     /** Set when the vocoder graph outputs log-magnitude (a refiner): its prior and phase on the host. */
     private refiner: RefinerVocoder | null,
+    private rvq: RvqSearch,
   ) {}
 
   static async create(ort: Ort, bundle: OnnxBundle, { threads = 1, logSeverity = 4 }: OnnxEngineOptions = {}): Promise<OnnxEngine> {
@@ -76,16 +85,18 @@ export class OnnxEngine implements InferenceEngine {
       if (g.kind !== "refiner") throw new UserError("ONNX model: the vocoder graph outputs log-magnitude but the vocoder is not a refiner");
       refiner = await RefinerVocoder.create(g);
     }
-    return new OnnxEngine(bundle.info, ort, sessions, istft, refiner);
+    const { stages, codebookSize, dim } = bundle.info.codec.rvq;
+    if (bundle.codebooks.length !== stages * codebookSize * dim) throw new UserError(`ONNX model: ${bundle.codebooks.length} codebook values where the model has ${stages} x ${codebookSize} x ${dim}`);
+    return new OnnxEngine(bundle.info, ort, sessions, istft, refiner, new RvqSearch(bundle.codebooks, stages, codebookSize, dim));
   }
 
   private f32(data: Float32Array, dims: number[]) {
     return new this.ort.Tensor("float32", data, dims);
   }
 
-  async encode(melNorm: Float32Array, frames: number): Promise<Int32Array> {
+  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<Int32Array> {
     const out = await this.sessions.encoder.run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]) });
-    return Int32Array.from(out.codes.data as Int32Array);
+    return this.rvq.search(out.scores.data as Float32Array, frames, search).codes;
   }
 
   async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {

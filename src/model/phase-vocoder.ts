@@ -115,7 +115,7 @@ export async function withVocoder(engine: InferenceEngine, choice: VocoderChoice
   return {
     name: engine.name,
     info: engine.info,
-    encode: (m, f) => engine.encode(m, f),
+    encode: (m, f, s) => engine.encode(m, f, s),
     prior: (c, m, f) => engine.prior(c, m, f),
     vectorField: (x, mu, t, b, f) => engine.vectorField(x, mu, t, b, f),
     vocode: async (mel, frames) => v.vocode(mel, frames),

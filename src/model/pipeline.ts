@@ -13,6 +13,7 @@ import { timeEmbeddingValues } from "../nn/time-embedding.js";
 import { hashNormal } from "../nn/rng.js";
 import { framesFor, HOP } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
+import type { SearchOptions } from "./rvq-search.js";
 import { firstCodeBeyond } from "./stream-fit.js";
 
 export const MARGIN = 32;
@@ -64,8 +65,9 @@ export function blockStarts(frames: number): number[] {
   return out;
 }
 
-export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, onProgress?: (d: number, t: number) => void): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
-  return encodeChunks(engine, (async function* () { yield audio; })(), audio.length, onProgress);
+/** Codes [frames, stages] of a whole signal; `search`: the stages to code (default all) and the beam (rvq-search.ts). */
+export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, onProgress?: (d: number, t: number) => void, search: SearchOptions = {}): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
+  return encodeChunks(engine, (async function* () { yield audio; })(), audio.length, onProgress, search);
 }
 
 /**
@@ -79,10 +81,11 @@ export async function encodeChunks(
   chunks: AsyncIterable<Float32Array>,
   length: number,
   onProgress?: (d: number, t: number) => void,
+  search: SearchOptions = {},
 ): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
   const { codec, stats } = engine.info;
   const n = codec.nMels;
-  const S = codec.rvq.stages;
+  const S = search.stages ?? codec.rvq.stages;
   const fe = await frontEnd();
   const { nFft, hop } = fe.config;
   const frames = fe.frameCount(length);
@@ -113,7 +116,7 @@ export async function encodeChunks(
       const t = start - MARGIN + i;
       if (t < first || t >= last) norm.set(silence, i * n);
     }
-    const block = await engine.encode(norm, BLOCK);
+    const block = await engine.encode(norm, BLOCK, { ...search, stages: S });
     for (let i = 0; i < CORE && start + i < frames; i++) for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block[s * BLOCK + MARGIN + i];
     // The next block's first frame reads from here on (frames near 0 reflect into the first block only).
     signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));

@@ -6,6 +6,7 @@ import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
+import { DEFAULT_BEAM } from "../../model/rvq-search.js";
 import { modelHint } from "../model-lookup.js";
 import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
@@ -22,6 +23,7 @@ interface EncodeOpts extends ModelOpts {
   output: string;
   kbps?: number;
   stages?: number;
+  beam: number;
 }
 
 interface DecodeOpts extends ModelOpts {
@@ -39,6 +41,7 @@ function encodeOptions(cmd: Command): Command {
   return cmd
     .option("--kbps <rate>", "bit rate in kbit/s, one the model codes (see below); not with --stages", parsePositiveOption("kbps"))
     .option("--stages <n>", "RVQ stages to transmit (default: all); not with --kbps", parsePositiveOption("stages", true))
+    .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
     .addHelpText("after", bundledRatesHelp);
 }
 
@@ -67,7 +70,7 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
   const bar = progressBar("encode", 1);
   let enc: Awaited<ReturnType<typeof encodeChunks>>;
   try {
-    enc = await encodeChunks(engine, audio.chunks(), audio.length, (d, t) => bar.update(d / t));
+    enc = await encodeChunks(engine, audio.chunks(), audio.length, (d, t) => bar.update(d / t), { stages, beam: o.beam });
   } finally {
     bar.stop();
   }

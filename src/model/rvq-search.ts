@@ -1,0 +1,142 @@
+/**
+ * The encoder's RVQ search. Greedy RVQ picks at each stage the entry nearest to
+ * what the stages before it left, which is not the nearest sum of entries: an
+ * entry a little further at stage s can leave a residual the next stages code
+ * much better. Beam search keeps the `beam` best partial sums per frame (the
+ * M-best search of multi-stage VQ speech coders). Codebooks and bitstream are
+ * unchanged, so every decoder reads its codes; beam 1 is greedy RVQ.
+ *
+ * The search works on scores z·c for every entry of every stage (one matrix
+ * product, done by the engine next to the encoder) and on dot products between
+ * entries of different stages (computed here once, row by row as needed):
+ *   |z - sum_u c_u|^2 = |z|^2 + sum_u (|c_u|^2 - 2 (z·c_u - sum_{v<u} c_v·c_u))
+ * so a candidate costs O(stage) additions instead of a dim-long dot product.
+ * Deterministic: float64 sums; ties go to the lower (path, entry).
+ */
+
+/** Beam width of encoding when none is asked for (docs/results.md: measured on validation speech). */
+export const DEFAULT_BEAM = 4;
+
+export interface SearchOptions {
+  /** Stages to search and return (default: all the model's); the search is optimised for exactly these. */
+  stages?: number;
+  /** Partial sums kept per frame (default DEFAULT_BEAM; 1 = greedy). */
+  beam?: number;
+}
+
+export class RvqSearch {
+  private readonly norms: Float64Array[];
+  /** c_u·c_s by stage pair (u < s): gram[u * S + s] [K, K]; row k holds c_{u,k}·c_{s,j} once done[k] is set. */
+  private readonly gram: { rows: Float32Array; done: Uint8Array }[];
+
+  /** `codebooks` [stages, K, dim], as the model stores them. */
+  constructor(
+    private readonly codebooks: Float32Array,
+    readonly stages: number,
+    readonly K: number,
+    readonly dim: number,
+  ) {
+    if (codebooks.length !== stages * K * dim) throw new Error(`expected ${stages * K * dim} codebook values, got ${codebooks.length}`);
+    this.norms = Array.from({ length: stages }, (_, s) => {
+      const n = new Float64Array(K);
+      for (let k = 0; k < K; k++) n[k] = dot(codebooks, (s * K + k) * dim, codebooks, (s * K + k) * dim, dim);
+      return n;
+    });
+    this.gram = new Array(stages * stages);
+  }
+
+  /** The row offset of c_{u,k}·c_{s,·} in pair (u, s)'s matrix, computed on first use (most rows are never needed). */
+  private gramPair(u: number, s: number): { rows: Float32Array; done: Uint8Array } {
+    return (this.gram[u * this.stages + s] ??= { rows: new Float32Array(this.K * this.K), done: new Uint8Array(this.K) });
+  }
+
+  private fillRow(g: { rows: Float32Array; done: Uint8Array }, u: number, s: number, k: number): void {
+    const { K, dim } = this;
+    const a = (u * K + k) * dim;
+    for (let j = 0; j < K; j++) g.rows[k * K + j] = dot(this.codebooks, a, this.codebooks, (s * K + j) * dim, dim);
+    g.done[k] = 1;
+  }
+
+  /** Scores z·c [T, S*K] of latents z [T, dim], on the host (the engines compute them in their graphs). */
+  scores(z: Float32Array, T: number): Float32Array {
+    const { K, dim } = this;
+    const SK = this.stages * K;
+    const out = new Float32Array(T * SK);
+    for (let t = 0; t < T; t++) for (let e = 0; e < SK; e++) out[t * SK + e] = dot(z, t * dim, this.codebooks, e * dim, dim);
+    return out;
+  }
+
+  /**
+   * Codes, stage-major [stages, T], from scores [T, S*K] (all the model's S
+   * stages scored); also the squared error per frame less |z|^2.
+   */
+  search(scores: Float32Array, T: number, o: SearchOptions = {}): { codes: Int32Array; error: Float64Array } {
+    const { K, stages: S } = this;
+    const stages = o.stages ?? S;
+    const beam = o.beam ?? DEFAULT_BEAM;
+    if (!Number.isInteger(stages) || stages < 1 || stages > S) throw new RangeError(`${stages} stages asked of a model with ${S}`);
+    if (!Number.isInteger(beam) || beam < 1) throw new RangeError(`beam must be a positive integer, got ${beam}`);
+    if (scores.length !== T * S * K) throw new Error(`expected ${T * S * K} scores, got ${scores.length}`);
+    const codes = new Int32Array(stages * T);
+    const error = new Float64Array(T);
+    let err = new Float64Array(beam);
+    let path = new Int32Array(beam * stages);
+    let nextPath = new Int32Array(beam * stages);
+    let nextErr = new Float64Array(beam);
+    const candFrom = new Int32Array(beam);
+    const candK = new Int32Array(beam);
+    const a = new Float32Array(K);
+    for (let t = 0; t < T; t++) {
+      err[0] = 0;
+      let alive = 1;
+      for (let s = 0; s < stages; s++) {
+        const sc = t * S * K + s * K;
+        const nrm = this.norms[s];
+        let kept = 0;
+        for (let p = 0; p < alive; p++) {
+          // a_j = z·c_{s,j} - sum_{u<s} c_{u,k_u}·c_{s,j}: the residual of path p dotted with entry j.
+          for (let j = 0; j < K; j++) a[j] = scores[sc + j];
+          for (let u = 0; u < s; u++) {
+            const g = this.gramPair(u, s);
+            const k = path[p * stages + u];
+            if (!g.done[k]) this.fillRow(g, u, s, k);
+            const rows = g.rows;
+            const o = k * K;
+            for (let j = 0; j < K; j++) a[j] -= rows[o + j];
+          }
+          for (let j = 0; j < K; j++) {
+            const e = err[p] + nrm[j] - 2 * a[j];
+            if (kept === beam && !(e < nextErr[beam - 1])) continue;
+            // Insertion in ascending order; an equal error stays behind the earlier (path, entry).
+            let i = kept < beam ? kept++ : beam - 1;
+            while (i > 0 && e < nextErr[i - 1]) {
+              nextErr[i] = nextErr[i - 1];
+              candFrom[i] = candFrom[i - 1];
+              candK[i] = candK[i - 1];
+              i--;
+            }
+            nextErr[i] = e;
+            candFrom[i] = p;
+            candK[i] = j;
+          }
+        }
+        for (let i = 0; i < kept; i++) {
+          nextPath.set(path.subarray(candFrom[i] * stages, candFrom[i] * stages + s), i * stages);
+          nextPath[i * stages + s] = candK[i];
+        }
+        [path, nextPath] = [nextPath, path];
+        [err, nextErr] = [nextErr, err];
+        alive = kept;
+      }
+      for (let s = 0; s < stages; s++) codes[s * T + t] = path[s];
+      error[t] = err[0];
+    }
+    return { codes, error };
+  }
+}
+
+function dot(x: Float32Array, i: number, y: Float32Array, j: number, n: number): number {
+  let acc = 0;
+  for (let e = 0; e < n; e++) acc += x[i + e] * y[j + e];
+  return acc;
+}
