@@ -7,6 +7,7 @@
 #
 #   scripts/train-background.sh            # codec-lin64 + codec-f64 + refiner (the vocoder run)
 #   RUNS="codec" scripts/train-background.sh
+#   RUNS="codec-prior" scripts/train-background.sh # codec-f64's recipe without the CFM term (prior-first)
 #   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
 #
 # The runs execute a snapshot of dist/ in $DATA/app-<commit>, so rebuilding the work
@@ -80,6 +81,11 @@ for r in $RUNS; do
       # codec, fresh optimiser, a quarter of its learning rate (docs/training.md).
       RESUME_FROM="" start codec-f64 10 codec --data "$DATA/corpus" --steps 20000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --engine onnx \
         $([ -f "$DATA/runs/codec-f64/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$BASE8") ;;
+    codec-prior)
+      # codec-f64's recipe, prior-first: no flow-matching term (--cfm-weight 0), so a step skips the
+      # CFM (~60 % of its work) and the autoencoder, which the default decoder is, gets the CPU.
+      RESUME_FROM="" start codec-prior 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx \
+        $([ -f "$DATA/runs/codec-prior/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$BASE8") ;;
     codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
     refiner)
       # From the shipped refiner when that is what ships, else afresh (step 0 is NNLS + PGHI-FGLA).

@@ -15,7 +15,7 @@ import { clipMel, loadClips, type Clip } from "../src/train/data.js";
 import { OnnxCodecStep } from "../src/train/onnx-step.js";
 import { checkpointPath, runTraining } from "../src/train/runner.js";
 import { parseSafeTensors } from "../src/util/safetensors.js";
-import { maxScaledDiff } from "./helpers.js";
+import { maxAbsDiff, maxScaledDiff } from "./helpers.js";
 import { makeToyCorpus } from "./toy-corpus.js";
 
 let train: Clip[];
@@ -84,6 +84,35 @@ describe("codec training step on onnxruntime", () => {
     for (let s = 0; s < t.steps; s++) {
       for (const k of ["loss", "prior", "cfm", "commit", "gradNorm"]) expect(relDiff(b[s][k], a[s][k]), `step ${s} ${k}`).toBeLessThan(1e-4);
       expect(b[s].restarted, `step ${s} restarts`).toBe(a[s].restarted);
+    }
+  });
+
+  it("prior-first (CFM weight 0): both engines agree, the CFM's weights stay as they were, the rest trains", async () => {
+    const cp = { ...c, loss: { ...c.loss, cfm: 0 } };
+    const t = { ...CODEC_TRAIN.tiny, steps: 4 };
+    const run = async (engine: "jax" | "onnx") => {
+      const task = createCodecTask(cp, t, train, train, stats, 0, { engine });
+      const before = namedLeaves(task.params() as never).map(([n, a]) => [n, Float32Array.from((a as JArray).ref.dataSync() as Float32Array)] as const);
+      const rng = new Rng(3);
+      const out: Record<string, number>[] = [];
+      for (let s = 0; s < t.steps; s++) out.push(await task.step(s, rng));
+      const after = new Map(namedLeaves(task.params() as never).map(([n, a]) => [n, (a as JArray).ref.dataSync() as Float32Array]));
+      return { out, before, after };
+    };
+    const a = await run("jax");
+    const b = await run("onnx");
+    for (let s = 0; s < t.steps; s++) {
+      expect(a.out[s].cfm).toBe(0);
+      for (const k of ["loss", "prior", "commit", "gradNorm"]) expect(relDiff(b.out[s][k], a.out[s][k]), `step ${s} ${k}`).toBeLessThan(1e-4);
+    }
+    for (const r of [a, b]) {
+      let cfmMoved = 0, otherMoved = 0;
+      for (const [n, w0] of r.before) {
+        if (n.startsWith("cfm.")) cfmMoved = Math.max(cfmMoved, maxAbsDiff(r.after.get(n)!, w0));
+        else otherMoved = Math.max(otherMoved, maxScaledDiff(r.after.get(n)!, w0));
+      }
+      expect(cfmMoved).toBe(0); // zero gradient, no weight decay: untouched
+      expect(otherMoved).toBeGreaterThan(1e-4);
     }
   });
 

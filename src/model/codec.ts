@@ -83,13 +83,21 @@ export function codecLoss(p: CodecParams, buffers: CodecBuffers, c: CodecConfig,
   const mu = decoderPrior(p, c, q.zq);
   const diff = mu.ref.sub(batch.mel.ref);
   const prior = np.square(diff.ref).mean().add(np.abs(diff).mean());
+  const cfmWeight = c.loss.cfm ?? 1;
+  if (cfmWeight === 0) {
+    // Prior-first: no flow-matching term, so the CFM's parameters get zero gradients and the step skips its work.
+    for (const x of [mu, batch.mel, batch.noise, batch.t, batch.tEmb, batch.condMask]) x.dispose();
+    const loss = prior.ref.mul(c.loss.prior).add(q.commit.ref.mul(c.loss.vq));
+    // The logged CFM term is 0 (as prior × 0: jax-js's traced steps read a constant output as NaN).
+    return [loss, { prior: prior.ref, cfm: prior.mul(0), commit: q.commit, codes: q.codes, residuals: q.residuals }];
+  }
   // Optimal-transport path: x_t = (1 - (1 - sigma) t) x0 + t x1, target u = x1 - (1 - sigma) x0.
   const t = batch.t;
   const xt = batch.noise.ref.mul(np.ones([]).sub(t.ref.mul(1 - sigma))).add(batch.mel.ref.mul(t));
   const u = batch.mel.sub(batch.noise.mul(1 - sigma));
   const v = cfmVectorField(p.cfm, c.cfm, xt, mu.mul(batch.condMask), batch.tEmb);
   const cfm = np.square(v.sub(u)).mean();
-  const loss = prior.ref.mul(c.loss.prior).add(q.commit.ref.mul(c.loss.vq)).add(cfm.ref);
+  const loss = prior.ref.mul(c.loss.prior).add(q.commit.ref.mul(c.loss.vq)).add(cfmWeight === 1 ? cfm.ref : cfm.ref.mul(cfmWeight));
   return [loss, { prior, cfm, commit: q.commit, codes: q.codes, residuals: q.residuals }];
 }
 

@@ -50,7 +50,12 @@ export interface CodecConfig {
   decoder: TransformerStackConfig;
   rvq: RvqConfig;
   cfm: CfmConfig;
-  loss: { prior: number; vq: number };
+  /**
+   * Loss weights. `cfm` (absent: 1) weights the flow-matching loss; 0 leaves the
+   * CFM decoder out of the step altogether (a prior-first schedule: the default
+   * decoder is the prior mel, and the CFM is ~60 % of a step's work).
+   */
+  loss: { prior: number; vq: number; cfm?: number };
   /**
    * Residual linear paths around the encoder and decoder stacks: z = (x - m) V + enc(x),
    * mu = zq V^T + m + dec(zq), with trainable V [nMels, rvq.dim] and m [nMels]. With V, m

@@ -40,6 +40,7 @@ interface TrainOpts {
   initLinear?: string;
   initCfm?: string;
   priorWeight?: number;
+  cfmWeight?: number;
   valFraction: number;
   maxHours?: number;
   valEvery: number;
@@ -220,6 +221,7 @@ export function registerTrain(program: Command): void {
     .option("--init-linear <linear.safetensors>", "warm start a -lin config from a linear codec ('flowmac fit-linear'): its PCA and codebooks, its mel statistics")
     .option("--init-cfm <model>", "start the CFM decoder from a model directory's (or codec weights file's) CFM weights")
     .option("--prior-weight <x>", "weight of the prior loss, lambda_p (default: the config's, 0.01; with --resume: the run's)", parseFloatOption("prior-weight", 0, 1000))
+    .option("--cfm-weight <x>", "weight of the flow-matching loss (default: the config's, 1; 0 = prior-first: the CFM is left out of the step, ~2x faster, and keeps its weights)", parseFloatOption("cfm-weight", 0, 1000))
     .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .action(async (o: TrainOpts) => {
       const init = initWeights(o, "codec");
@@ -228,6 +230,7 @@ export function registerTrain(program: Command): void {
       const name = settingsName(o, init ?? resumed, CODEC_TRAIN, start.linear ? "small-lin" : "small", init ? "--init model" : "--resume file");
       let config = structuredClone(init || resumed ? ((init ?? resumed)!.config as CodecConfig) : CODEC_CONFIGS[name]);
       if (o.priorWeight !== undefined) config = { ...config, loss: { ...config.loss, prior: o.priorWeight } };
+      if (o.cfmWeight !== undefined) config = { ...config, loss: { ...config.loss, cfm: o.cfmWeight } };
       if (start.linear) checkLinearFits(config, start.linear, o.initLinear!);
       if (start.cfm) checkCfmFits(start.cfm, config); // before the data is read
       const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[name]);
