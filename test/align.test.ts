@@ -33,4 +33,11 @@ describe("delay alignment", () => {
       expect(a.ref.length).toBe(a.deg.length);
     }
   });
+
+  it("a steady tone, whose envelope fits any lag, keeps the waveform's lag", () => {
+    const tone = Float32Array.from({ length: SR }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 140 * i) / SR));
+    const late = new Float32Array(tone.length);
+    late.set(tone.subarray(0, tone.length - 12), 12);
+    expect(align(tone, late, 2400).delay).toBe(12);
+  });
 });

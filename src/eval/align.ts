@@ -3,14 +3,15 @@
  * their common length, so metrics never compare misaligned or different-length
  * signals (and the report says how much was shifted and trimmed).
  *
- * The lag is found in two steps. Waveform cross-correlation alone fails on
- * codecs that do not keep the phase (a vocoder's phase reconstruction, Codec 2's
- * sinusoidal synthesis): their waveform barely correlates with the input at any
- * lag, and the peak lands tens of milliseconds off (measured: a zero-delay
- * FlowMAC decode placed 500 samples off, its STOI 0.83 -> 0.59). So the coarse
- * lag comes from the log-spectral envelopes, which every codec keeps, and the
- * waveform cross-correlation only refines it within one envelope hop, where
- * waveform codecs (Opus) get their exact sample lag.
+ * Waveform cross-correlation alone fails on codecs that do not keep the phase
+ * (a vocoder's phase reconstruction, Codec 2's sinusoidal synthesis): their
+ * waveform barely correlates with the input at any lag, and the peak lands tens
+ * of milliseconds off (measured: a zero-delay FlowMAC decode placed 500 samples
+ * off, its STOI 0.83 -> 0.59). The log-spectral envelopes, which every codec
+ * keeps, arbitrate: the waveform's lag stands when the envelopes match about as
+ * well there as anywhere (waveform codecs such as Opus keep their exact lag; a
+ * steady tone, whose envelope fits every lag, keeps it too), otherwise the
+ * envelopes' best lag is taken and refined by the waveform within one step.
  */
 import FFT from "fft.js";
 
@@ -58,33 +59,56 @@ function logSpectra(x: Float32Array, frames: number): Float64Array {
   return out;
 }
 
-/** Lag (in samples, a multiple of ENV_HOP) in [-maxLag, maxLag] best matching the log-spectral envelopes. */
-export function envelopeDelay(ref: Float32Array, deg: Float32Array, maxLag: number): number {
+/**
+ * How well the log-spectral envelopes match at each lag of [-maxLag, maxLag]
+ * in steps of ENV_HOP: the correlation coefficient over the overlapping frames.
+ * Index i is the lag (i - maxFrames) * ENV_HOP.
+ */
+export function envelopeScores(ref: Float32Array, deg: Float32Array, maxLag: number): { scores: Float64Array; spread: number } {
   const bins = ENV_WINDOW / 2 + 1;
   const frames = Math.max(1, Math.floor((Math.max(ref.length, deg.length) - ENV_WINDOW) / ENV_HOP) + 1);
   const a = logSpectra(ref, frames);
   const b = logSpectra(deg, frames);
   const maxFrames = Math.floor(maxLag / ENV_HOP);
-  let best = 0;
-  let bestVal = -Infinity;
+  const scores = new Float64Array(2 * maxFrames + 1);
   for (let lag = -maxFrames; lag <= maxFrames; lag++) {
-    // Mean product over the overlapping frames (a lag is not favoured for overlapping more).
-    let v = 0;
-    const from = Math.max(0, -lag);
-    const to = Math.min(frames, frames - lag);
-    for (let t = from; t < to; t++) {
+    let ab = 0, aa = 0, bb = 0;
+    for (let t = Math.max(0, -lag); t < Math.min(frames, frames - lag); t++) {
       const ia = t * bins;
       const ib = (t + lag) * bins;
-      for (let k = 0; k < bins; k++) v += a[ia + k] * b[ib + k];
+      for (let k = 0; k < bins; k++) {
+        ab += a[ia + k] * b[ib + k];
+        aa += a[ia + k] * a[ia + k];
+        bb += b[ib + k] * b[ib + k];
+      }
     }
-    v /= Math.max(1, to - from);
-    if (v > bestVal) {
-      bestVal = v;
-      best = lag;
-    }
+    scores[lag + maxFrames] = aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
   }
-  return best * ENV_HOP;
+  let sq = 0;
+  for (const v of a) sq += v * v;
+  return { scores, spread: Math.sqrt(sq / a.length) };
 }
+
+/** Lag (in samples, a multiple of ENV_HOP) in [-maxLag, maxLag] best matching the log-spectral envelopes. */
+export function envelopeDelay(ref: Float32Array, deg: Float32Array, maxLag: number): number {
+  const { scores } = envelopeScores(ref, deg, maxLag);
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  return (best - Math.floor(maxLag / ENV_HOP)) * ENV_HOP;
+}
+
+/**
+ * How far below the best envelope match the waveform's lag may score and still
+ * be taken: within this, the envelopes cannot tell the lags apart (a steady tone,
+ * or a waveform codec's exact lag next to the envelope's nearest step).
+ */
+const ENVELOPE_TOLERANCE = 0.02;
+/**
+ * Least spread (RMS, nats) of the reference's log-spectral envelope about its
+ * means for the envelope to have a say: speech and music vary by several nats,
+ * a steady tone by hundredths (its scores then follow frame-phase ripple).
+ */
+const ENVELOPE_MIN_SPREAD = 0.5;
 
 /** Lag in [lo, hi] (default [-maxLag, maxLag]) maximising sum ref[n] deg[n + lag]. */
 export function estimateDelay(ref: Float32Array, deg: Float32Array, maxLag: number, lo = -maxLag, hi = maxLag): number {
@@ -125,8 +149,15 @@ export function estimateDelay(ref: Float32Array, deg: Float32Array, maxLag: numb
 }
 
 export function align(ref: Float32Array, deg: Float32Array, maxLag: number): Aligned {
-  const coarse = envelopeDelay(ref, deg, maxLag);
-  const delay = estimateDelay(ref, deg, maxLag, coarse - ENV_HOP, coarse + ENV_HOP);
+  const wave = estimateDelay(ref, deg, maxLag);
+  const { scores, spread } = envelopeScores(ref, deg, maxLag);
+  const maxFrames = Math.floor(maxLag / ENV_HOP);
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  const atWave = scores[Math.min(scores.length - 1, Math.max(0, Math.round(wave / ENV_HOP) + maxFrames))];
+  // The waveform's lag stands when the envelopes agree with it; else the envelopes' lag, refined within a step.
+  const coarse = (best - maxFrames) * ENV_HOP;
+  const delay = spread < ENVELOPE_MIN_SPREAD || atWave >= scores[best] - ENVELOPE_TOLERANCE ? wave : estimateDelay(ref, deg, maxLag, coarse - ENV_HOP, coarse + ENV_HOP);
   const r = delay >= 0 ? ref : ref.subarray(-delay);
   const d = delay >= 0 ? deg.subarray(delay) : deg;
   const n = Math.min(r.length, d.length);
