@@ -8,10 +8,10 @@
  * waveform barely correlates with the input at any lag, and the peak lands tens
  * of milliseconds off (measured: a zero-delay FlowMAC decode placed 500 samples
  * off, its STOI 0.83 -> 0.59). The log-spectral envelopes, which every codec
- * keeps, arbitrate: the waveform's lag stands when the envelopes match about as
- * well there as anywhere (waveform codecs such as Opus keep their exact lag; a
- * steady tone, whose envelope fits every lag, keeps it too), otherwise the
- * envelopes' best lag is taken and refined by the waveform within one step.
+ * keeps, give the lag in 64-sample steps, and the waveform refines it within
+ * one step, where waveform codecs such as Opus get their exact sample lag. A
+ * reference with no envelope to speak of (a steady tone) is aligned by the
+ * waveform alone.
  */
 import FFT from "fft.js";
 
@@ -98,12 +98,6 @@ export function envelopeDelay(ref: Float32Array, deg: Float32Array, maxLag: numb
 }
 
 /**
- * How far below the best envelope match the waveform's lag may score and still
- * be taken: within this, the envelopes cannot tell the lags apart (a steady tone,
- * or a waveform codec's exact lag next to the envelope's nearest step).
- */
-const ENVELOPE_TOLERANCE = 0.02;
-/**
  * Least spread (RMS, nats) of the reference's log-spectral envelope about its
  * means for the envelope to have a say: speech and music vary by several nats,
  * a steady tone by hundredths (its scores then follow frame-phase ripple).
@@ -149,15 +143,13 @@ export function estimateDelay(ref: Float32Array, deg: Float32Array, maxLag: numb
 }
 
 export function align(ref: Float32Array, deg: Float32Array, maxLag: number): Aligned {
-  const wave = estimateDelay(ref, deg, maxLag);
   const { scores, spread } = envelopeScores(ref, deg, maxLag);
   const maxFrames = Math.floor(maxLag / ENV_HOP);
   let best = 0;
   for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  const atWave = scores[Math.min(scores.length - 1, Math.max(0, Math.round(wave / ENV_HOP) + maxFrames))];
-  // The waveform's lag stands when the envelopes agree with it; else the envelopes' lag, refined within a step.
+  // The envelopes' lag, refined by the waveform within a step; a reference without an envelope (a steady tone) leaves it to the waveform.
   const coarse = (best - maxFrames) * ENV_HOP;
-  const delay = spread < ENVELOPE_MIN_SPREAD || atWave >= scores[best] - ENVELOPE_TOLERANCE ? wave : estimateDelay(ref, deg, maxLag, coarse - ENV_HOP, coarse + ENV_HOP);
+  const delay = spread < ENVELOPE_MIN_SPREAD ? estimateDelay(ref, deg, maxLag) : estimateDelay(ref, deg, maxLag, coarse - ENV_HOP, coarse + ENV_HOP);
   const r = delay >= 0 ? ref : ref.subarray(-delay);
   const d = delay >= 0 ? deg.subarray(delay) : deg;
   const n = Math.min(r.length, d.length);
