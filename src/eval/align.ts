@@ -91,7 +91,11 @@ export function envelopeScores(ref: Float32Array, deg: Float32Array, maxLag: num
 
 /** Lag (in samples, a multiple of ENV_HOP) in [-maxLag, maxLag] best matching the log-spectral envelopes. */
 export function envelopeDelay(ref: Float32Array, deg: Float32Array, maxLag: number): number {
-  const { scores } = envelopeScores(ref, deg, maxLag);
+  return bestLag(envelopeScores(ref, deg, maxLag).scores, maxLag);
+}
+
+/** The lag in samples of the highest of envelopeScores' `scores` (the earliest of equal ones). */
+function bestLag(scores: Float64Array, maxLag: number): number {
   let best = 0;
   for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
   return (best - Math.floor(maxLag / ENV_HOP)) * ENV_HOP;
@@ -144,11 +148,8 @@ export function estimateDelay(ref: Float32Array, deg: Float32Array, maxLag: numb
 
 export function align(ref: Float32Array, deg: Float32Array, maxLag: number): Aligned {
   const { scores, spread } = envelopeScores(ref, deg, maxLag);
-  const maxFrames = Math.floor(maxLag / ENV_HOP);
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
   // The envelopes' lag, refined by the waveform within a step; a reference without an envelope (a steady tone) leaves it to the waveform.
-  const coarse = (best - maxFrames) * ENV_HOP;
+  const coarse = bestLag(scores, maxLag);
   const delay = spread < ENVELOPE_MIN_SPREAD ? estimateDelay(ref, deg, maxLag) : estimateDelay(ref, deg, maxLag, coarse - ENV_HOP, coarse + ENV_HOP);
   const r = delay >= 0 ? ref : ref.subarray(-delay);
   const d = delay >= 0 ? deg.subarray(delay) : deg;
