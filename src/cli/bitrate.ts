@@ -4,7 +4,7 @@
  * number of stages; giving both is an error rather than a silent preference.
  */
 import { CRC_BYTES, HEADER_BYTES } from "../bitstream/fmac.js";
-import { FRAME_RATE, type RvqConfig } from "../model/config.js";
+import { FRAME_RATE, kbit, type RvqConfig } from "../model/config.js";
 import { readCodecConfig } from "../model/load.js";
 import { UserError } from "../util/errors.js";
 
@@ -15,8 +15,7 @@ export interface RateFlags {
   stages?: number;
 }
 
-/** kbit/s without float noise: 0.375, 1.125, 3. */
-export const kbit = (bitsPerSecond: number) => String(Number((bitsPerSecond / 1000).toFixed(6)));
+export { kbit };
 
 export const bitsPerStage = (rvq: Rvq) => FRAME_RATE * Math.log2(rvq.codebookSize);
 

@@ -67,6 +67,9 @@ export interface CodecConfig {
 
 export const FRAME_RATE = 24000 / 512; // 46.875 frames per second
 
+/** kbit/s without float noise: 0.375, 1.125, 3. */
+export const kbit = (bitsPerSecond: number) => String(Number((bitsPerSecond / 1000).toFixed(6)));
+
 /** Bits per second for `stages` RVQ stages of 2^bits-entry codebooks. */
 export function bitrate(stages: number, codebookSize = 256): number {
   return FRAME_RATE * stages * Math.log2(codebookSize);

@@ -4,7 +4,7 @@
  * in one engine and a silently clamped lookup in the other.
  */
 import { framesFor, SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
-import { FRAME_RATE } from "./config.js";
+import { FRAME_RATE, kbit } from "./config.js";
 import type { EngineInfo } from "./engine.js";
 
 /** Position of the first code that is not below `size`, or -1. */
@@ -15,7 +15,7 @@ export function firstCodeBeyond(codes: ArrayLike<number>, size: number): number 
 
 /** kbit/s of `stages` stages of `bits`-bit indices, without float noise (3, 6, 1.5). */
 function rate(stages: number, bits: number): string {
-  return `${Number(((FRAME_RATE * stages * bits) / 1000).toFixed(6))} kbit/s`;
+  return `${kbit(FRAME_RATE * stages * bits)} kbit/s`;
 }
 
 /**
