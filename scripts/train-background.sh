@@ -5,9 +5,9 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-lin64 + codec-f64 + refiner (the vocoder run)
+#   scripts/train-background.sh            # codec-prior (the codec, prior-first) + refiner (the vocoder)
+#   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec" scripts/train-background.sh
-#   RUNS="codec-prior" scripts/train-background.sh # codec-f64's recipe without the CFM term (prior-first)
 #   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
 #
 # The runs execute a snapshot of dist/ in $DATA/app-<commit>, so rebuilding the work
@@ -16,7 +16,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-lin64 codec-f64 refiner}"
+RUNS="${RUNS:-codec-prior refiner}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -58,7 +58,7 @@ start() { # name, nice level, args...
 # The codec runs train 8 stages (small-lin64). The shipped codec is that model extended to 16
 # stages by k-means (flowmac extend-stages), so runs that start from shipped weights start from
 # its 8-stage base, kept in git history: the commit before the extension shipped.
-BASE8_COMMIT=d259ab5
+BASE8_COMMIT=e275f22
 BASE8="$DATA/base-small-lin64-$BASE8_COMMIT.safetensors"
 if [ ! -f "$BASE8" ]; then
   git -C "$REPO" show "$BASE8_COMMIT:models/default/codec.safetensors" > "$BASE8.tmp" && mv "$BASE8.tmp" "$BASE8"
