@@ -13,16 +13,13 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { loadAudio } from "../src/audio/load.js";
 import { MelFrontEnd } from "../src/audio/mel.js";
-import { denormalizeMel } from "../src/audio/stats.js";
-import { decoderPrior } from "../src/model/codec.js";
 import { assignNearest } from "../src/model/kmeans.js";
-import { LatentProbe } from "../src/model/latents.js";
+import { LatentProbe, PriorProbe } from "../src/model/latents.js";
 import { loadModel, readModelDir } from "../src/model/load.js";
-import { BLOCK, blockStarts, CORE, MARGIN } from "../src/model/pipeline.js";
 import { fitResidualStages, subtractCodewords } from "../src/model/rvq-fit.js";
 import { Rng } from "../src/nn/rng.js";
 import { RvqSearch } from "../src/model/rvq-search.js";
-import { initJax, jit, np, tree, type JArray } from "../src/nn/runtime.js";
+import { initJax } from "../src/nn/runtime.js";
 import { readManifest } from "../src/train/corpus-clips.js";
 import { clipMel, loadClips } from "../src/train/data.js";
 import { spacedClips } from "../src/train/stage-residuals.js";
@@ -49,7 +46,6 @@ const D = c.rvq.dim;
 const K = c.rvq.codebookSize;
 const books = m.buffers.codebooks.map((b) => Float32Array.from(b.ref.dataSync() as Float32Array));
 const probe = new LatentProbe(m.codec, m.buffers, c, m.info.stats);
-const priorFn = jit((p: any, z: JArray) => decoderPrior(p, c, z));
 
 // Training latents, clip by clip (blocks never straddle two clips).
 const train = spacedClips(loadClips(values.data, "train", log), Number(values["train-frames"]));
@@ -88,20 +84,8 @@ function quantise(rows: Float32Array, n: number, dim: number, cbs: Float32Array,
   return Float32Array.from(rows, (v, i) => v - r[i]);
 }
 
-function prior(zq: Float32Array, frames: number): Float32Array {
-  const n = c.nMels;
-  const out = new Float32Array(frames * n);
-  for (const start of blockStarts(frames)) {
-    const z = new Float32Array(BLOCK * D);
-    for (let i = 0; i < BLOCK; i++) {
-      const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
-      z.set(zq.subarray(t * D, (t + 1) * D), i * D);
-    }
-    const mu = priorFn(tree.ref(m.codec), np.array(z).reshape([1, BLOCK, D])).dataSync() as Float32Array;
-    for (let i = 0; i < CORE && start + i < frames; i++) out.set(mu.subarray((MARGIN + i) * n, (MARGIN + i + 1) * n), (start + i) * n);
-  }
-  return denormalizeMel({ frames, bands: n, data: out }, m.info.stats).data;
-}
+const priorProbe = new PriorProbe(m.codec, c, m.info.stats);
+const prior = (zq: Float32Array, frames: number) => priorProbe.prior(zq, frames);
 const l1 = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 
 // Validation speech clips, as scripts/prior-by-stages.ts picks them.

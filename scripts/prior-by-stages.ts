@@ -13,14 +13,11 @@ import { join } from "node:path";
 import { listAudioFiles } from "../src/audio/files.js";
 import { loadAudio } from "../src/audio/load.js";
 import { MelFrontEnd } from "../src/audio/mel.js";
-import { denormalizeMel } from "../src/audio/stats.js";
-import { decoderPrior } from "../src/model/codec.js";
 import { assignNearest } from "../src/model/kmeans.js";
-import { LatentProbe } from "../src/model/latents.js";
+import { LatentProbe, PriorProbe } from "../src/model/latents.js";
 import { loadModel, readModelDir } from "../src/model/load.js";
-import { BLOCK, blockStarts, CORE, MARGIN } from "../src/model/pipeline.js";
 import { subtractCodewords } from "../src/model/rvq-fit.js";
-import { initJax, jit, np, tree, type JArray } from "../src/nn/runtime.js";
+import { initJax } from "../src/nn/runtime.js";
 import { isCorpusDir, readManifest } from "../src/train/corpus-clips.js";
 
 const { values } = parseArgs({
@@ -44,7 +41,6 @@ const S = c.rvq.stages;
 const stageList = values.stages ? values.stages.split(",").map(Number) : [...new Set([1, 2, 4, S / 2, S].map(Math.round))].filter((s) => s >= 1 && s <= S);
 const books = m.buffers.codebooks.map((b) => Float32Array.from(b.ref.dataSync() as Float32Array));
 const probe = new LatentProbe(m.codec, m.buffers, c, m.info.stats);
-const priorFn = jit((p: any, z: JArray) => decoderPrior(p, c, z));
 
 /** Clip paths: a corpus's validation split of one kind, or files; evenly spread, at most `n`. */
 function clipPaths(n: number): string[] {
@@ -56,21 +52,8 @@ function clipPaths(n: number): string[] {
   return Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]);
 }
 
-/** The prior mel (denormalised) [frames, nMels] of latents zq [frames, D], block by block. */
-function prior(zq: Float32Array, frames: number): Float32Array {
-  const n = c.nMels;
-  const out = new Float32Array(frames * n);
-  for (const start of blockStarts(frames)) {
-    const z = new Float32Array(BLOCK * D);
-    for (let i = 0; i < BLOCK; i++) {
-      const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i)); // edge frames repeat, as decoding does with codes
-      z.set(zq.subarray(t * D, (t + 1) * D), i * D);
-    }
-    const mu = priorFn(tree.ref(m.codec), np.array(z).reshape([1, BLOCK, D])).dataSync() as Float32Array;
-    for (let i = 0; i < CORE && start + i < frames; i++) out.set(mu.subarray((MARGIN + i) * n, (MARGIN + i + 1) * n), (start + i) * n);
-  }
-  return denormalizeMel({ frames, bands: n, data: out }, m.info.stats).data;
-}
+const priorProbe = new PriorProbe(m.codec, c, m.info.stats);
+const prior = (zq: Float32Array, frames: number) => priorProbe.prior(zq, frames);
 
 const l1 = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
 

@@ -5,9 +5,9 @@
  * context, silence outside the signal, cores kept), because the encoder's
  * attention sees its block and a latent depends on the context it was given.
  */
-import { normalizeMel, type MelStats } from "../audio/stats.js";
+import { denormalizeMel, normalizeMel, type MelStats } from "../audio/stats.js";
 import { jit, np, tree, type JArray } from "../nn/runtime.js";
-import { encoderLatent, type CodecBuffers, type CodecParams } from "./codec.js";
+import { decoderPrior, encoderLatent, type CodecBuffers, type CodecParams } from "./codec.js";
 import type { CodecConfig } from "./config.js";
 import { BLOCK, blockStarts, CORE, MARGIN } from "./pipeline.js";
 import { nearestCode } from "./rvq.js";
@@ -64,5 +64,39 @@ export class LatentProbe {
       }
     }
     return { z, residual };
+  }
+}
+
+/**
+ * The prior mel (denormalised) [frames, nMels] a codec's decoder makes from
+ * latents zq [frames, dim], block by block as decoding runs (edge frames repeat,
+ * as decoding does with codes; cores kept, no cross-fade): for measuring what a
+ * quantiser of the latent costs in the mel (scripts/prior-by-stages.ts).
+ */
+export class PriorProbe {
+  private fn: (p: CodecParams, zq: JArray) => JArray;
+
+  constructor(
+    private codec: CodecParams,
+    private config: CodecConfig,
+    private stats: MelStats,
+  ) {
+    this.fn = jit((p: CodecParams, zq: JArray) => decoderPrior(p, config, zq)) as never;
+  }
+
+  prior(zq: Float32Array, frames: number): Float32Array {
+    const n = this.config.nMels;
+    const D = this.config.rvq.dim;
+    const out = new Float32Array(frames * n);
+    for (const start of blockStarts(frames)) {
+      const z = new Float32Array(BLOCK * D);
+      for (let i = 0; i < BLOCK; i++) {
+        const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
+        z.set(zq.subarray(t * D, (t + 1) * D), i * D);
+      }
+      const mu = this.fn(tree.ref(this.codec), np.array(z).reshape([1, BLOCK, D])).dataSync() as Float32Array;
+      for (let i = 0; i < CORE && start + i < frames; i++) out.set(mu.subarray((MARGIN + i) * n, (MARGIN + i + 1) * n), (start + i) * n);
+    }
+    return denormalizeMel({ frames, bands: n, data: out }, this.stats).data;
   }
 }
