@@ -15,6 +15,7 @@ import { loadModel, readModelDir } from "../src/model/load.js";
 import { openEngine } from "../src/model/open.js";
 import { DEFAULT_DECODE, decodeAudio, decodeMel } from "../src/model/pipeline.js";
 import { RvqSearch } from "../src/model/rvq-search.js";
+import { hostCodebooks } from "../src/model/rvq.js";
 import { initJax } from "../src/nn/runtime.js";
 import { readManifest } from "../src/train/corpus-clips.js";
 
@@ -30,8 +31,7 @@ const { values } = parseArgs({
 await initJax();
 const m = await loadModel(readModelDir(values.model!));
 const c = m.info.codec;
-const books = new Float32Array(c.rvq.stages * c.rvq.codebookSize * c.rvq.dim);
-m.buffers.codebooks.forEach((b, s) => books.set(b.ref.dataSync() as Float32Array, s * c.rvq.codebookSize * c.rvq.dim));
+const books = hostCodebooks(m.buffers);
 const rvq = new RvqSearch(books, c.rvq.stages, c.rvq.codebookSize, c.rvq.dim);
 // A run "8:4:mel" searches under the mel-error metric of the linear path: |diag(std) V e| for a latent error e.
 const D = c.rvq.dim;

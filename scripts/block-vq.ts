@@ -19,6 +19,7 @@ import { loadModel, readModelDir } from "../src/model/load.js";
 import { fitResidualStages, subtractCodewords } from "../src/model/rvq-fit.js";
 import { Rng } from "../src/nn/rng.js";
 import { RvqSearch } from "../src/model/rvq-search.js";
+import { hostCodebooks } from "../src/model/rvq.js";
 import { initJax } from "../src/nn/runtime.js";
 import { readManifest } from "../src/train/corpus-clips.js";
 import { clipMel, loadClips } from "../src/train/data.js";
@@ -44,7 +45,6 @@ const m = await loadModel(readModelDir(values.model!));
 const c = m.info.codec;
 const D = c.rvq.dim;
 const K = c.rvq.codebookSize;
-const books = m.buffers.codebooks.map((b) => Float32Array.from(b.ref.dataSync() as Float32Array));
 const probe = new LatentProbe(m.codec, m.buffers, c, m.info.stats);
 
 // Training latents, clip by clip (blocks never straddle two clips).
@@ -124,8 +124,7 @@ function beamQuantise(rows: Float32Array, n: number, dim: number, cbs: Float32Ar
   return out;
 }
 
-const shipped = new Float32Array(books.length * K * D);
-books.forEach((b, s) => shipped.set(b, s * K * D));
+const shipped = hostCodebooks(m.buffers);
 report("unquantised", (z) => z);
 for (const s of [4, 8]) report(`model's codebooks, ${s} stages`, (z, f) => quantise(z, f, D, shipped, s));
 for (const s of [4, 8]) report(`model's codebooks, ${s} stages, beam 8`, (z, f) => beamQuantise(z, f, D, shipped, s, 8));

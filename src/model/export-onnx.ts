@@ -12,6 +12,7 @@ import { cfmVectorField } from "./cfm.js";
 import { encodeScores, priorFromCodes } from "./codec.js";
 import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
+import { hostCodebooks } from "./rvq.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
 import { generate } from "./vocoder.js";
 import { vocosSpectrum, type VocosParams } from "./vocos.js";
@@ -40,10 +41,7 @@ function exportGraphs(m: LoadedModel): OnnxBundle {
     cfm2: cfm(2),
     vocoder: exportVocoder(m),
   };
-  const { codebookSize: K, dim } = c.rvq;
-  const codebooks = new Float32Array(S * K * dim);
-  m.buffers.codebooks.forEach((cb, s) => codebooks.set(cb.ref.dataSync() as Float32Array, s * K * dim));
-  return { info: { ...m.info, block: BLOCK, format: ONNX_FORMAT }, graphs, codebooks };
+  return { info: { ...m.info, block: BLOCK, format: ONNX_FORMAT }, graphs, codebooks: hostCodebooks(m.buffers) };
 }
 
 /**

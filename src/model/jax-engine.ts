@@ -2,6 +2,7 @@
 import { jit, np, tree, type JArray } from "../nn/runtime.js";
 import { encodeScores, priorFromCodes, type CodecBuffers, type CodecParams } from "./codec.js";
 import { RvqSearch, type SearchOptions } from "./rvq-search.js";
+import { hostCodebooks } from "./rvq.js";
 import { cfmVectorField } from "./cfm.js";
 import { generate, type AnyVocoderParams } from "./vocoder.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
@@ -27,9 +28,7 @@ export class JaxEngine implements InferenceEngine {
   ) {
     const c = info.codec;
     this.encodeFn = jit((p: any, b: any, mel: JArray) => encodeScores(p, b, c, mel));
-    const books = new Float32Array(c.rvq.stages * c.rvq.codebookSize * c.rvq.dim);
-    buffers.codebooks.forEach((cb, s) => books.set(cb.ref.dataSync() as Float32Array, s * c.rvq.codebookSize * c.rvq.dim));
-    this.rvq = new RvqSearch(books, c.rvq.stages, c.rvq.codebookSize, c.rvq.dim);
+    this.rvq = new RvqSearch(hostCodebooks(buffers), c.rvq.stages, c.rvq.codebookSize, c.rvq.dim);
     this.priorFn = jit((p: any, b: any, codes: JArray, mask: JArray) => priorFromCodes(p, b, c, codes, mask));
     this.fieldFn = jit((p: any, x: JArray, mu: JArray, t: JArray) => cfmVectorField(p, c.cfm, x, mu, t));
     const v = info.vocoder;

@@ -50,6 +50,18 @@ export function steadyEmaStats(rvq: RvqConfig, stage: number, book: Float32Array
   return { count, sum };
 }
 
+/** The codebooks on the host, stage after stage [S, K, D] (the host-side RVQ search's input, rvq-search.ts). */
+export function hostCodebooks(b: { codebooks: JArray[] }): Float32Array {
+  const stages = b.codebooks.map((cb) => cb.ref.dataSync() as Float32Array);
+  const out = new Float32Array(stages.reduce((n, s) => n + s.length, 0));
+  let at = 0;
+  for (const s of stages) {
+    out.set(s, at);
+    at += s.length;
+  }
+  return out;
+}
+
 /** Nearest codebook entry of each row of r [N, D] in cb [K, D]: int32 [N]. */
 export function nearestCode(r: JArray, cb: JArray): JArray {
   const d = np

@@ -74,9 +74,8 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
   } finally {
     bar.stop();
   }
-  const codes = new Uint16Array(enc.frames * stages);
-  for (let t = 0; t < enc.frames; t++) for (let s = 0; s < stages; s++) codes[t * stages + s] = enc.codes[t * enc.stages + s];
-  return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes };
+  // The search coded exactly the stages sent: enc.codes is [frames, stages].
+  return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes: enc.codes };
 }
 
 function checkStream(s: FmacStream, source: string, engine: InferenceEngine, modelDir?: string): void {
