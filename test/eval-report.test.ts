@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EvalCodec } from "../src/eval/codecs.js";
+import { MelFrontEnd } from "../src/audio/mel.js";
 import {
   contentKindOfCorpusClip, contentKindOfFileName, groupedTables, groupSummaries, markdownTable, METRICS, resultsCsv, runEval, writeReport,
   type ClipRow, type ContentKind, type MetricName,
@@ -51,7 +52,7 @@ describe("eval report groups", () => {
     const musicTable = markdownTable(byGroup("music").summary);
     const header = HEADER_CELLS(musicTable);
     const c = cells(musicTable);
-    expect(header.length).toBe(13);
+    expect(header.length).toBe(14);
     expect(c.length).toBe(header.length);
     for (const name of ["STOI† (higher)", "ESTOI† (higher)", "F0 error cents† (lower)", "VDE† (lower)", "GPE† (lower)"]) expect(c[header.indexOf(name)], name).toBe("-");
     expect(c[header.indexOf("log-mel L1 (lower better)")]).toBe("4.000");
@@ -115,6 +116,7 @@ describe("runEval with pitch and groups", () => {
     const music = res.rows.find((r) => r.clip === "music")!;
     expect(music.metrics.stoi).toBeNaN();
     expect(music.metrics.f0Cents).toBeNaN();
+    expect(voice.metrics.decodedMelL1, "a codec with no mel before its vocoder").toBeNaN();
     expect(res.groups.map((g) => g.group)).toEqual(["all", "speech", "music"]);
     expect(res.summary).toBe(res.groups[0].summary);
 
@@ -129,5 +131,30 @@ describe("runEval with pitch and groups", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the decoded mel before the vocoder", () => {
+  const SR = 24000;
+  const voice = Float32Array.from({ length: SR }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 140 * i) / SR));
+  // Passes the audio through and reports the input's own mel shifted by 0.25 in every cell: its L1 must read 0.25.
+  const shifted: EvalCodec = {
+    name: "mel+0.25",
+    packages: [],
+    run: async (x) => {
+      const mel = new MelFrontEnd().compute(x).data.map((v) => v + 0.25);
+      return { audio: x.slice(), mel, bytes: 100, encodeSeconds: 0.01, decodeSeconds: 0.01, commands: ["(test)"] };
+    },
+  };
+  it("is scored against the reference's mel and reported in its own column", async () => {
+    const res = await runEval([{ name: "voice", kind: "speech", audio: voice }], [shifted]);
+    expect(res.rows[0].metrics.decodedMelL1).toBeCloseTo(0.25, 5);
+    expect(res.rows[0].metrics.melL1).toBeLessThan(1e-6);
+    const table = markdownTable(res.summary).replace("| mel+0.25 |", "| c |");
+    expect(cells(table)[HEADER_CELLS(table).indexOf("mel L1 before vocoder‡ (lower)")]).toBe("0.250");
+  });
+  it("refuses a decoded mel of another length", async () => {
+    const bad: EvalCodec = { ...shifted, run: async (x) => ({ ...(await shifted.run(x)), mel: new Float32Array(10) }) };
+    await expect(runEval([{ name: "voice", kind: "speech", audio: voice }], [bad])).rejects.toThrow(/decoded mel has 10 values/);
   });
 });

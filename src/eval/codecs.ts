@@ -4,7 +4,7 @@ import { CRC_BYTES, HEADER_BYTES, payloadBytes, writeFmac } from "../bitstream/f
 import { describeRates } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine } from "../model/engine.js";
-import { decodeAudio, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "../model/pipeline.js";
+import { decodeMel, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "../model/pipeline.js";
 import { MelFrontEnd } from "../audio/mel.js";
 import { denormalizeMel, normalizeMel } from "../audio/stats.js";
 import { decodeLinear, encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
@@ -43,9 +43,10 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
       const { codes, frames } = await encodeAudio(engine, audio, undefined, { stages, beam });
       const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames, codes }).length;
       const t1 = performance.now();
-      const out = await decodeAudio(engine, codes, frames, stages, audio.length, decode);
+      const mel = await decodeMel(engine, codes, frames, stages, decode);
+      const out = await vocodeMel(engine, mel, frames, audio.length);
       const t2 = performance.now();
-      return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
+      return { audio: out, mel, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
     },
   };
 }
@@ -84,7 +85,7 @@ function linear(engine: InferenceEngine, codec: LinearCodec, kbps: number, file:
       const decoded = denormalizeMel({ ...mel, data: decodeLinear(codec, codes, mel.frames, stages) }, codec.stats);
       const out = await vocodeMel(engine, decoded.data, mel.frames, audio.length);
       const t2 = performance.now();
-      return { audio: out, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`linear codec ${file}, ${stages} stages (PCA + RVQ of the mel) -> vocoder (engine ${engine.name})`] };
+      return { audio: out, mel: decoded.data, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`linear codec ${file}, ${stages} stages (PCA + RVQ of the mel) -> vocoder (engine ${engine.name})`] };
     },
   };
 }

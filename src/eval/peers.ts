@@ -16,6 +16,8 @@ import { UserError } from "../util/errors.js";
 export interface CodecRun {
   /** Decoded audio at 24 kHz. */
   audio: Float32Array;
+  /** The decoded log-mel [frames, nMels] before the vocoder, for codecs that have one (FlowMAC, the linear codec). */
+  mel?: Float32Array;
   /** Size of the encoded representation in bytes (as a file). */
   bytes: number;
   encodeSeconds: number;

@@ -30,7 +30,7 @@ export function contentKindOfFileName(name: string): ContentKind {
   return /music/i.test(name) ? "music" : "speech";
 }
 
-export const METRICS = ["melL1", "mrStft", "siSdr", "stoi", "estoi", "mcd", "f0Cents", "vde", "gpe"] as const;
+export const METRICS = ["melL1", "decodedMelL1", "mrStft", "siSdr", "stoi", "estoi", "mcd", "f0Cents", "vde", "gpe"] as const;
 export type MetricName = (typeof METRICS)[number];
 
 /** Intelligibility and pitch measures assume one voice: music clips are not scored on them (NaN) and never enter their means. */
@@ -68,8 +68,12 @@ export interface GroupSummary {
 
 const SR = 24000;
 
-/** Scores a decoded clip against its reference after delay alignment; music clips skip the speech-only measures. */
-export async function scoreClip(ref: Float32Array, deg: Float32Array, kind?: ContentKind): Promise<{ metrics: Record<MetricName, number>; delay: number; trimmed: number }> {
+/**
+ * Scores a decoded clip against its reference after delay alignment; music clips skip the speech-only measures.
+ * `decodedMel`: the codec's log-mel before its vocoder, scored against the reference's mel (same framing, no
+ * alignment); without it (peers, the vocoder alone) that measure is NaN.
+ */
+export async function scoreClip(ref: Float32Array, deg: Float32Array, kind?: ContentKind, decodedMel?: Float32Array): Promise<{ metrics: Record<MetricName, number>; delay: number; trimmed: number }> {
   // Codecs delay by at most tens of ms; search +-100 ms.
   const a = align(ref, deg, Math.round(0.1 * SR));
   const mr = multiResolutionStft(a.ref, a.deg);
@@ -80,6 +84,7 @@ export async function scoreClip(ref: Float32Array, deg: Float32Array, kind?: Con
     trimmed: a.trimmed,
     metrics: {
       melL1: logMelL1(a.ref, a.deg),
+      decodedMelL1: decodedMel ? melL1Before(ref, decodedMel) : NaN,
       mrStft: mr.total,
       siSdr: siSdr(a.ref, a.deg),
       stoi: speech ? await stoi(a.ref, a.deg, SR) : NaN,
@@ -88,6 +93,15 @@ export async function scoreClip(ref: Float32Array, deg: Float32Array, kind?: Con
       ...pitch,
     },
   };
+}
+
+/** Mean |log-mel difference| between the reference's mel and a decoded mel of the same frames. */
+function melL1Before(ref: Float32Array, decodedMel: Float32Array): number {
+  const orig = new MelFrontEnd().compute(ref).data;
+  if (orig.length !== decodedMel.length) throw new Error(`decoded mel has ${decodedMel.length} values, the reference's ${orig.length}`);
+  let s = 0;
+  for (let i = 0; i < orig.length; i++) s += Math.abs(orig[i] - decodedMel[i]);
+  return s / orig.length;
 }
 
 /**
@@ -153,7 +167,7 @@ export async function runEval(clips: Clip[], codecs: EvalCodec[], onProgress?: (
       const r = await codec.run(clip.audio);
       commands.set(codec.name, r.commands);
       decoded.get(clip.name)!.set(codec.name, r.audio);
-      const s = await scoreClip(clip.audio, r.audio, clip.kind);
+      const s = await scoreClip(clip.audio, r.audio, clip.kind, r.mel);
       rows.push({
         codec: codec.name, clip: clip.name, kind: clip.kind, seconds, kbps: (r.bytes * 8) / seconds / 1000, delay: s.delay, trimmed: s.trimmed,
         encodeRt: r.encodeSeconds > 0 ? seconds / r.encodeSeconds : Infinity, decodeRt: seconds / r.decodeSeconds, metrics: s.metrics,
@@ -166,17 +180,17 @@ export async function runEval(clips: Clip[], codecs: EvalCodec[], onProgress?: (
   return { rows, summary: groups[0].summary, groups, decoded };
 }
 
-const HEADER = "| codec | kbit/s | log-mel L1 (lower better) | MR-STFT (lower) | SI-SDR dB (higher) | STOI† (higher) | ESTOI† (higher) | MCD dB (lower) | F0 error cents† (lower) | VDE† (lower) | GPE† (lower) | encode x RT | decode x RT |";
-const SPEECH_NOTE = "† speech measures (STOI, ESTOI, pitch): means over speech clips only, \"-\" where there are none. F0 error: mean |cents| over frames voiced in both signals; VDE: share of frames whose voicing differs; GPE: share of both-voiced frames off by more than 20%.";
+const HEADER = "| codec | kbit/s | log-mel L1 (lower better) | mel L1 before vocoder‡ (lower) | MR-STFT (lower) | SI-SDR dB (higher) | STOI† (higher) | ESTOI† (higher) | MCD dB (lower) | F0 error cents† (lower) | VDE† (lower) | GPE† (lower) | encode x RT | decode x RT |";
+const SPEECH_NOTE = "† speech measures (STOI, ESTOI, pitch): means over speech clips only, \"-\" where there are none. F0 error: mean |cents| over frames voiced in both signals; VDE: share of frames whose voicing differs; GPE: share of both-voiced frames off by more than 20%. ‡ the codec's decoded log-mel before its vocoder against the original's (FlowMAC and linear rows; \"-\" for codecs with no mel).";
 
 const f = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : "-");
 
 /** One Markdown table of codec summaries, by default followed by the note that explains the speech-only (†) columns. */
 export function markdownTable(summary: CodecSummary[], withNote = true): string {
-  const lines = [HEADER, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"];
+  const lines = [HEADER, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"];
   for (const s of summary) {
     const m = s.metrics;
-    lines.push(`| ${s.codec} | ${f(s.kbps, 2)} | ${f(m.melL1)} | ${f(m.mrStft)} | ${f(m.siSdr, 1)} | ${f(m.stoi)} | ${f(m.estoi)} | ${f(m.mcd, 2)} | ${f(m.f0Cents, 1)} | ${f(m.vde)} | ${f(m.gpe)} | ${f(s.encodeRt, 1)} | ${f(s.decodeRt, 1)} |`);
+    lines.push(`| ${s.codec} | ${f(s.kbps, 2)} | ${f(m.melL1)} | ${f(m.decodedMelL1)} | ${f(m.mrStft)} | ${f(m.siSdr, 1)} | ${f(m.stoi)} | ${f(m.estoi)} | ${f(m.mcd, 2)} | ${f(m.f0Cents, 1)} | ${f(m.vde)} | ${f(m.gpe)} | ${f(s.encodeRt, 1)} | ${f(s.decodeRt, 1)} |`);
   }
   return lines.join("\n") + "\n" + (withNote ? "\n" + SPEECH_NOTE + "\n" : "");
 }
