@@ -44,7 +44,8 @@ async function fillCrop(out: HostBatch, b: number, clip: Clip, f0: number, F: nu
     for (let i = 0; i < m.length; i++) m[i] = Math.max(LOG_FLOOR, mel[i] + logGain);
     return m;
   };
-  const m = decoded ? await decoded.decode(gained, clip.frames, f0, F, rng) : gained(f0, F);
+  // Training crops are decoded at the source's share; validation crops (no rng) always.
+  const m = decoded && (!rng || decoded.pick(rng)) ? await decoded.decode(gained, clip.frames, f0, F, rng) : gained(f0, F);
   out.mel.set(m, b * F * BANDS);
   out.prior.set(logMagnitudePrior(inverse, m, F), b * F * bins);
   out.target.set(target.logMagnitude(clip, f0, F, Math.exp(logGain)), b * F * bins);
