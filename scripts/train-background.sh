@@ -92,15 +92,15 @@ for r in $RUNS; do
       # From the shipped refiner when that is what ships, else afresh (step 0 is NNLS + PGHI-FGLA).
       RESUME_FROM=""
       if grep -q refiner-small <(head -c 4096 "$REPO/models/default/vocoder.safetensors"); then RESUME_FROM="$REPO/models/default/vocoder.safetensors"; fi
-      start refiner-small 12 vocoder --data "$DATA/corpus" --config refiner-small --steps 20000 ;;
+      start refiner-small 12 vocoder --data "$DATA/corpus" --config refiner-small --steps 20000 --engine onnx ;;
     refiner-decoded)
       # The refiner fine-tuned for the codec's output: half its crops are the shipped codec's decoded
       # mels (1.5, 3 and 6 kbit/s, 1:2:1), half the true mels, so it stays a vocoder of both.
       # From its checkpoint, else from the shipped vocoder (docs/training.md).
       if [ -f "$DATA/runs/refiner-decoded/checkpoint.safetensors" ]; then
-        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 20000 --decoded-by "$REPO/models/default" --decoded-share 0.5
+        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 20000 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5
       else
-        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 20000 --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$REPO/models/default/vocoder.safetensors"
+        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 20000 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$REPO/models/default/vocoder.safetensors"
       fi ;;
     vocos) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
     *) echo "unknown run '$r'" >&2; exit 2 ;;

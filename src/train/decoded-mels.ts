@@ -1,19 +1,23 @@
 /**
  * Mels as a codec decodes them, for training a vocoder on what it will be given
- * (TTS vocoders are fine-tuned on predicted mels for the same reason). A crop's
- * mel is coded in the middle of one pipeline block (BLOCK frames, edge frames
- * repeated past the clip, as the pipeline pads), decoded to the prior mel by the
- * frozen codec, and the crop's frames are kept. Every call has the pipeline's
- * one shape, so the ONNX engine (the default: ~10x faster than jax-js here)
- * runs the exported graphs as they are.
+ * (TTS vocoders are fine-tuned on predicted mels for the same reason). A clip is
+ * coded and decoded whole by the product's own pipeline (encodeAudio with the
+ * default beam search, then the default decoder's prior mel), once per rate, and
+ * kept: the codec is frozen, so every later crop of that clip at that rate is a
+ * slice. Decoding a crop alone would cost a whole pipeline block (320 frames)
+ * for 32 frames, every time. A crop's random gain is added to the decoded
+ * log-mel (the codec decodes the clip at its own level).
  */
-import { denormalizeMel, normalizeMel } from "../audio/stats.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { openEngine, type EngineName } from "../model/open.js";
-import { BLOCK, MARGIN } from "../model/pipeline.js";
+import { DEFAULT_DECODE, decodeMel, encodeAudio } from "../model/pipeline.js";
 import type { Rng } from "../nn/rng.js";
-import { BANDS } from "./clip.js";
+import { BANDS, type Clip } from "./clip.js";
+
+/** The decoded mels kept, at most (whole clips; the oldest go first): 8.7 h of corpus at 3 rates is ~2.2 GB. */
+const CACHE_BYTES = 3 * 2 ** 30;
+const LOG_FLOOR = Math.log(1e-5);
 
 /** The product's rates and how often a crop is decoded at each: 3 kbit/s twice as often as 1.5 and 6. */
 const RATE_SHARES: [kbps: number, weight: number][] = [
@@ -36,6 +40,8 @@ export class DecodedMels {
   private readonly rates: { stages: number[]; cumulative: number[] };
   /** Stage count of validation crops (no rng): 3 kbit/s where the codec has it. */
   private readonly fixedStages: number;
+  private readonly cache = new Map<string, Float32Array>();
+  private cachedBytes = 0;
 
   private constructor(
     private readonly engine: InferenceEngine,
@@ -65,30 +71,30 @@ export class DecodedMels {
     return this.rates.stages[this.rates.cumulative.findIndex((c) => u < c)] ?? this.rates.stages[this.rates.stages.length - 1];
   }
 
-  /** Log-mel [F, 128] of frames [f0, f0 + F) of `mel(start, n)` (a clip of `frames` frames) as the codec decodes it. */
-  async decode(mel: (start: number, n: number) => Float32Array, frames: number, f0: number, F: number, rng: Rng | null): Promise<Float32Array> {
-    if (F > BLOCK - 2 * MARGIN) throw new RangeError(`crops of ${F} frames exceed a block's core (${BLOCK - 2 * MARGIN})`);
-    const { codec, stats } = this.engine.info;
-    const left = Math.floor((BLOCK - F) / 2);
-    const window = new Float32Array(BLOCK * BANDS);
-    const from = Math.max(0, f0 - left);
-    const to = Math.min(frames, f0 - left + BLOCK);
-    const have = mel(from, to - from);
-    for (let i = 0; i < BLOCK; i++) {
-      const t = Math.min(to - 1, Math.max(from, f0 - left + i));
-      window.set(have.subarray((t - from) * BANDS, (t - from + 1) * BANDS), i * BANDS);
+  /** Log-mel [F, 128] of the clip's frames [f0, f0 + F) as the codec decodes the clip, plus `logGain` (floored as the front end floors). */
+  async decode(clip: Clip, f0: number, F: number, logGain: number, rng: Rng | null): Promise<Float32Array> {
+    const whole = await this.decodedClip(clip, this.stagesFor(rng));
+    const out = whole.slice(f0 * BANDS, (f0 + F) * BANDS);
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(LOG_FLOOR, out[i] + logGain);
+    return out;
+  }
+
+  /** The whole clip's decoded log-mel at `stages`, from the cache or decoded now. */
+  private async decodedClip(clip: Clip, stages: number): Promise<Float32Array> {
+    const key = `${clip.entry.id}@${stages}`;
+    const kept = this.cache.get(key);
+    if (kept) return kept;
+    const { codes, frames } = await encodeAudio(this.engine, clip.audio(0, clip.samples), undefined, { stages });
+    if (frames !== clip.frames) throw new Error(`${clip.entry.id}: ${frames} coded frames, the clip has ${clip.frames}`);
+    const mel = await decodeMel(this.engine, codes, frames, stages, DEFAULT_DECODE);
+    this.cache.set(key, mel);
+    this.cachedBytes += mel.byteLength;
+    for (const [k, v] of this.cache) {
+      if (this.cachedBytes <= CACHE_BYTES) break;
+      this.cache.delete(k);
+      this.cachedBytes -= v.byteLength;
     }
-    const norm = normalizeMel({ frames: BLOCK, bands: BANDS, data: window }, stats).data;
-    const S = codec.rvq.stages;
-    const stages = this.stagesFor(rng);
-    const codes = await this.engine.encode(norm, BLOCK, { stages });
-    // The search codes `stages` stages ([stages, BLOCK]); the prior takes all S, masked.
-    const all = new Int32Array(S * BLOCK);
-    all.set(codes.subarray(0, stages * BLOCK));
-    const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
-    const mu = await this.engine.prior(all, mask, BLOCK);
-    const crop = mu.slice(left * BANDS, (left + F) * BANDS);
-    return denormalizeMel({ frames: F, bands: BANDS, data: crop }, stats).data;
+    return mel;
   }
 
   dispose(): void {

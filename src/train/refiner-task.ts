@@ -7,9 +7,9 @@
  * prior's own, the baseline training must beat.
  */
 import type { MelInverse } from "../audio/mel-inverse.js";
-import { initRefiner, refinerLoss, type RefinerVocoderConfig } from "../model/refiner.js";
+import { initRefiner, refinerLoss, type RefinerParams, type RefinerVocoderConfig } from "../model/refiner.js";
 import { logMagnitudePrior, refinerMelInverse } from "../model/refiner-host.js";
-import { AdamW, learningRate } from "../nn/optim.js";
+import { AdamW, learningRate, uploadLike } from "../nn/optim.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
@@ -17,6 +17,8 @@ import { BANDS, ClipSampler, type Clip } from "./data.js";
 import { MagnitudeTarget } from "./magnitude-target.js";
 import type { DecodedMels } from "./decoded-mels.js";
 import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
+import type { TrainEngine } from "./codec-task.js";
+import { OnnxRefinerStep } from "./refiner-step.js";
 
 export const REFINER_TRAIN: Record<string, TrainSettings> = {
   "refiner-small": { batch: 16, frames: 32, steps: 20000, lr: 5e-4, warmup: 200, emaDecay: 0.999, gainDb: 6, valClips: 16, valFrames: 64 },
@@ -45,7 +47,7 @@ async function fillCrop(out: HostBatch, b: number, clip: Clip, f0: number, F: nu
     return m;
   };
   // Training crops are decoded at the source's share; validation crops (no rng) always.
-  const m = decoded && (!rng || decoded.pick(rng)) ? await decoded.decode(gained, clip.frames, f0, F, rng) : gained(f0, F);
+  const m = decoded && (!rng || decoded.pick(rng)) ? await decoded.decode(clip, f0, F, logGain, rng) : gained(f0, F);
   out.mel.set(m, b * F * BANDS);
   out.prior.set(logMagnitudePrior(inverse, m, F), b * F * bins);
   out.target.set(target.logMagnitude(clip, f0, F, Math.exp(logGain)), b * F * bins);
@@ -55,8 +57,12 @@ function newBatch(B: number, F: number, bins: number): HostBatch {
   return { mel: new Float32Array(B * F * BANDS), prior: new Float32Array(B * F * bins), target: new Float32Array(B * F * bins) };
 }
 
-/** `decoded`: train on the mels a codec decodes (fine-tuning for its output) instead of the true ones. */
-export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSettings, train: Clip[], val: Clip[], seed: number, decoded: DecodedMels | null = null): Promise<TrainTask> {
+/**
+ * `decoded`: train on the mels a codec decodes (fine-tuning for its output) instead of the true ones.
+ * `engine`: where loss and gradients are computed, jax-js (the reference) or the exported step on
+ * onnxruntime (refiner-step.ts; the optimiser then updates its host weights alone).
+ */
+export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSettings, train: Clip[], val: Clip[], seed: number, decoded: DecodedMels | null = null, engine: TrainEngine = "jax"): Promise<TrainTask> {
   const g = c.generator;
   const schedule = { kind: "cosine" as const, lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 };
   const gen = newGroup(initRefiner(new Rng(seed ^ 0x7ef1), g) as unknown as Params, new AdamW({ beta1: 0.9, beta2: 0.99, clipNorm: 10 }), schedule, t.emaDecay);
@@ -69,6 +75,16 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
 
   const gradStep = jit(valueAndGrad((p: any, mel: JArray, prior: JArray, tgt: JArray): any => refinerLoss(p, c, mel, prior, tgt), { hasAux: true }));
   const evalLoss = jit((p: any, mel: JArray, prior: JArray, tgt: JArray): any => refinerLoss(p, c, mel, prior, tgt)[1]);
+  let onnxStep: OnnxRefinerStep | null = null;
+  /** Set when the onnx step moved the host weights on without a device copy (made when jax-js needs the weights). */
+  let deviceParamsStale = false;
+  const syncDeviceParams = () => {
+    if (!deviceParamsStale) return;
+    const old = gen.params;
+    gen.params = uploadLike(old, gen.adam.w, gen.adam.shapes);
+    tree.dispose(old);
+    deviceParamsStale = false;
+  };
   const upload = (h: HostBatch, n: number, frames: number) => [np.array(h.mel).reshape([n, frames, BANDS]), np.array(h.prior).reshape([n, frames, bins]), np.array(h.target).reshape([n, frames, bins])];
 
   // Fixed validation crops (the middle of each long-enough clip, no gain), built once.
@@ -83,6 +99,7 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
     groups: { gen },
     buffers: null,
     validateAtStart: true,
+    engine,
     info: () => ({ train: JSON.stringify(t) }),
     async step(step: number, rng: Rng): Promise<Record<string, number>> {
       const batch = newBatch(B, F, bins);
@@ -92,6 +109,14 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
         const logGain = t.gainDb > 0 ? ((rng.uniform() * 2 - 1) * t.gainDb * Math.LN10) / 20 : 0;
         await fillCrop(batch, b, clip, f0, F, logGain, inverse, target, decoded, rng);
       }
+      if (engine === "onnx") {
+        onnxStep ??= await OnnxRefinerStep.create((await import("onnxruntime-node")) as any, c, gen.params as unknown as RefinerParams, { batch: B, frames: F });
+        const r = await onnxStep.run(gen.adam.w, batch.mel, batch.prior, batch.target);
+        const gradNorm = gen.opt.stepHost(r.grads, gen.adam, learningRate(schedule, step));
+        deviceParamsStale = true;
+        return { loss: r.loss, l1: r.l1, sc: r.sc, gradNorm };
+      }
+      syncDeviceParams();
       const [mel, prior, tgt] = upload(batch, B, F);
       const [[loss, aux], grads] = gradStep(tree.ref(gen.params), mel, prior, tgt) as unknown as [[JArray, { l1: JArray; sc: JArray }], Params];
       const r = gen.opt.step(gen.params, grads, gen.adam, learningRate(schedule, step));
@@ -100,6 +125,7 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
     },
     validate(): Record<string, number> {
       if (valClips.length === 0) return {};
+      syncDeviceParams();
       const ew = evalParams(gen);
       const [mel, prior, tgt] = upload(valBatch, valClips.length, VF);
       const aux = evalLoss(tree.ref(ew), mel, prior, tgt) as unknown as { l1: JArray; sc: JArray };

@@ -242,16 +242,18 @@ export function registerTrain(program: Command): void {
   const vocoderHelp = "train the mel-to-audio vocoder: a GAN-trained generator (vocos-*, bigvgan-*) or a magnitude refiner on NNLS + PGHI-FGLA (refiner-*)";
   common(train.command("vocoder").description(vocoderHelp), Object.keys(vocoderTrain), "vocos-small")
     .option("--decoded-by <model>", "refiners: train on the mels this model's codec decodes (its prior mel at 1.5, 3 and 6 kbit/s, 1:2:1) instead of the true ones; the target stays the true magnitude")
+    .option("--engine <name>", "refiners: where loss and gradients are computed, jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .option("--decoded-share <x>", "with --decoded-by: the share of training crops decoded; the rest keep the true mel", parseFloatOption("decoded-share", 0.01, 1), 1)
     .action(async (o: TrainOpts) => {
     if (o.decodedShare !== 1 && !o.decodedBy) throw new UserError("--decoded-share needs --decoded-by");
     const init = initWeights(o, "vocoder");
     const name = settingsName(o, init, vocoderTrain, "vocos-small");
     const config: AnyVocoderConfig = init ? (init.config as AnyVocoderConfig) : (VOCODER_CONFIGS[name] ?? REFINER_CONFIGS[name]);
+    if (o.engine === "onnx" && !isRefinerConfig(config)) throw new UserError("--engine onnx trains refiners only (refiner-*): GAN vocoders train on jax");
     const { train: clips, val, t } = await prepare(o, vocoderTrain[name]);
     if (o.decodedBy && !isRefinerConfig(config)) throw new UserError("--decoded-by trains refiners only (refiner-*)");
     const decoded = o.decodedBy ? await DecodedMels.open(o.decodedBy === "default" ? DEFAULT_MODEL_DIR : o.decodedBy, o.decodedShare) : null;
-    const task = isRefinerConfig(config) ? await createRefinerTask(config, t, clips, val, o.seed, decoded) : createVocoderTask(config, t, clips, val, o.seed);
+    const task = isRefinerConfig(config) ? await createRefinerTask(config, t, clips, val, o.seed, decoded, o.engine) : createVocoderTask(config, t, clips, val, o.seed);
     await run(task, o, t.steps);
   });
 }
