@@ -306,6 +306,17 @@ describe("training on a folder of own audio", () => {
     expect(logOf(run()).at(-1).step).toBe(2);
   });
 
+  it("train vocoder: a refiner on the onnx engine, resumed without --config (the run keeps its config); GAN vocoders refuse onnx", () => {
+    const out = join(dir, "refiner-run");
+    const first = flowmac("train", "vocoder", "--data", folder, "--config", "refiner-tiny", "--engine", "onnx", "--out", out, "--steps", "2", "--ckpt-every", "2");
+    expect(first.code).toBe(0);
+    const again = flowmac("train", "vocoder", "--data", folder, "--engine", "onnx", "--out", out, "--steps", "3", "--resume", join(out, "checkpoint.safetensors"));
+    expect(again.err).toMatch(/training vocoder \(refiner-tiny\) on the onnx engine/);
+    expect(again.code).toBe(0);
+    expect(logOf(out).at(-1).step).toBe(3);
+    expectCleanFailure(flowmac("train", "vocoder", "--data", folder, "--config", "vocos-tiny", "--engine", "onnx", "--out", join(dir, "gan-onnx")), /--engine onnx trains refiners only/);
+  });
+
   it("stats reads the same folder, noting the file it skips", () => {
     const r = flowmac("stats", folder, "-o", join(dir, "own-stats.json"));
     expect(r.code).toBe(0);

@@ -247,8 +247,11 @@ export function registerTrain(program: Command): void {
     .action(async (o: TrainOpts) => {
     if (o.decodedShare !== 1 && !o.decodedBy) throw new UserError("--decoded-share needs --decoded-by");
     const init = initWeights(o, "vocoder");
-    const name = settingsName(o, init, vocoderTrain, "vocos-small");
-    const config: AnyVocoderConfig = init ? (init.config as AnyVocoderConfig) : (VOCODER_CONFIGS[name] ?? REFINER_CONFIGS[name]);
+    // A resumed run keeps its config, as the codec's does: no --config needed.
+    const resumed = resumeFile(o, "vocoder");
+    const from = init ?? resumed;
+    const name = settingsName(o, from, vocoderTrain, "vocos-small", init ? "--init model" : "--resume file");
+    const config: AnyVocoderConfig = from ? (from.config as AnyVocoderConfig) : (VOCODER_CONFIGS[name] ?? REFINER_CONFIGS[name]);
     if (o.engine === "onnx" && !isRefinerConfig(config)) throw new UserError("--engine onnx trains refiners only (refiner-*): GAN vocoders train on jax");
     const { train: clips, val, t } = await prepare(o, vocoderTrain[name]);
     if (o.decodedBy && !isRefinerConfig(config)) throw new UserError("--decoded-by trains refiners only (refiner-*)");
