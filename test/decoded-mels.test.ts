@@ -50,6 +50,11 @@ describe("decoded mels for vocoder fine-tuning", () => {
     // A gain adds to the log-mel; the clip is decoded once (a later crop is a slice of the kept decoding).
     const louder = await source.decode(clip, f0, F, 0.5, null);
     expect(Math.max(...louder.map((v, i) => Math.abs(v - Math.max(Math.log(1e-5), crop[i] + 0.5))))).toBeLessThan(1e-6);
+    // A clip too long to keep whole is decoded in a window around the crop: the same decoding, up to the window's edges' reach.
+    const windowed = await (await DecodedMels.open(dir, 1, "onnx", 32)).decode(clip, f0, F, 0, null);
+    let werr = 0;
+    for (let i = 0; i < crop.length; i++) werr = Math.max(werr, Math.abs(windowed[i] - crop[i]));
+    expect(werr / scale).toBeLessThan(1e-3);
   });
 });
 

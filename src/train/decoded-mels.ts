@@ -5,7 +5,9 @@
  * default beam search, then the default decoder's prior mel), once per rate, and
  * kept: the codec is frozen, so every later crop of that clip at that rate is a
  * slice. Decoding a crop alone would cost a whole pipeline block (320 frames)
- * for 32 frames, every time. A crop's random gain is added to the decoded
+ * for 32 frames, every time. Long clips (music tracks) are the exception: a crop
+ * of one is decoded in a window with 64 frames of context each side (decoding a
+ * 70 s track for one crop would cost more than it saves). A crop's random gain is added to the decoded
  * log-mel (the codec decodes the clip at its own level).
  */
 import { FRAME_RATE } from "../model/config.js";
@@ -13,8 +15,12 @@ import type { InferenceEngine } from "../model/engine.js";
 import { openEngine, type EngineName } from "../model/open.js";
 import { DEFAULT_DECODE, decodeMel, encodeAudio } from "../model/pipeline.js";
 import type { Rng } from "../nn/rng.js";
-import { BANDS, type Clip } from "./clip.js";
+import { BANDS, HOP, type Clip } from "./clip.js";
 
+/** Clips up to this long (22 s) are decoded whole and kept; a crop of a longer one (music tracks) is decoded in a window around it, each time. */
+export const WHOLE_CLIP_FRAMES = 1024;
+/** Frames of context each side of a window-decoded crop: beyond the codec's reach (a pipeline block's margin is 32). */
+const WINDOW_CONTEXT = 64;
 /** The decoded mels kept, at most (whole clips; the oldest go first): 8.7 h of corpus at 3 rates is ~2.2 GB. */
 const CACHE_BYTES = 3 * 2 ** 30;
 const LOG_FLOOR = Math.log(1e-5);
@@ -47,6 +53,7 @@ export class DecodedMels {
     private readonly engine: InferenceEngine,
     /** Share of training crops given as decoded (the rest keep the true mel, so the vocoder stays good on both). */
     readonly share: number,
+    private readonly wholeClipFrames: number,
   ) {
     const { rvq } = engine.info.codec;
     this.rates = rateStages(rvq.stages, rvq.codebookSize);
@@ -54,9 +61,9 @@ export class DecodedMels {
     this.fixedStages = three ?? rvq.stages;
   }
 
-  static async open(modelDir: string, share = 1, engine: EngineName = "onnx"): Promise<DecodedMels> {
+  static async open(modelDir: string, share = 1, engine: EngineName = "onnx", wholeClipFrames = WHOLE_CLIP_FRAMES): Promise<DecodedMels> {
     if (!(share > 0 && share <= 1)) throw new RangeError(`decoded share ${share} is not in (0, 1]`);
-    return new DecodedMels(await openEngine(modelDir, engine), share);
+    return new DecodedMels(await openEngine(modelDir, engine), share, wholeClipFrames);
   }
 
   /** Whether a training crop is decoded (draws from `rng`). */
@@ -73,8 +80,16 @@ export class DecodedMels {
 
   /** Log-mel [F, 128] of the clip's frames [f0, f0 + F) as the codec decodes the clip, plus `logGain` (floored as the front end floors). */
   async decode(clip: Clip, f0: number, F: number, logGain: number, rng: Rng | null): Promise<Float32Array> {
-    const whole = await this.decodedClip(clip, this.stagesFor(rng));
-    const out = whole.slice(f0 * BANDS, (f0 + F) * BANDS);
+    const stages = this.stagesFor(rng);
+    let out: Float32Array;
+    if (clip.frames <= this.wholeClipFrames) out = (await this.decodedClip(clip, stages)).slice(f0 * BANDS, (f0 + F) * BANDS);
+    else {
+      // Frame i of audio cut at sample a * HOP is the clip's frame a + i (the front end centres frames on multiples of HOP).
+      const a = Math.max(0, f0 - WINDOW_CONTEXT);
+      const b = Math.min(clip.frames, f0 + F + WINDOW_CONTEXT);
+      const mel = await this.codeAndDecode(clip.audio(a * HOP, (b - a) * HOP), stages);
+      out = mel.slice((f0 - a) * BANDS, (f0 - a + F) * BANDS);
+    }
     for (let i = 0; i < out.length; i++) out[i] = Math.max(LOG_FLOOR, out[i] + logGain);
     return out;
   }
@@ -84,9 +99,8 @@ export class DecodedMels {
     const key = `${clip.entry.id}@${stages}`;
     const kept = this.cache.get(key);
     if (kept) return kept;
-    const { codes, frames } = await encodeAudio(this.engine, clip.audio(0, clip.samples), undefined, { stages });
-    if (frames !== clip.frames) throw new Error(`${clip.entry.id}: ${frames} coded frames, the clip has ${clip.frames}`);
-    const mel = await decodeMel(this.engine, codes, frames, stages, DEFAULT_DECODE);
+    const mel = await this.codeAndDecode(clip.audio(0, clip.samples), stages);
+    if (mel.length !== clip.frames * BANDS) throw new Error(`${clip.entry.id}: ${mel.length / BANDS} decoded frames, the clip has ${clip.frames}`);
     this.cache.set(key, mel);
     this.cachedBytes += mel.byteLength;
     for (const [k, v] of this.cache) {
@@ -95,6 +109,12 @@ export class DecodedMels {
       this.cachedBytes -= v.byteLength;
     }
     return mel;
+  }
+
+  /** The product's pipeline: code `audio` at `stages` (default beam search), decode the prior mel. */
+  private async codeAndDecode(audio: Float32Array, stages: number): Promise<Float32Array> {
+    const { codes, frames } = await encodeAudio(this.engine, audio, undefined, { stages });
+    return decodeMel(this.engine, codes, frames, stages, DEFAULT_DECODE);
   }
 
   dispose(): void {
