@@ -34,7 +34,9 @@ const REPORT_HELP = `
 Report (table.md, results.csv, clips.csv, spectrograms.png): a table for all clips, then one for
 speech and one for music when both are present. A corpus clip's kind comes from its manifest; a
 plain file counts as music when its name contains "music", otherwise as speech.
-Columns: kbit/s, log-mel L1, MR-STFT, SI-SDR, STOI, ESTOI, MCD, F0 error (cents), VDE, GPE,
+Columns: kbit/s, log-mel L1, mel L1 before the vocoder (FlowMAC and linear rows: the decoded
+log-mel against the original's, the codec's share of the error), MR-STFT, SI-SDR, STOI, ESTOI,
+MCD, F0 error (cents), VDE, GPE,
 encode and decode speed. STOI, ESTOI and the pitch measures are speech measures: music clips are
 not scored on them ("-" in the music table) and the all-clips means cover the speech clips only.
 Pitch: YIN F0 at 10 ms frames, 50-800 Hz; F0 error = mean |cents| over frames voiced in both
