@@ -171,7 +171,7 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
 /** Training steps of the shipped recipes, one model per child process (bench/train.ts). */
 function benchTrainingSteps(): BenchRow[] {
   const script = join(dirname(fileURLToPath(import.meta.url)), "train.js");
-  return ["codec", "vocos"].flatMap((model) => {
+  return ["codec", "refiner", "vocos"].flatMap((model) => {
     const out = execFileSync(process.execPath, [script, model, ...(quick ? ["--quick"] : [])], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     return JSON.parse(out.trim().split("\n").pop()!) as BenchRow[];
   });
@@ -194,7 +194,7 @@ const fma = hasRelaxedSimd() ? "fused multiply-add" : "separate multiplies and a
 console.log(`flowmac benchmarks (node ${process.version}, one thread, jax-js kernels with ${fma}${quick ? ", --quick" : ""})`);
 if (want("mel")) printRows("front end", await benchMel());
 if (want("nn")) printRows("neural core (jax-js, wasm)", await benchNn());
-if (want("train")) printRows("training steps (jax-js, wasm; codec also on onnxruntime)", benchTrainingSteps());
+if (want("train")) printRows("training steps (jax-js, wasm; codec and refiner also on onnxruntime)", benchTrainingSteps());
 if (want("vocoder")) printRows("vocoder generators", benchVocoders());
 if (want("vocoder")) printRows("training-free vocoders (PFFFT, one thread)", await benchPhaseVocoders());
 if (want("codec")) printRows("codec inference", await benchCodec());

@@ -1,9 +1,9 @@
 /**
  * Wall time of real training steps with the shipped recipes (codec `small`,
- * vocoder `vocos-small` in its mel-loss and GAN phases), on synthetic clips;
- * the codec on both training engines (jax-js, onnxruntime), in turns.
+ * vocoder `vocos-small` in its mel-loss and GAN phases, the shipped refiner-small), on
+ * synthetic clips; the codec and the refiner on both training engines (jax-js, onnxruntime), in turns.
  * One model per process: two models' jax-js buffers together exceed the
- * 4 GiB wasm memory. `node dist/bench/train.js codec|vocos [--quick]` prints
+ * 4 GiB wasm memory. `node dist/bench/train.js codec|refiner|vocos [--quick]` prints
  * one JSON line of rows; bench/run.ts spawns it once per model.
  */
 import "core-js/actual/iterator/index.js";
@@ -17,6 +17,8 @@ import { CODEC_TRAIN, createCodecTask, TRAIN_ENGINES } from "../src/train/codec-
 import { clipMel, memoryClip, type Clip } from "../src/train/data.js";
 import type { TrainTask } from "../src/train/runner.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
+import { REFINER_CONFIGS } from "../src/model/refiner.js";
+import { createRefinerTask, REFINER_TRAIN } from "../src/train/refiner-task.js";
 import { bestOf, speech, type BenchRow } from "./util.js";
 
 /** Clips of the benchmarks' speech-like signal: training speed does not depend on content. */
@@ -67,6 +69,16 @@ export async function benchTraining(model: string, quick: boolean): Promise<Benc
     const rows = TRAIN_ENGINES.map((engine, i) => row(`codec small training step, ${engine} engine (batch ${t.batch} x ${t.frames} frames, incl. AdamW and RVQ upkeep)`, ms[i]));
     const ratio = ms[0] / ms[1];
     rows.push({ name: "codec small training step: jax / onnx (same run, alternating)", value: ratio, unit: "x faster on onnx", ms: ms[1] });
+    return rows;
+  }
+  if (model === "refiner") {
+    // The shipped vocoder's training step (host NNLS prior and target STFT included), on both engines in turns.
+    const c = REFINER_CONFIGS["refiner-small"];
+    const t = REFINER_TRAIN["refiner-small"];
+    const tasks = await Promise.all(TRAIN_ENGINES.map((engine) => createRefinerTask(c, t, clips, clips.slice(0, 1), 0, null, engine)));
+    const ms = await alternateSteps(tasks, quick ? 3 : 6);
+    const rows = TRAIN_ENGINES.map((engine, i) => row(`refiner-small training step, ${engine} engine (batch ${t.batch} x ${t.frames} frames, incl. host NNLS prior, target STFT, AdamW)`, ms[i]));
+    rows.push({ name: "refiner-small training step: jax / onnx (same run, alternating)", value: ms[0] / ms[1], unit: "x faster on onnx", ms: ms[1] });
     return rows;
   }
   if (model === "vocos") {
