@@ -8,6 +8,7 @@
 #   scripts/train-background.sh            # codec-prior (the codec, prior-first) + refiner (the vocoder)
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec-prior refiner-decoded" scripts/train-background.sh   # the vocoder fine-tuned on decoded mels
+#   RUNS="codec-prior16" scripts/train-background.sh  # the shipped 16-stage codec, trained (issue 21)
 #   RUNS="codec" scripts/train-background.sh
 #   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
 #
@@ -87,6 +88,11 @@ for r in $RUNS; do
       # CFM (~60 % of its work) and the autoencoder, which the default decoder is, gets the CPU.
       RESUME_FROM="" start codec-prior 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx \
         $([ -f "$DATA/runs/codec-prior/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$BASE8") ;;
+    codec-prior16)
+      # The shipped 16-stage codec (6 kbit/s; its stages 9-16 came from k-means, extend-stages)
+      # trained prior-first as a whole, so the decoder learns to read all 16 stages (issue 21).
+      RESUME_FROM="" start codec-prior16 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx \
+        $([ -f "$DATA/runs/codec-prior16/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
     codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
     refiner)
       # From the shipped refiner when that is what ships, else afresh (step 0 is NNLS + PGHI-FGLA).

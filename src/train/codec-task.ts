@@ -24,6 +24,8 @@ export const CODEC_TRAIN: Record<string, CodecTrainConfig> = {
 };
 for (const name of ["small", "tiny"]) CODEC_TRAIN[`${name}-lin`] = { ...CODEC_TRAIN[name] };
 CODEC_TRAIN["small-lin64"] = { ...CODEC_TRAIN.small };
+// The 16-stage (6 kbit/s) model made by extend-stages trains on the same settings (issue 21).
+CODEC_TRAIN["small-lin64-cq16"] = { ...CODEC_TRAIN.small };
 
 /** Training frames coded by the linear codec to estimate its codes' use per batch (warm start). */
 const USAGE_BATCHES = 8;
