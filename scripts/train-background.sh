@@ -5,9 +5,9 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior (the codec, prior-first) + refiner (the vocoder)
+#   scripts/train-background.sh            # codec-prior (the codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
-#   RUNS="codec-prior refiner-decoded" scripts/train-background.sh   # the vocoder fine-tuned on decoded mels
+#   RUNS="codec-prior refiner" scripts/train-background.sh   # the vocoder on true mels only (refiner-small)
 #   RUNS="codec-prior16" scripts/train-background.sh  # the shipped 16-stage codec, trained (issue 21)
 #   RUNS="codec" scripts/train-background.sh
 #   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
@@ -18,7 +18,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior refiner}"
+RUNS="${RUNS:-codec-prior refiner-decoded}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -102,11 +102,11 @@ for r in $RUNS; do
     refiner-decoded)
       # The refiner fine-tuned for the codec's output: half its crops are the shipped codec's decoded
       # mels (1.5, 3 and 6 kbit/s, 1:2:1), half the true mels, so it stays a vocoder of both.
-      # From its checkpoint, else from the shipped vocoder (docs/training.md).
+      # From its checkpoint, else from the shipped vocoder (docs/training.md); a gentle fine-tune (lr 1e-4).
       if [ -f "$DATA/runs/refiner-decoded/checkpoint.safetensors" ]; then
-        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 20000 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5
+        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 4000 --lr 1e-4 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5
       else
-        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 20000 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$REPO/models/default/vocoder.safetensors"
+        RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 4000 --lr 1e-4 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$REPO/models/default/vocoder.safetensors"
       fi ;;
     vocos) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
     *) echo "unknown run '$r'" >&2; exit 2 ;;
