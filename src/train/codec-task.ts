@@ -4,14 +4,14 @@ import { codecLoss, encoderLatent, initCodec, sampleCodecBatch, sampleCodecBatch
 import type { CodecConfig } from "../model/config.js";
 import { codePerplexity, emaCodebookUpdate, kmeans } from "../model/rvq.js";
 import { sinusoidalEmbedding } from "../nn/layers.js";
-import { AdamW, learningRate, uploadLike } from "../nn/optim.js";
+import { AdamW, learningRate } from "../nn/optim.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { UserError } from "../util/errors.js";
 import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
 import { OnnxCodecStep } from "./onnx-step.js";
-import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
+import { evalParams, newGroup, stepOnHost, syncDeviceParams, type TrainSettings, type TrainTask } from "./runner.js";
 import { cfmFrom, checkLinearFits, linearCodebookBuffers, linearPathFrom, type CodecStart } from "./warm-start.js";
 
 export type CodecTrainConfig = TrainSettings;
@@ -68,8 +68,6 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const lossOnly = jit(lossFn);
   const encode = jit((p: any, mel: JArray) => encoderLatent(p, c, mel));
   let onnxStep: OnnxCodecStep | null = null;
-  /** Set when the onnx step moved the host weights on without a device copy (made when jax-js needs the weights). */
-  let deviceParamsStale = false;
 
   const drawMel = (rng: Rng) => {
     const mel = new Float32Array(N * 128);
@@ -119,7 +117,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     buffers: buffers as unknown as Params,
     buffersLoaded: start.linear !== undefined,
     engine,
-    params: () => (syncDeviceParams(), group.params as unknown as CodecParams),
+    params: () => (syncDeviceParams(group), group.params as unknown as CodecParams),
     buffersOf: () => task.buffers as unknown as CodecBuffers,
     info: () => ({ mel_stats: JSON.stringify(stats), train: JSON.stringify(t) }),
 
@@ -158,7 +156,6 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
 
     validate(): Record<string, number> {
       const sums = { prior: 0, cfm: 0, commit: 0, prior4: 0 };
-      syncDeviceParams();
       const ew = evalParams(group);
       const vr = new Rng(1234);
       for (const mel of valBatches) {
@@ -250,23 +247,13 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     const host = (arrays: JArray[]) => arrays.map((a) => a.ref.dataSync() as Float32Array);
     const r = await onnxStep.run(group.adam.w, { codebooks: host(buffers.codebooks), emaSum: host(buffers.emaSum), emaCount: host(buffers.emaCount) }, batch);
     const t1 = performance.now();
-    const gradNorm = group.opt.stepHost(r.grads, group.adam, learningRate(group.schedule, step));
-    deviceParamsStale = true;
+    const gradNorm = stepOnHost(group, r.grads, learningRate(group.schedule, step));
     const t2 = performance.now();
     const upload = (arrays: Float32Array[], like: JArray[]) => arrays.map((a, s) => np.array(a).reshape(like[s].shape));
     const next = { codebooks: upload(r.buffers.codebooks, buffers.codebooks), emaSum: upload(r.buffers.emaSum, buffers.emaSum), emaCount: upload(r.buffers.emaCount, buffers.emaCount) };
     tree.dispose(task.buffers);
     task.buffers = next as unknown as Params;
     return finishStep(rng, { ...r, gradNorm, counts: r.buffers.emaCount, w: stageWeights(batch.stageMask.data), t0, t1, t2 });
-  }
-
-  /** group.params (device arrays) again equal to the optimiser's host weights, which the onnx engine alone updates. */
-  function syncDeviceParams(): void {
-    if (!deviceParamsStale) return;
-    const old = group.params;
-    group.params = uploadLike(old, group.adam.w, group.adam.shapes);
-    tree.dispose(old);
-    deviceParamsStale = false;
   }
 
   /** Codes whose EMA usage (`emaCounts`, host copies of the buffers' counts) fell below the threshold restart at random vectors of this batch's residuals. */

@@ -10,7 +10,7 @@
  * 70 s track for one crop would cost more than it saves). A crop's random gain is added to the decoded
  * log-mel (the codec decodes the clip at its own level).
  */
-import { FRAME_RATE } from "../model/config.js";
+import { bitsPerStage, defaultStages } from "../cli/bitrate.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { openEngine, type EngineName } from "../model/open.js";
 import { DEFAULT_DECODE, decodeMel, encodeAudio } from "../model/pipeline.js";
@@ -34,8 +34,8 @@ const RATE_SHARES: [kbps: number, weight: number][] = [
 
 /** Stage counts of the rates the codec serves (those within its `stages`) and their cumulative shares; the top stage count alone when none fits. */
 export function rateStages(stages: number, codebookSize: number): { stages: number[]; cumulative: number[] } {
-  const perStage = (FRAME_RATE * Math.log2(codebookSize)) / 1000;
-  const fit = RATE_SHARES.map(([kbps, w]) => [Math.round(kbps / perStage), w] as const).filter(([s]) => s >= 1 && s <= stages);
+  const perStage = bitsPerStage({ stages, codebookSize });
+  const fit = RATE_SHARES.map(([kbps, w]) => [Math.round((kbps * 1000) / perStage), w] as const).filter(([s]) => s >= 1 && s <= stages);
   if (fit.length === 0) return { stages: [stages], cumulative: [1] };
   const total = fit.reduce((a, [, w]) => a + w, 0);
   let acc = 0;
@@ -44,7 +44,7 @@ export function rateStages(stages: number, codebookSize: number): { stages: numb
 
 export class DecodedMels {
   private readonly rates: { stages: number[]; cumulative: number[] };
-  /** Stage count of validation crops (no rng): 3 kbit/s where the codec has it. */
+  /** Stage count of validation crops (no rng): the codec's default rate, 3 kbit/s where it has it. */
   private readonly fixedStages: number;
   private readonly cache = new Map<string, Float32Array>();
   private cachedBytes = 0;
@@ -57,8 +57,7 @@ export class DecodedMels {
   ) {
     const { rvq } = engine.info.codec;
     this.rates = rateStages(rvq.stages, rvq.codebookSize);
-    const three = this.rates.stages.find((s) => Math.abs((s * FRAME_RATE * Math.log2(rvq.codebookSize)) / 1000 - 3) < 0.1);
-    this.fixedStages = three ?? rvq.stages;
+    this.fixedStages = defaultStages(rvq);
   }
 
   static async open(modelDir: string, share = 1, engine: EngineName = "onnx", wholeClipFrames = WHOLE_CLIP_FRAMES): Promise<DecodedMels> {

@@ -9,14 +9,14 @@
 import type { MelInverse } from "../audio/mel-inverse.js";
 import { initRefiner, refinerLoss, type RefinerParams, type RefinerVocoderConfig } from "../model/refiner.js";
 import { logMagnitudePrior, refinerMelInverse } from "../model/refiner-host.js";
-import { AdamW, learningRate, uploadLike } from "../nn/optim.js";
+import { AdamW, learningRate } from "../nn/optim.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { BANDS, ClipSampler, type Clip } from "./data.js";
 import { MagnitudeTarget } from "./magnitude-target.js";
 import type { DecodedMels } from "./decoded-mels.js";
-import { evalParams, newGroup, type TrainSettings, type TrainTask } from "./runner.js";
+import { evalParams, newGroup, stepOnHost, syncDeviceParams, type TrainSettings, type TrainTask } from "./runner.js";
 import type { TrainEngine } from "./codec-task.js";
 import { OnnxRefinerStep } from "./refiner-step.js";
 
@@ -76,15 +76,6 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
   const gradStep = jit(valueAndGrad((p: any, mel: JArray, prior: JArray, tgt: JArray): any => refinerLoss(p, c, mel, prior, tgt), { hasAux: true }));
   const evalLoss = jit((p: any, mel: JArray, prior: JArray, tgt: JArray): any => refinerLoss(p, c, mel, prior, tgt)[1]);
   let onnxStep: OnnxRefinerStep | null = null;
-  /** Set when the onnx step moved the host weights on without a device copy (made when jax-js needs the weights). */
-  let deviceParamsStale = false;
-  const syncDeviceParams = () => {
-    if (!deviceParamsStale) return;
-    const old = gen.params;
-    gen.params = uploadLike(old, gen.adam.w, gen.adam.shapes);
-    tree.dispose(old);
-    deviceParamsStale = false;
-  };
   const upload = (h: HostBatch, n: number, frames: number) => [np.array(h.mel).reshape([n, frames, BANDS]), np.array(h.prior).reshape([n, frames, bins]), np.array(h.target).reshape([n, frames, bins])];
 
   // Fixed validation crops (the middle of each long-enough clip, no gain), built once.
@@ -112,11 +103,10 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
       if (engine === "onnx") {
         onnxStep ??= await OnnxRefinerStep.create((await import("onnxruntime-node")) as any, c, gen.params as unknown as RefinerParams, { batch: B, frames: F });
         const r = await onnxStep.run(gen.adam.w, batch.mel, batch.prior, batch.target);
-        const gradNorm = gen.opt.stepHost(r.grads, gen.adam, learningRate(schedule, step));
-        deviceParamsStale = true;
+        const gradNorm = stepOnHost(gen, r.grads, learningRate(schedule, step));
         return { loss: r.loss, l1: r.l1, sc: r.sc, gradNorm };
       }
-      syncDeviceParams();
+      syncDeviceParams(gen);
       const [mel, prior, tgt] = upload(batch, B, F);
       const [[loss, aux], grads] = gradStep(tree.ref(gen.params), mel, prior, tgt) as unknown as [[JArray, { l1: JArray; sc: JArray }], Params];
       const r = gen.opt.step(gen.params, grads, gen.adam, learningRate(schedule, step));
@@ -125,7 +115,6 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
     },
     validate(): Record<string, number> {
       if (valClips.length === 0) return {};
-      syncDeviceParams();
       const ew = evalParams(gen);
       const [mel, prior, tgt] = upload(valBatch, valClips.length, VF);
       const aux = evalLoss(tree.ref(ew), mel, prior, tgt) as unknown as { l1: JArray; sc: JArray };

@@ -39,10 +39,33 @@ export interface TrainGroup {
   /** EMA of the weights on the host (what ships), when emaDecay > 0. */
   ema: Float32Array[] | null;
   emaDecay: number;
+  /** Set by stepOnHost: the host weights (adam.w) moved on and params lags them until syncDeviceParams. */
+  deviceStale?: boolean;
+}
+
+/**
+ * One optimiser step from host gradients (the onnx training engines): the optimiser's host weights
+ * move on alone; the device copy is refreshed when jax-js next needs it (syncDeviceParams). Returns
+ * the gradient norm.
+ */
+export function stepOnHost(g: TrainGroup, grads: ArrayLike<number>[], lr: number): number {
+  const gradNorm = g.opt.stepHost(grads, g.adam, lr);
+  g.deviceStale = true;
+  return gradNorm;
+}
+
+/** g.params (device arrays) again equal to the optimiser's host weights after host steps. */
+export function syncDeviceParams(g: TrainGroup): void {
+  if (!g.deviceStale) return;
+  const old = g.params;
+  g.params = uploadLike(old, g.adam.w, g.adam.shapes);
+  tree.dispose(old);
+  g.deviceStale = false;
 }
 
 /** The weights to evaluate or ship: the EMA where kept (fresh device arrays; the caller disposes them). */
 export function evalParams(g: TrainGroup): Params {
+  syncDeviceParams(g);
   return g.ema ? uploadLike(g.params, g.ema, g.adam.shapes) : (tree.map((a: JArray) => a.ref.add(0), tree.ref(g.params)) as Params);
 }
 

@@ -253,8 +253,8 @@ export function registerTrain(program: Command): void {
     const name = settingsName(o, from, vocoderTrain, "vocos-small", init ? "--init model" : "--resume file");
     const config: AnyVocoderConfig = from ? (from.config as AnyVocoderConfig) : (VOCODER_CONFIGS[name] ?? REFINER_CONFIGS[name]);
     if (o.engine === "onnx" && !isRefinerConfig(config)) throw new UserError("--engine onnx trains refiners only (refiner-*): GAN vocoders train on jax");
-    const { train: clips, val, t } = await prepare(o, vocoderTrain[name]);
     if (o.decodedBy && !isRefinerConfig(config)) throw new UserError("--decoded-by trains refiners only (refiner-*)");
+    const { train: clips, val, t } = await prepare(o, vocoderTrain[name]);
     const decoded = o.decodedBy ? await DecodedMels.open(o.decodedBy === "default" ? DEFAULT_MODEL_DIR : o.decodedBy, o.decodedShare) : null;
     const task = isRefinerConfig(config) ? await createRefinerTask(config, t, clips, val, o.seed, decoded, o.engine) : createVocoderTask(config, t, clips, val, o.seed);
     await run(task, o, t.steps);
