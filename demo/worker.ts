@@ -5,7 +5,7 @@
  * that the page's own thread only draws.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { decodeAudio, DEFAULT_DECODE, encodeAudio, encodeWav, FLOW_DECODE, LC_DECODE, openWebEngine, readFmac, streamMismatch, writeFmac, type DecodeOptions, type OnnxEngine } from "../src/web.js";
+import { allocates, decodeAudio, DEFAULT_DECODE, encodeStream, encodeWav, FLOW_DECODE, LC_DECODE, openWebEngine, readFmac, streamMismatch, writeFmac, type DecodeOptions, type OnnxEngine } from "../src/web.js";
 import { MelFrontEnd } from "../src/audio/mel.js";
 import { blockStarts } from "../src/model/pipeline.js";
 import { framesFor } from "../src/bitstream/fmac.js";
@@ -66,14 +66,15 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
   if (msg.type === "code") {
     input = msg.audio;
     const frames = framesFor(input.length);
-    total = blockStarts(frames).length + decodeCalls(frames, o);
-    phase = "encoding";
     const { rvq } = engine!.info.codec;
     const bits = Math.log2(rvq.codebookSize);
-    const stages = Math.min(rvq.stages, Math.round((msg.kbps * 1000) / ((SR / 512) * bits)));
+    // The rate as the CLI codes it: allocated across frames where the model has stages to spare.
+    const rate = { stages: Math.min(rvq.stages, Math.max(1, (msg.kbps * 1000) / ((SR / 512) * bits))), allocate: true };
+    total = (allocates(rate, rvq) ? 2 : 1) * blockStarts(frames).length + decodeCalls(frames, o);
+    phase = "encoding";
     const t0 = performance.now();
-    const { codes, frames: codeFrames } = await encodeAudio(eng, input, undefined, { stages });
-    fmac = writeFmac({ modelId: engine!.info.modelId, sampleRate: SR, stages, bitsPerIndex: bits, length: input.length, frames: codeFrames, codes });
+    const audio = input;
+    fmac = writeFmac(await encodeStream(eng, () => (async function* () { yield audio; })(), audio.length, rate));
     encodeMs = performance.now() - t0;
   } else {
     fmac = msg.fmac;
@@ -85,7 +86,7 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
   if (!input) total = decodeCalls(stream.frames, o);
   phase = "decoding";
   const t1 = performance.now();
-  const decoded = await decodeAudio(eng, stream.codes, stream.frames, stream.stages, stream.length, o);
+  const decoded = await decodeAudio(eng, stream.codes, stream.frames, stream.stages, stream.length, { ...o, frameStages: stream.frameStages });
   const decodeMs = performance.now() - t1;
 
   const wav = encodeWav([decoded], SR, "pcm16");

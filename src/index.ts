@@ -8,6 +8,7 @@ export { openAudioStream, type AudioStream } from "./audio/stream.js";
 export { MelFrontEnd, FLOWMAC_MEL, toBandMajor, fromBandMajor, type LogMel, type MelConfig } from "./audio/mel.js";
 export { MelStatsAccumulator, normalizeMel, denormalizeMel, type MelStats } from "./audio/stats.js";
 export { readFmac, writeFmac, framesFor, type FmacStream } from "./bitstream/fmac.js";
+export { encodeStream, allocates, type RateChoice } from "./model/encode-stream.js";
 export { openEngine, ENGINES, type EngineName } from "./model/open.js";
 export type { InferenceEngine, EngineInfo } from "./model/engine.js";
 export { encodeAudio, encodeChunks, decodeAudio, decodeAudioChunks, decodeMel, vocodeMel, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";

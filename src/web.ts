@@ -10,6 +10,7 @@ import { OnnxEngine } from "./model/onnx-engine.js";
 
 export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
 export { readFmac, writeFmac, type FmacStream } from "./bitstream/fmac.js";
+export { allocates, encodeStream, type RateChoice } from "./model/encode-stream.js";
 export { encodeWav } from "./audio/wav.js";
 /** Why a parsed .fmac cannot be decoded by this model (another model's stream, too many stages, ...), or null. */
 export { streamMismatch } from "./model/stream-fit.js";

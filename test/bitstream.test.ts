@@ -7,6 +7,21 @@ import type { EngineInfo, InferenceEngine } from "../src/model/engine.js";
 import { decodeAudio } from "../src/model/pipeline.js";
 import { firstCodeBeyond, streamMismatch } from "../src/model/stream-fit.js";
 
+/** A rate-allocated (version 2) stream: counts that wander over 1..stages, codes 0 beyond them. */
+function allocatedStream(rng: Rng, length: number, stages = 16, bits = 8): FmacStream {
+  const s = stream(rng, length, stages, bits);
+  const frameStages = new Uint8Array(s.frames);
+  let n = 1 + rng.int(stages);
+  for (let t = 0; t < s.frames; t++) {
+    const r = rng.int(10);
+    if (r === 0) n = 1 + rng.int(stages);
+    else if (r < 3) n = Math.min(stages, Math.max(1, n + (r === 1 ? 1 : -1)));
+    frameStages[t] = n;
+    s.codes.fill(0, t * stages + n, (t + 1) * stages);
+  }
+  return { ...s, frameStages, baseStages: 1 + rng.int(stages) };
+}
+
 function stream(rng: Rng, length: number, stages = 8, bits = 8): FmacStream {
   const frames = framesFor(length);
   return {
@@ -69,9 +84,9 @@ describe(".fmac bitstream", () => {
     const flipped = Uint8Array.from(good);
     flipped[100] ^= 1;
     bad(flipped, /CRC mismatch/);
-    const v2 = Uint8Array.from(good);
-    v2[4] = 2;
-    bad(v2, /version 2 is not supported/);
+    const v3 = Uint8Array.from(good);
+    v3[4] = 3;
+    bad(v3, /version 3 is not supported/);
   });
 
   it("rejects set reserved fields and pad bits, even with a valid CRC (found by npm run fuzz)", () => {
@@ -90,10 +105,55 @@ describe(".fmac bitstream", () => {
     expect(resealed((b) => (b[b.length - 5] ^= 0x10))).not.toThrow(); // the last index's own bits
   });
 
-  it("fuzz: random corruption never crashes the parser and is never accepted silently", () => {
+  it("version 2 (per-frame stage counts) round-trips, and its size is the counts' code plus the indices", () => {
+    const rng = new Rng(6);
+    for (const [stages, bits] of [[16, 8], [8, 8], [5, 3], [2, 10]]) {
+      const s = allocatedStream(rng, 24000 * 2 + 77, stages, bits);
+      const bytes = writeFmac(s);
+      expect(bytes[4]).toBe(2);
+      expect(readFmac(bytes)).toEqual(s);
+      const w = Math.max(1, Math.ceil(Math.log2(Math.max(2, stages - 2))));
+      let codeBits = 0;
+      let prev = s.baseStages!;
+      for (const n of s.frameStages!) {
+        const d = Math.abs(n - prev);
+        codeBits += n * bits + (d === 0 ? 1 : d === 1 ? 3 : 3 + w);
+        prev = n;
+      }
+      expect(bytes.length).toBe(36 + Math.ceil(codeBits / 8) + 4);
+    }
+    // Counts outside 1..stages cannot be written.
+    const s = allocatedStream(rng, 5000, 4);
+    s.frameStages![2] = 5;
+    expect(() => writeFmac(s)).toThrow(/outside 1\.\.4/);
+  });
+
+  it("version 2: truncation, trailing bytes, impossible counts and set pad bits are one-line errors", () => {
+    const s = allocatedStream(new Rng(7), 30000, 8, 8);
+    const good = writeFmac(s);
+    const resealed = (b: Uint8Array) => {
+      new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+      return () => readFmac(b, "y.fmac");
+    };
+    expect(() => readFmac(good.subarray(0, good.length - 1), "y.fmac")).toThrow(/y\.fmac: corrupt or truncated \.fmac file \(CRC mismatch\)/);
+    // Cut inside the payload, CRC recomputed: the counts run out of data.
+    expect(resealed(Uint8Array.from([...good.subarray(0, 60), 0, 0, 0, 0]))).toThrow(/truncated \.fmac file \(the data ends in frame \d+ of \d+\)/);
+    expect(resealed(Uint8Array.from([...good.subarray(0, good.length - 4), 0, 0, 0, 0, 0]))).toThrow(/unexpected trailing bytes/);
+    // A base count beyond the stages.
+    const base = Uint8Array.from(good);
+    base[22] = 9;
+    expect(resealed(base)).toThrow(/base stage count 9/);
+    // The first frame's change code rewritten to "+/-(2 + m)" with a large m: a count beyond 1..8.
+    const big = Uint8Array.from(good);
+    big[22] = 8;
+    big[36] = (big[36] & ~0b111111) | 0b11 | (0 << 2) | (0b111 << 3); // +9 from 8
+    expect(resealed(big)).toThrow(/would carry \d+ stages, outside 1\.\.8/);
+  });
+
+  it("fuzz: random corruption never crashes the parser and is never accepted silently (versions 1 and 2)", () => {
     const rng = new Rng(4);
-    const good = writeFmac(stream(rng, 30000));
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < 4000; i++) {
+      const good = i % 2 ? writeFmac(allocatedStream(new Rng(100), 30000)) : writeFmac(stream(new Rng(101), 30000));
       const b = Uint8Array.from(good);
       const mode = rng.int(3);
       if (mode === 0) for (let k = 0, n = 1 + rng.int(4); k < n; k++) b[rng.int(b.length)] ^= 1 + rng.int(255);

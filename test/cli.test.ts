@@ -98,19 +98,26 @@ describe("flowmac CLI on bad input", () => {
     expect(both.code).toBe(1);
     const rates = "0\\.28125 to 1\\.125 kbit/s in steps of 0\\.28125 \\(1 to 4 RVQ stages\\)";
     expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "1.5"), new RegExp(`--kbps 1\\.5: this model codes ${rates}`), out);
-    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.4"), new RegExp(`--kbps 0\\.4: this model codes ${rates}`), out);
+    expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.4", "--no-allocate"), new RegExp(`--kbps 0\\.4: this model codes ${rates}`), out);
     expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--stages", "5"), /--stages 5: this model has 1 to 4 RVQ stages \(0\.28125 kbit\/s each\)/, out);
     expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--stages", "0"), /--stages must be a positive integer, got '0'/, out);
     expectCleanFailure(flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "-3"), /--kbps must be a positive number, got '-3'/, out);
-    const two = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.5625");
+    const two = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.5625", "--no-allocate");
     expect(two.code).toBe(0);
     expect(two.out).toMatch(/r\.fmac: \d+ bytes, 2 stages, 0\.\d{3} kbit\/s/);
+    expect(readFmac(new Uint8Array(readFileSync(out))).frameStages).toBeUndefined();
     const one = flowmac("encode", ok, "-o", out, "--model", model, "--stages", "1");
     expect(one.out).toMatch(/r\.fmac: \d+ bytes, 1 stage, /);
+    // Allocated (the default), any rate within the model's range: stages spent where they remove the most error.
+    const between = flowmac("encode", ok, "-o", out, "--model", model, "--kbps", "0.4");
+    expect(between.code).toBe(0);
+    expect(between.out).toMatch(/r\.fmac: \d+ bytes, 1\.\d\d stages a frame on average \(allocated, 1 to [2-4]\), /);
+    const allocated = readFmac(new Uint8Array(readFileSync(out)));
+    expect(allocated.frameStages!.reduce((a, b) => a + b, 0) * 6).toBeLessThanOrEqual(Math.floor((0.4 * 1000 * allocated.frames) / 46.875));
     // Help: the rules, and the bundled model's rates and default, read from its config; no fixed list of rates.
     const rvq = readCodecConfig(fileURLToPath(new URL("../models/default/", import.meta.url)))!.rvq;
     const top = (rvq.stages * 46.875 * Math.log2(rvq.codebookSize)) / 1000;
-    const bundled = new RegExp(`bundled model: 0\\.375 to ${String(top).replace(".", "\\.")} kbit/s in steps of 0\\.375 \\(1 to ${rvq.stages} RVQ stages\\); the default is (3 kbit/s \\(8 of ${rvq.stages} stages\\)|all ${rvq.stages} stages)`);
+    const bundled = new RegExp(`bundled model: 0\\.375 to ${String(top).replace(".", "\\.")} kbit/s in steps of 0\\.375 \\(1 to ${rvq.stages} RVQ stages\\), and any --kbps in between with allocation \\(the default\\); the default is (3 kbit/s \\(8 of ${rvq.stages} stages\\)|all ${rvq.stages} stages)`);
     const help = flowmac("encode", "--help").out;
     expect(help).toMatch(/--kbps <rate>[^]*not with\s+--stages/);
     expect(help).toMatch(/--stages <n>[^]*not with\s+--kbps/);
@@ -129,7 +136,7 @@ describe("flowmac CLI on bad input", () => {
     expect(enc6.out).toMatch(/six\.fmac: \d+ bytes, 16 stages, /);
     expect(readFmac(new Uint8Array(readFileSync(six))).stages).toBe(16);
     const dflt = flowmac("encode", ok, "-o", join(dir, "three.fmac"));
-    expect(dflt.out).toMatch(/three\.fmac: \d+ bytes, 8 stages, /);
+    expect(dflt.out).toMatch(/three\.fmac: \d+ bytes, [78]\.\d\d stages a frame on average \(allocated, \d+ to \d+\), /);
     const dec = flowmac("decode", six, "-o", join(dir, "six.wav"));
     expect(dec.code).toBe(0);
     expect(statSync(join(dir, "six.wav")).size).toBeGreaterThan(44);
@@ -229,7 +236,7 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
       const { openEngine } = await import(${JSON.stringify(new URL("../dist/src/model/open.js", import.meta.url).href)});
       const e = await openEngine(${JSON.stringify(model)}, "onnx", { verbose: ${verbose} });
       const S = e.info.codec.rvq.stages;
-      try { await e.prior(new Int32Array(S * 320).fill(999), new Float32Array(S).fill(1), 320); } catch (err) { console.log("refused"); }`;
+      try { await e.prior(new Int32Array(S * 320).fill(999), new Float32Array(S * 320).fill(1), 320); } catch (err) { console.log("refused"); }`;
     const run = (verbose: boolean) => spawnSync(process.execPath, ["--input-type=module", "-e", script(verbose)], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)), env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache") } });
     const quiet = run(false);
     expect(quiet.stdout.trim()).toBe("refused");

@@ -62,6 +62,21 @@ describe("RVQ search", () => {
     }
   });
 
+  it("reports the error after each stage of the chosen path (prefixError), ending at the frame's error", () => {
+    const [S, K, D, T] = [5, 16, 6, 30];
+    const { books, z } = problem(S, K, D, T, 4);
+    const r = new RvqSearch(books, S, K, D);
+    const { codes, error, prefixError } = r.search(r.scores(z, T), T, { beam: 4 });
+    for (let n = 1; n <= S; n++) {
+      const direct = errors(books, K, D, z, T, codes, n); // the first n stages' codewords only
+      for (let t = 0; t < T; t++) {
+        const z2 = z.subarray(t * D, (t + 1) * D).reduce((a, v) => a + v * v, 0);
+        expect(prefixError[t * S + n - 1] + z2).toBeCloseTo(direct[t], 3);
+      }
+    }
+    for (let t = 0; t < T; t++) expect(prefixError[t * S + S - 1]).toBeCloseTo(error[t], 6);
+  });
+
   it("beam search codes closer than greedy on average, and a wider beam no worse", () => {
     const [S, K, D, T] = [6, 32, 8, 200];
     const { books, z } = problem(S, K, D, T, 3);

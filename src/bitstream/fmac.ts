@@ -1,13 +1,19 @@
 /**
- * The .fmac bitstream, version 1 (specified byte by byte in docs/bitstream.md):
- * a 36-byte little-endian header, the RVQ indices packed frame by frame at
- * log2(codebook size) bits each, and a CRC-32 of everything before it.
+ * The .fmac bitstream (specified byte by byte in docs/bitstream.md): a 36-byte
+ * little-endian header, the RVQ indices packed frame by frame at log2(codebook
+ * size) bits each, and a CRC-32 of everything before it. Version 1: every frame
+ * carries the same stages. Version 2 (rate-allocated): each frame carries its
+ * own number of stages, coded as a change from the previous frame's
+ * (stage-counts.ts) before its indices.
  */
 import { UserError } from "../util/errors.js";
 import { crc32 } from "./crc32.js";
+import { bigChangeBits, BitReader, BitWriter, readChange, writeChange } from "./stage-counts.js";
 
 export const MAGIC = "FMAC";
 export const VERSION = 1;
+/** The version of rate-allocated streams (per-frame stage counts). */
+export const VERSION_ALLOCATED = 2;
 export const HEADER_BYTES = 36;
 export const CRC_BYTES = 4;
 export const HOP = 512;
@@ -23,8 +29,12 @@ export interface FmacStream {
   /** Samples of the (resampled) input; the decoder trims its output to this. */
   length: number;
   frames: number;
-  /** Indices, frame-major: codes[t * stages + s]. */
+  /** Indices, frame-major: codes[t * stages + s] (0 beyond a frame's count). */
   codes: Uint16Array;
+  /** Rate-allocated streams (version 2): the stages frame t carries, 1..stages. */
+  frameStages?: Uint8Array;
+  /** Version 2: the count the first frame's change is from (1..stages). */
+  baseStages?: number;
 }
 
 /** Frames a signal of `length` samples has: floor(length / hop) + 1 (centred STFT). */
@@ -36,26 +46,47 @@ export function payloadBytes(frames: number, stages: number, bits: number): numb
   return Math.ceil((frames * stages * bits) / 8);
 }
 
+/** The payload of a version 2 stream: per frame, the count's change and then its indices. */
+function allocatedPayload(s: FmacStream): Uint8Array {
+  const counts = s.frameStages!;
+  if (counts.length !== s.frames) throw new Error(`expected ${s.frames} stage counts, got ${counts.length}`);
+  const base = s.baseStages ?? s.stages;
+  if (!(base >= 1 && base <= s.stages)) throw new Error(`base stage count ${base} outside 1..${s.stages}`);
+  const w = new BitWriter();
+  const width = bigChangeBits(s.stages);
+  let prev = base;
+  for (let t = 0; t < s.frames; t++) {
+    const n = counts[t];
+    if (!(n >= 1 && n <= s.stages)) throw new Error(`frame ${t} carries ${n} stages, outside 1..${s.stages}`);
+    writeChange(w, n - prev, width);
+    for (let k = 0; k < n; k++) w.write(s.codes[t * s.stages + k], s.bitsPerIndex);
+    prev = n;
+  }
+  return w.finish();
+}
+
 export function writeFmac(s: FmacStream): Uint8Array {
   if (!/^[0-9a-f]{16}$/.test(s.modelId)) throw new Error(`model id must be 16 hex digits, got ${s.modelId}`);
   if (s.codes.length !== s.frames * s.stages) throw new Error(`expected ${s.frames * s.stages} codes, got ${s.codes.length}`);
   // packBits keeps the low bits only: a code that does not fit would be written as another one.
   for (const c of s.codes) if (c >= 2 ** s.bitsPerIndex) throw new Error(`code ${c} does not fit in ${s.bitsPerIndex} bits`);
-  const payload = payloadBytes(s.frames, s.stages, s.bitsPerIndex);
+  const allocated = s.frameStages ? allocatedPayload(s) : null;
+  const payload = allocated ? allocated.length : payloadBytes(s.frames, s.stages, s.bitsPerIndex);
   const out = new Uint8Array(HEADER_BYTES + payload + CRC_BYTES);
   const v = new DataView(out.buffer);
   out.set([...MAGIC].map((c) => c.charCodeAt(0)), 0);
-  v.setUint8(4, VERSION);
+  v.setUint8(4, allocated ? VERSION_ALLOCATED : VERSION);
   v.setUint8(5, 0); // flags, reserved
   v.setUint16(6, HEADER_BYTES, true);
   for (let i = 0; i < 8; i++) out[8 + i] = parseInt(s.modelId.slice(2 * i, 2 * i + 2), 16);
   v.setUint32(16, s.sampleRate, true);
   v.setUint8(20, s.stages);
   v.setUint8(21, s.bitsPerIndex);
-  v.setUint16(22, 0, true);
+  v.setUint16(22, allocated ? (s.baseStages ?? s.stages) : 0, true);
   v.setBigUint64(24, BigInt(s.length), true);
   v.setUint32(32, s.frames, true);
-  packBits(s.codes, s.bitsPerIndex, out.subarray(HEADER_BYTES, HEADER_BYTES + payload));
+  if (allocated) out.set(allocated, HEADER_BYTES);
+  else packBits(s.codes, s.bitsPerIndex, out.subarray(HEADER_BYTES, HEADER_BYTES + payload));
   v.setUint32(HEADER_BYTES + payload, crc32(out.subarray(0, HEADER_BYTES + payload)), true);
   return out;
 }
@@ -69,7 +100,7 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   if (bytes.length < HEADER_BYTES + CRC_BYTES) fail(`truncated .fmac file (${bytes.length} bytes, the header alone is ${HEADER_BYTES})`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint8(4);
-  if (version !== VERSION) fail(`.fmac version ${version} is not supported (this decoder reads version ${VERSION})`);
+  if (version !== VERSION && version !== VERSION_ALLOCATED) fail(`.fmac version ${version} is not supported (this decoder reads versions ${VERSION} and ${VERSION_ALLOCATED})`);
   const headerBytes = v.getUint16(6, true);
   if (headerBytes !== HEADER_BYTES) fail(`corrupt .fmac header (header length ${headerBytes})`);
   const modelId = Array.from(bytes.subarray(8, 16), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -82,6 +113,7 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   if (bitsPerIndex < 1 || bitsPerIndex > 16) fail(`corrupt .fmac header (${bitsPerIndex} bits per index)`);
   if (!Number.isSafeInteger(length) || length < 1 || length > 2 ** 40) fail(`corrupt .fmac header (length ${length})`);
   if (frames !== framesFor(length)) fail(`corrupt .fmac header (${frames} frames for ${length} samples)`);
+  if (version === VERSION_ALLOCATED) return readAllocated(bytes, v, { modelId, sampleRate, stages, bitsPerIndex, length, frames }, fail);
   const payload = payloadBytes(frames, stages, bitsPerIndex);
   const expected = HEADER_BYTES + payload + CRC_BYTES;
   if (bytes.length < expected) fail(`truncated .fmac file (${bytes.length} of ${expected} bytes)`);
@@ -97,6 +129,43 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   if (padBits > 0 && bytes[HEADER_BYTES + payload - 1] >> (8 - padBits) !== 0) fail("corrupt .fmac file (pad bits after the last index are not 0)");
   const codes = unpackBits(bytes.subarray(HEADER_BYTES, HEADER_BYTES + payload), bitsPerIndex, frames * stages);
   return { modelId, sampleRate, stages, bitsPerIndex, length, frames, codes };
+}
+
+/**
+ * The rest of a version 2 stream, header fields read: the payload's length
+ * follows from the counts, so the CRC (the last 4 bytes) is checked first and
+ * the payload must then end exactly where its last index does.
+ */
+function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "codes">, fail: (why: string) => never): FmacStream {
+  const { stages, bitsPerIndex, frames } = h;
+  const end = bytes.length - CRC_BYTES;
+  if (crc32(bytes.subarray(0, end)) !== v.getUint32(end, true)) fail("corrupt or truncated .fmac file (CRC mismatch)");
+  if (h.sampleRate !== SAMPLE_RATE) fail(`unsupported sample rate ${h.sampleRate} in .fmac header`);
+  if (v.getUint8(5) !== 0) fail(`corrupt .fmac header (reserved flags 0x${v.getUint8(5).toString(16)}; version ${VERSION_ALLOCATED} defines none)`);
+  const base = v.getUint8(22);
+  if (base < 1 || base > stages || v.getUint8(23) !== 0) fail(`corrupt .fmac header (base stage count ${base}, byte 23 ${v.getUint8(23)})`);
+  const r = new BitReader(bytes.subarray(HEADER_BYTES, end));
+  const width = bigChangeBits(stages);
+  const codes = new Uint16Array(frames * stages);
+  const frameStages = new Uint8Array(frames);
+  let prev = base;
+  for (let t = 0; t < frames; t++) {
+    const d = readChange(r, width);
+    if (d === null) fail(`truncated .fmac file (the data ends in frame ${t} of ${frames})`);
+    const n = prev + d!;
+    if (n < 1 || n > stages) fail(`corrupt .fmac file (frame ${t} would carry ${n} stages, outside 1..${stages})`);
+    for (let k = 0; k < n; k++) {
+      const c = r.read(bitsPerIndex);
+      if (c === null) fail(`truncated .fmac file (the data ends in frame ${t} of ${frames})`);
+      codes[t * stages + k] = c!;
+    }
+    frameStages[t] = n;
+    prev = n;
+  }
+  const used = Math.ceil(r.position / 8);
+  if (end - HEADER_BYTES > used) fail(`corrupt .fmac file (${end - HEADER_BYTES - used} unexpected trailing bytes)`);
+  if (r.read(used * 8 - r.position) !== 0) fail("corrupt .fmac file (pad bits after the last index are not 0)");
+  return { ...h, codes, frameStages, baseStages: base };
 }
 
 /** Packs values LSB-first into a byte stream. */

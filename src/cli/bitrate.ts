@@ -7,12 +7,15 @@ import { CRC_BYTES, HEADER_BYTES } from "../bitstream/fmac.js";
 import { FRAME_RATE, kbit, type RvqConfig } from "../model/config.js";
 import { readCodecConfig } from "../model/load.js";
 import { UserError } from "../util/errors.js";
+import type { RateChoice } from "../model/encode-stream.js";
 
 type Rvq = Pick<RvqConfig, "stages" | "codebookSize">;
 
 export interface RateFlags {
   kbps?: number;
   stages?: number;
+  /** false (--no-allocate): every frame carries the same stages. */
+  allocate?: boolean;
 }
 
 export { kbit };
@@ -47,7 +50,7 @@ export function describeDefault(rvq: Rvq): string {
 /** The bundled model's rates, for help texts: read when help is shown (another --model may code others). */
 export function bundledRatesHelp(): string {
   const c = readCodecConfig();
-  return c ? `\nBit rates of the bundled model: ${describeRates(c.rvq)}; the default is ${describeDefault(c.rvq)}.\n` : "";
+  return c ? `\nBit rates of the bundled model: ${describeRates(c.rvq)}, and any --kbps in between with allocation (the default); the default is ${describeDefault(c.rvq)}.\n` : "";
 }
 
 /** Flags alone (before a model is loaded): --kbps and --stages are two ways to say one thing. */
@@ -68,6 +71,24 @@ export function stagesFor(o: RateFlags, rvq: Rvq): number {
   const whole = Math.round(stages);
   if (Math.abs(stages - whole) > 1e-6 || whole < 1 || whole > rvq.stages) throw new UserError(`--kbps ${o.kbps}: this model codes ${describeRates(rvq)}`);
   return whole;
+}
+
+/**
+ * The rate to encode at. --stages N: N stages in every frame. --kbps (or the
+ * default rate): allocated across frames where the model has stages to spare,
+ * so any rate from one stage's to all stages' is coded; with --no-allocate it
+ * must be a whole number of stages.
+ */
+export function rateFor(o: RateFlags, rvq: Rvq): RateChoice {
+  checkRateFlags(o);
+  if (o.stages !== undefined || o.allocate === false || o.kbps === undefined) {
+    const stages = stagesFor(o, rvq);
+    return { stages, allocate: o.stages === undefined && o.allocate !== false };
+  }
+  const stages = (o.kbps * 1000) / bitsPerStage(rvq);
+  if (stages < 1 - 1e-9 || stages > rvq.stages + 1e-9) throw new UserError(`--kbps ${o.kbps}: this model codes ${describeRates(rvq)}, and any rate in between with allocation (the default)`);
+  const whole = Math.round(stages);
+  return { stages: Math.abs(stages - whole) < 1e-6 ? whole : stages, allocate: true };
 }
 
 /** Why a rate (and a speed) measured on a clip under a second would mislead. */

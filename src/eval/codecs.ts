@@ -1,10 +1,11 @@
 /** The codecs an evaluation can run: FlowMAC variants (in-process) and the peers (command-line tools). */
 import { readFileSync } from "node:fs";
-import { CRC_BYTES, HEADER_BYTES, payloadBytes, writeFmac } from "../bitstream/fmac.js";
-import { describeRates } from "../cli/bitrate.js";
+import { CRC_BYTES, HEADER_BYTES, payloadBytes, readFmac, writeFmac } from "../bitstream/fmac.js";
+import { describeRates, rateFor } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine } from "../model/engine.js";
-import { decodeMel, DEFAULT_DECODE, encodeAudio, LC_DECODE, vocodeMel } from "../model/pipeline.js";
+import { encodeStream, type RateChoice } from "../model/encode-stream.js";
+import { decodeMel, DEFAULT_DECODE, LC_DECODE, vocodeMel } from "../model/pipeline.js";
 import { MelFrontEnd } from "../audio/mel.js";
 import { denormalizeMel, normalizeMel } from "../audio/stats.js";
 import { decodeLinear, encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
@@ -19,31 +20,37 @@ export interface EvalCodec {
   run(audio24k: Float32Array): Promise<CodecRun>;
 }
 
-/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam). */
+/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam, ":fixed" no rate allocation). */
 interface DecodeOverrides {
   steps?: number;
   guidance?: number;
   temperature?: number;
   beam?: number;
+  fixed?: boolean;
 }
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
-  const perStage = FRAME_RATE * Math.log2(engine.info.codec.rvq.codebookSize);
-  const stages = Math.round((kbps * 1000) / perStage);
-  if (stages < 1 || stages > engine.info.codec.rvq.stages)
-    throw new UserError(`flowmac@${kbps}: the model (${engine.info.codec.name}) codes ${describeRates(engine.info.codec.rvq)}`);
-  const { beam, ...decodeOverrides } = o;
+  const { rvq } = engine.info.codec;
+  let rate: RateChoice;
+  try {
+    rate = rateFor({ kbps, allocate: !o.fixed }, rvq);
+  } catch {
+    throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${o.fixed ? "" : ", and any rate in between with allocation"}`);
+  }
+  const { beam, fixed, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : ""].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : ""].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
     async run(audio) {
       const t0 = performance.now();
-      const { codes, frames } = await encodeAudio(engine, audio, undefined, { stages, beam });
-      const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames, codes }).length;
+      const bits = writeFmac(await encodeStream(engine, () => (async function* () { yield audio; })(), audio.length, rate, beam));
+      const bytes = bits.length;
+      // Decoded from the bytes, as `flowmac decode` would.
+      const { codes, frames, stages, frameStages } = readFmac(bits);
       const t1 = performance.now();
-      const mel = await decodeMel(engine, codes, frames, stages, decode);
+      const mel = await decodeMel(engine, codes, frames, stages, { ...decode, frameStages });
       const out = await vocodeMel(engine, mel, frames, audio.length);
       const t2 = performance.now();
       return { audio: out, mel, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
@@ -111,18 +118,19 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
 }
 
 /**
- * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1"
- * (guidance 0.5, temperature 0.7, greedy RVQ search; any of them, in any order), "vocoder-only", "linear@3"
+ * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1:fixed"
+ * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order), "vocoder-only", "linear@3"
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|fixed))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
       if (part[0] === "g") o.guidance = Number(part.slice(1));
       else if (part[0] === "t") o.temperature = Number(part.slice(1));
       else if (part[0] === "b") o.beam = Number(part.slice(1));
+      else if (part === "fixed") o.fixed = true;
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));

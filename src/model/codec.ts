@@ -151,15 +151,16 @@ export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, me
 }
 
 /**
- * Inference prior: codes [S, T] (int32) and a stage mask [S] (1 = stage used)
- * -> the decoded quantised mel mu [1, T, nMels]. The mask lets one fixed-shape
- * graph serve every bit rate.
+ * Inference prior: codes [S, T] (int32) and a stage mask [S, T] (1 = stage used
+ * in that frame) -> the decoded quantised mel mu [1, T, nMels]. The mask lets one
+ * fixed-shape graph serve every bit rate, and a stream whose frames carry
+ * different numbers of stages (rate allocation, bitstream.md).
  */
 export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, codes: JArray, mask: JArray): JArray {
   const T = codes.shape[1];
   let zq: JArray | null = null;
   b.codebooks.forEach((cb, s) => {
-    const q = np.take(cb.ref, codes.ref.slice(s), 0).mul(mask.ref.slice(s));
+    const q = np.take(cb.ref, codes.ref.slice(s), 0).mul(mask.ref.slice(s).reshape([T, 1]));
     zq = zq ? zq.add(q) : q;
   });
   codes.dispose();

@@ -19,12 +19,20 @@ export interface EngineInfo {
   vocoderId?: string;
 }
 
+export interface EncodedBlock {
+  codes: Int32Array;
+  prefixError: Float64Array;
+}
+
 export interface InferenceEngine {
   readonly name: string;
   readonly info: EngineInfo;
-  /** Normalised mel [T, nMels] -> codes [stages, T] by the RVQ search (rvq-search.ts; default: all stages, beam DEFAULT_BEAM). */
-  encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<Int32Array>;
-  /** Codes [S, T] (all S stages; unused ones masked) and stage mask [S] -> prior mel mu [T, nMels] (normalised). */
+  /**
+   * Normalised mel [T, nMels] -> codes [stages, T] by the RVQ search (rvq-search.ts; default: all
+   * stages, beam DEFAULT_BEAM), with the latent's squared error after each stage, less |z|^2 [T, stages].
+   */
+  encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<EncodedBlock>;
+  /** Codes [S, T] (all S stages; unused ones masked) and stage mask [S, T] -> prior mel mu [T, nMels] (normalised). */
   prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
   vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;

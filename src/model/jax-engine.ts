@@ -7,7 +7,7 @@ import { cfmVectorField } from "./cfm.js";
 import { generate, type AnyVocoderParams } from "./vocoder.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
 import { RefinerVocoder } from "./refiner-host.js";
-import type { EngineInfo, InferenceEngine } from "./engine.js";
+import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
 
 export class JaxEngine implements InferenceEngine {
   readonly name = "jax";
@@ -36,14 +36,15 @@ export class JaxEngine implements InferenceEngine {
     else this.vocodeFn = jit((p: any, mel: JArray) => generate(p, v, mel));
   }
 
-  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<Int32Array> {
+  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<EncodedBlock> {
     const out = this.encodeFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(melNorm).reshape([1, frames, this.info.codec.nMels]));
-    return this.rvq.search(out.dataSync() as Float32Array, frames, search).codes;
+    const { codes, prefixError } = this.rvq.search(out.dataSync() as Float32Array, frames, search);
+    return { codes, prefixError };
   }
 
   async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {
     const S = this.info.codec.rvq.stages;
-    const out = this.priorFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(codes, { dtype: np.int32 }).reshape([S, frames]), np.array(mask));
+    const out = this.priorFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(codes, { dtype: np.int32 }).reshape([S, frames]), np.array(mask).reshape([S, frames]));
     return Float32Array.from(out.dataSync() as Float32Array);
   }
 

@@ -4,7 +4,7 @@
  * intra-op thread. Same interface, same block shapes as the jax-js engine.
  */
 import type * as OrtTypes from "onnxruntime-common";
-import type { EngineInfo, InferenceEngine } from "./engine.js";
+import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
 import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 import { BLOCK } from "./pipeline.js";
 import { UserError } from "../util/errors.js";
@@ -94,14 +94,15 @@ export class OnnxEngine implements InferenceEngine {
     return new this.ort.Tensor("float32", data, dims);
   }
 
-  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<Int32Array> {
+  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<EncodedBlock> {
     const out = await this.sessions.encoder.run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]) });
-    return this.rvq.search(out.scores.data as Float32Array, frames, search).codes;
+    const { codes, prefixError } = this.rvq.search(out.scores.data as Float32Array, frames, search);
+    return { codes, prefixError };
   }
 
   async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {
     const S = this.info.codec.rvq.stages;
-    const out = await this.sessions.prior.run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S]) });
+    const out = await this.sessions.prior.run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S, frames]) });
     return out.mu.data as Float32Array;
   }
 

@@ -30,6 +30,8 @@ export interface DecodeOptions {
   seed: number;
   /** RVQ stages to use (default: all in the stream). */
   stages?: number;
+  /** Stages each frame carries, where a stream's frames differ (rate allocation; default: all in the stream). */
+  frameStages?: Uint8Array;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -65,8 +67,17 @@ export function blockStarts(frames: number): number[] {
   return out;
 }
 
+export interface EncodedAudio {
+  /** Frame-major [frames, stages]. */
+  codes: Uint16Array;
+  frames: number;
+  stages: number;
+  /** The latent's squared error after each stage, less |z|^2 (a per-frame constant): [frames, stages]. */
+  prefixError: Float32Array;
+}
+
 /** Codes [frames, stages] of a whole signal; `search`: the stages to code (default all) and the beam (rvq-search.ts). */
-export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, onProgress?: (d: number, t: number) => void, search: SearchOptions = {}): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
+export async function encodeAudio(engine: InferenceEngine, audio: Float32Array, onProgress?: (d: number, t: number) => void, search: SearchOptions = {}): Promise<EncodedAudio> {
   return encodeChunks(engine, (async function* () { yield audio; })(), audio.length, onProgress, search);
 }
 
@@ -82,7 +93,7 @@ export async function encodeChunks(
   length: number,
   onProgress?: (d: number, t: number) => void,
   search: SearchOptions = {},
-): Promise<{ codes: Uint16Array; frames: number; stages: number }> {
+): Promise<EncodedAudio> {
   const { codec, stats } = engine.info;
   const n = codec.nMels;
   const S = search.stages ?? codec.rvq.stages;
@@ -93,6 +104,7 @@ export async function encodeChunks(
   // Outside the signal: digital silence (the log floor), normalised.
   const silence = normalizeMel({ frames: 1, bands: n, data: new Float32Array(n).fill(Math.log(1e-5)) }, stats).data;
   const codes = new Uint16Array(frames * S);
+  const prefixError = new Float32Array(frames * S);
   const starts = blockStarts(frames);
   let melBlock = new Float32Array(BLOCK * n);
   let prevMel = new Float32Array(BLOCK * n);
@@ -116,14 +128,20 @@ export async function encodeChunks(
       const t = start - MARGIN + i;
       if (t < first || t >= last) norm.set(silence, i * n);
     }
-    const block = await engine.encode(norm, BLOCK, { ...search, stages: S });
-    for (let i = 0; i < CORE && start + i < frames; i++) for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block[s * BLOCK + MARGIN + i];
+    // A rate-allocated second pass searches each frame for its own count (frames outside the signal: all stages).
+    const counts = search.frameStages;
+    const frameStages = counts && Uint8Array.from({ length: BLOCK }, (_, i) => counts[start - MARGIN + i] ?? S);
+    const block = await engine.encode(norm, BLOCK, { ...search, stages: S, frameStages });
+    for (let i = 0; i < CORE && start + i < frames; i++) {
+      for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block.codes[s * BLOCK + MARGIN + i];
+      prefixError.set(block.prefixError.subarray((MARGIN + i) * S, (MARGIN + i + 1) * S), (start + i) * S);
+    }
     // The next block's first frame reads from here on (frames near 0 reflect into the first block only).
     signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));
     onProgress?.(k + 1, starts.length);
   }
   await signal.drain();
-  return { codes, frames, stages: S };
+  return { codes, frames, stages: S, prefixError };
 }
 
 /** A rolling window [start, start + samples.length) over a signal arriving in chunks. */
@@ -242,7 +260,9 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
   if (bad >= 0) throw new RangeError(`code ${codes[bad]} (frame ${Math.floor(bad / streamStages)}, stage ${bad % streamStages}) is beyond the codebooks' ${codec.rvq.codebookSize} entries`);
   const stages = Math.min(o.stages ?? streamStages, streamStages);
   const starts = blockStarts(frames);
-  const mask = Float32Array.from({ length: S }, (_, s) => (s < stages ? 1 : 0));
+  const frameStages = o.frameStages;
+  if (frameStages && frameStages.length !== frames) throw new RangeError(`${frameStages.length} per-frame stage counts for ${frames} frames`);
+  const mask = new Float32Array(S * BLOCK);
   // Cross-fade accumulators of the chunks still open, by chunk index.
   const open = new Map<number, { acc: Float32Array; w: Float32Array }>();
   const chunkLen = (j: number) => Math.min(CORE, frames - j * CORE);
@@ -259,7 +279,11 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
     const bc = new Int32Array(S * BLOCK);
     for (let i = 0; i < BLOCK; i++) {
       const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
-      for (let s = 0; s < stages; s++) bc[s * BLOCK + i] = codes[t * streamStages + s];
+      const used = frameStages ? Math.min(stages, frameStages[t]) : stages;
+      for (let s = 0; s < S; s++) {
+        if (s < stages) bc[s * BLOCK + i] = codes[t * streamStages + s];
+        mask[s * BLOCK + i] = s < used ? 1 : 0;
+      }
     }
     const mu = await engine.prior(bc, mask, BLOCK);
     const x = o.steps === 0 ? mu : await flowFromPrior(engine, mu, start, o);

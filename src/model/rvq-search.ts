@@ -22,6 +22,11 @@ export interface SearchOptions {
   stages?: number;
   /** Partial sums kept per frame (default DEFAULT_BEAM; 1 = greedy). */
   beam?: number;
+  /**
+   * Stages each frame is searched for [T] (1..stages; default all): a rate-allocated stream's
+   * counts, so that each frame's codes are the best its own count can do. Codes beyond are 0.
+   */
+  frameStages?: ArrayLike<number>;
 }
 
 export class RvqSearch {
@@ -68,17 +73,21 @@ export class RvqSearch {
 
   /**
    * Codes, stage-major [stages, T], from scores [T, S*K] (all the model's S
-   * stages scored); also the squared error per frame less |z|^2.
+   * stages scored); also the squared error per frame less |z|^2, and after
+   * each stage of the chosen path: prefixError [T, stages] (what rate
+   * allocation weighs: the error a frame keeps when it carries fewer stages).
    */
-  search(scores: Float32Array, T: number, o: SearchOptions = {}): { codes: Int32Array; error: Float64Array } {
+  search(scores: Float32Array, T: number, o: SearchOptions = {}): { codes: Int32Array; error: Float64Array; prefixError: Float64Array } {
     const { K, stages: S } = this;
     const stages = o.stages ?? S;
     const beam = o.beam ?? DEFAULT_BEAM;
     if (!Number.isInteger(stages) || stages < 1 || stages > S) throw new RangeError(`${stages} stages asked of a model with ${S}`);
     if (!Number.isInteger(beam) || beam < 1) throw new RangeError(`beam must be a positive integer, got ${beam}`);
     if (scores.length !== T * S * K) throw new Error(`expected ${T * S * K} scores, got ${scores.length}`);
+    if (o.frameStages && o.frameStages.length !== T) throw new Error(`expected ${T} per-frame stage counts, got ${o.frameStages.length}`);
     const codes = new Int32Array(stages * T);
     const error = new Float64Array(T);
+    const prefixError = new Float64Array(T * stages);
     let err = new Float64Array(beam);
     let path = new Int32Array(beam * stages);
     let nextPath = new Int32Array(beam * stages);
@@ -89,7 +98,9 @@ export class RvqSearch {
     for (let t = 0; t < T; t++) {
       err[0] = 0;
       let alive = 1;
-      for (let s = 0; s < stages; s++) {
+      const here = o.frameStages ? o.frameStages[t] : stages;
+      if (!(here >= 1 && here <= stages)) throw new RangeError(`frame ${t}: ${here} stages asked of ${stages}`);
+      for (let s = 0; s < here; s++) {
         const sc = t * S * K + s * K;
         const nrm = this.norms[s];
         let kept = 0;
@@ -128,10 +139,29 @@ export class RvqSearch {
         [err, nextErr] = [nextErr, err];
         alive = kept;
       }
-      for (let s = 0; s < stages; s++) codes[s * T + t] = path[s];
+      for (let s = 0; s < here; s++) codes[s * T + t] = path[s];
       error[t] = err[0];
+      this.pathErrors(scores, t, path, here, prefixError.subarray(t * stages, t * stages + here));
     }
-    return { codes, error };
+    return { codes, error, prefixError };
+  }
+
+  /** The error (less |z|^2) after each stage of `path` for frame t, into out[0 .. stages). */
+  private pathErrors(scores: Float32Array, t: number, path: Int32Array, stages: number, out: Float64Array): void {
+    const { K, stages: S } = this;
+    let e = 0;
+    for (let s = 0; s < stages; s++) {
+      const j = path[s];
+      let a = scores[t * S * K + s * K + j];
+      for (let u = 0; u < s; u++) {
+        const g = this.gramPair(u, s);
+        const k = path[u];
+        if (!g.done[k]) this.fillRow(g, u, s, k);
+        a -= g.rows[k * K + j];
+      }
+      e += this.norms[s][j] - 2 * a;
+      out[s] = e;
+    }
   }
 }
 

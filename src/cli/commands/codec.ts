@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { SAMPLE_RATE } from "../../audio/load.js";
-import { openAudioStream } from "../../audio/stream.js";
+import { openAudioStream, type AudioStream } from "../../audio/stream.js";
 import { type WavSampleFormat } from "../../audio/wav.js";
 import { WavFileWriter } from "../../audio/wav-writer.js";
 import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
@@ -8,12 +8,13 @@ import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
 import { DEFAULT_BEAM } from "../../model/rvq-search.js";
 import { modelHint } from "../model-lookup.js";
-import { decodeAudioChunks, DEFAULT_DECODE, encodeChunks, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
+import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
 import { plural } from "../../util/plural.js";
-import { bundledRatesHelp, checkRateFlags, meaningfulKbps, stagesFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
+import { bundledRatesHelp, checkRateFlags, meaningfulKbps, rateFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
+import { encodeStream } from "../../model/encode-stream.js";
 import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption, parsePositiveOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
@@ -23,6 +24,7 @@ interface EncodeOpts extends ModelOpts {
   output: string;
   kbps?: number;
   stages?: number;
+  allocate: boolean;
   beam: number;
 }
 
@@ -39,8 +41,9 @@ interface DecodeOpts extends ModelOpts {
 
 function encodeOptions(cmd: Command): Command {
   return cmd
-    .option("--kbps <rate>", "bit rate in kbit/s, one the model codes (see below); not with --stages", parsePositiveOption("kbps"))
-    .option("--stages <n>", "RVQ stages to transmit (default: all); not with --kbps", parsePositiveOption("stages", true))
+    .option("--kbps <rate>", "bit rate in kbit/s, within the model's range (see below); not with --stages", parsePositiveOption("kbps"))
+    .option("--stages <n>", "RVQ stages to transmit in every frame (a version 1 stream); not with --kbps", parsePositiveOption("stages", true))
+    .option("--no-allocate", "every frame carries the same stages (a version 1 stream): --kbps must then be a whole number of stages. By default the stages go where they remove the most error, frame by frame, within the rate")
     .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
     .addHelpText("after", bundledRatesHelp);
 }
@@ -64,18 +67,28 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const stages = stagesFor(o, engine.info.codec.rvq);
-  // Streamed: a long WAV file is read, resampled and encoded in bounded memory.
-  const audio = await openAudioStream(input);
+  const rate = rateFor(o, engine.info.codec.rvq);
+  // Streamed: a long WAV file is read, resampled and encoded in bounded memory (allocation reads it twice).
+  let audio: AudioStream | null = await openAudioStream(input);
+  const length = audio.length;
+  const open = () => {
+    const a = audio;
+    audio = null;
+    return a ? a.chunks() : (async function* () { yield* (await openAudioStream(input)).chunks(); })();
+  };
   const bar = progressBar("encode", 1);
-  let enc: Awaited<ReturnType<typeof encodeChunks>>;
   try {
-    enc = await encodeChunks(engine, audio.chunks(), audio.length, (d, t) => bar.update(d / t), { stages, beam: o.beam });
+    return await encodeStream(engine, open, length, rate, o.beam, (d, t) => bar.update(d / t));
   } finally {
     bar.stop();
   }
-  // The search coded exactly the stages sent: enc.codes is [frames, stages].
-  return { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, stages, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: audio.length, frames: enc.frames, codes: enc.codes };
+}
+
+/** "8 stages" or, allocated, "8.00 stages a frame on average (1 to 16)". */
+function describeStages(s: FmacStream): string {
+  if (!s.frameStages) return plural(s.stages, "stage");
+  const mean = s.frameStages.reduce((a, b) => a + b, 0) / s.frames;
+  return `${mean.toFixed(2)} stages a frame on average (allocated, ${Math.min(...s.frameStages)} to ${Math.max(...s.frameStages)})`;
 }
 
 function checkStream(s: FmacStream, source: string, engine: InferenceEngine, modelDir?: string): void {
@@ -90,7 +103,7 @@ async function decodeToFile(s: FmacStream, source: string, out: string, o: Decod
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
   try {
-    for await (const chunk of decodeAudioChunks(engine, s.codes, s.frames, s.stages, s.length, { ...decodeSettings(o), onProgress: (d, t) => bar.update(Math.round((100 * d) / t)) }))
+    for await (const chunk of decodeAudioChunks(engine, s.codes, s.frames, s.stages, s.length, { ...decodeSettings(o), frameStages: s.frameStages, onProgress: (d, t) => bar.update(Math.round((100 * d) / t)) }))
       writer.write(chunk);
     writer.close();
   } catch (e) {
@@ -118,7 +131,7 @@ export function registerCodec(program: Command): void {
       writeFileAtomic(out, bytes);
       const secs = s.length / SAMPLE_RATE;
       const kbps = meaningfulKbps(bytes.length, secs);
-      console.log(`${out}: ${bytes.length} bytes, ${plural(s.stages, "stage")}, ${kbps === null ? `${secs.toFixed(2)} s: ${TOO_SHORT_FOR_A_RATE}` : `${kbps.toFixed(3)} kbit/s`}`);
+      console.log(`${out}: ${bytes.length} bytes, ${describeStages(s)}, ${kbps === null ? `${secs.toFixed(2)} s: ${TOO_SHORT_FOR_A_RATE}` : `${kbps.toFixed(3)} kbit/s`}`);
       engine.dispose();
     });
 
@@ -159,7 +172,7 @@ export function registerCodec(program: Command): void {
       const secs = s.length / SAMPLE_RATE;
       const kbps = meaningfulKbps(bytes.length, secs);
       // Under a second, start-up and one whole block dominate the times as the header does the size.
-      if (kbps === null) console.log(`${out}: ${secs.toFixed(2)} s, ${plural(s.stages, "stage")}: ${TOO_SHORT_FOR_RATE_OR_SPEED}`);
+      if (kbps === null) console.log(`${out}: ${secs.toFixed(2)} s, ${describeStages(s)}: ${TOO_SHORT_FOR_RATE_OR_SPEED}`);
       else
         console.log(
           `${out}: ${secs.toFixed(2)} s at ${kbps.toFixed(3)} kbit/s (file size incl. header), ` +

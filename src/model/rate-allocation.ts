@@ -1,0 +1,126 @@
+/**
+ * Rate allocation over a stream: how many RVQ stages each frame carries, given
+ * the bits the whole stream may spend. A frame of silence or a held vowel
+ * leaves little to code after two or three stages while an onset needs them
+ * all; a fixed count per frame spends as much on the former as on the latter.
+ *
+ * The counts minimise the total error sum_t D_t(n_t) subject to the bits
+ *   sum_t (n_t * bitsPerIndex + changeBits(n_t - n_{t-1})) <= budget,
+ * the counts' own code included (bitstream/stage-counts.ts), by a Lagrange
+ * multiplier (Shoham & Gersho 1988, as rate-controlled transform coders do):
+ * for a given lambda, a Viterbi pass over the counts finds the exact minimum
+ * of sum_t D_t(n_t) + lambda * bits; lambda is found by bisection. D_t(n) is
+ * the latent's squared error after n stages, which the encoder's RVQ search
+ * gives for free. Deterministic: float64, ties go to the smaller count.
+ */
+import { bigChangeBits, changeBits } from "../bitstream/stage-counts.js";
+
+export interface AllocationOptions {
+  /** Fewest stages a frame carries (at least 1). */
+  min: number;
+  /** Most stages a frame carries (at most the stages coded). */
+  max: number;
+  bitsPerIndex: number;
+  /** The count before the first frame (the stream header's base count). */
+  start: number;
+}
+
+/** Bits a stream's counts cost: indices and count changes. */
+export function allocationBits(counts: ArrayLike<number>, o: Pick<AllocationOptions, "max" | "bitsPerIndex" | "start">): number {
+  const w = bigChangeBits(o.max);
+  let bits = 0;
+  let prev = o.start;
+  for (let t = 0; t < counts.length; t++) {
+    bits += counts[t] * o.bitsPerIndex + changeBits(counts[t] - prev, w);
+    prev = counts[t];
+  }
+  return bits;
+}
+
+/**
+ * Stages per frame [frames] from the errors after each stage, less a per-frame
+ * constant: prefixError [frames, stride], stage n's error at column n - 1. The
+ * counts spend at most `budget` bits, as close to it as the code allows; when
+ * even the fewest stages overspend, every frame gets `min`.
+ */
+export function allocateStages(prefixError: ArrayLike<number>, frames: number, stride: number, budget: number, o: AllocationOptions): Uint8Array {
+  const { min, max, start } = o;
+  if (!(Number.isInteger(min) && Number.isInteger(max) && min >= 1 && min <= max && max <= stride && max <= 255)) throw new RangeError(`stage limits ${min}..${max} with ${stride} stages coded`);
+  if (!(Number.isInteger(start) && start >= min && start <= max)) throw new RangeError(`start count ${start} outside ${min}..${max}`);
+  if (prefixError.length !== frames * stride) throw new Error(`expected ${frames * stride} prefix errors, got ${prefixError.length}`);
+  const N = max - min + 1;
+  const w = bigChangeBits(max);
+  const from = new Uint8Array(frames * N); // back-pointers: the previous frame's state
+  let cost = new Float64Array(N);
+  let next = new Float64Array(N);
+  const out = new Uint8Array(frames);
+  /** The Viterbi pass for lambda: the counts into `out`, their bits returned. */
+  const solve = (lambda: number): number => {
+    for (let i = 0; i < N; i++) cost[i] = lambda * changeBits(min + i - start, w);
+    for (let t = 0; t < frames; t++) {
+      // The cheapest predecessor for a change of 2 or more: the overall best (if it is nearer, its change costs less anyway).
+      let g = 0;
+      if (t > 0) for (let i = 1; i < N; i++) if (cost[i] < cost[g]) g = i;
+      for (let i = 0; i < N; i++) {
+        let best: number;
+        let arg: number;
+        if (t === 0) {
+          best = cost[i];
+          arg = i;
+        } else {
+          best = cost[i] + lambda * changeBits(0, w);
+          arg = i;
+          for (const j of [i - 1, i + 1]) {
+            if (j < 0 || j >= N) continue;
+            const c = cost[j] + lambda * changeBits(1, w);
+            if (c < best || (c === best && j < arg)) (best = c), (arg = j);
+          }
+          const c = cost[g] + lambda * changeBits(2, w);
+          if (c < best) (best = c), (arg = g);
+        }
+        const n = min + i;
+        next[i] = best + prefixError[t * stride + n - 1] + lambda * n * o.bitsPerIndex;
+        from[t * N + i] = arg;
+      }
+      [cost, next] = [next, cost];
+    }
+    let s = 0;
+    for (let i = 1; i < N; i++) if (cost[i] < cost[s]) s = i;
+    for (let t = frames - 1; t >= 0; t--) {
+      out[t] = min + s;
+      s = from[t * N + s];
+    }
+    return allocationBits(out, o);
+  };
+  if (frames === 0) return out;
+  // Bisection on lambda: a dearer bit never spends more.
+  let hi = 1;
+  for (let i = 0; solve(hi) > budget && i < 200; i++) hi *= 2;
+  if (solve(hi) > budget) return out.fill(min);
+  let lo = 0;
+  if (solve(lo) <= budget) return out.slice();
+  for (let i = 0; i < 50; i++) {
+    const mid = (lo + hi) / 2;
+    if (solve(mid) > budget) lo = mid;
+    else hi = mid;
+  }
+  solve(hi);
+  return out.slice();
+}
+
+/**
+ * A stream's per-frame counts for an average of `targetStages` stages' bits a
+ * frame (any real number from 1 to the stages coded), counts' code included:
+ * encoded with all `stages` searched, codes [frames, stages] frame-major. The
+ * indices beyond each frame's count are zeroed in place, as a reader of the
+ * stream sees them.
+ */
+export function allocateStream(enc: { codes: Uint16Array; prefixError: ArrayLike<number>; frames: number; stages: number }, targetStages: number, bitsPerIndex: number): { frameStages: Uint8Array; baseStages: number } {
+  const { frames, stages } = enc;
+  if (!(targetStages >= 1 && targetStages <= stages)) throw new RangeError(`${targetStages} stages a frame asked of ${stages}`);
+  const baseStages = Math.min(stages, Math.max(1, Math.round(targetStages)));
+  const budget = Math.floor(targetStages * bitsPerIndex * frames);
+  const frameStages = allocateStages(enc.prefixError, frames, stages, budget, { min: 1, max: stages, bitsPerIndex, start: baseStages });
+  for (let t = 0; t < frames; t++) enc.codes.fill(0, t * stages + frameStages[t], (t + 1) * stages);
+  return { frameStages, baseStages };
+}

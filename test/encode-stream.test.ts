@@ -1,0 +1,69 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import * as ort from "onnxruntime-node";
+import { initJax } from "../src/nn/runtime.js";
+import { readFmac, writeFmac } from "../src/bitstream/fmac.js";
+import { exportModelOnnx } from "../src/model/export-onnx.js";
+import { OnnxEngine } from "../src/model/onnx-engine.js";
+import { allocates, encodeStream } from "../src/model/encode-stream.js";
+import { decodeMel, DEFAULT_DECODE, encodeAudio } from "../src/model/pipeline.js";
+import { tinyModel, testSignal } from "./tiny-model.js";
+
+let engine: OnnxEngine;
+beforeAll(async () => {
+  await initJax();
+  engine = await OnnxEngine.create(ort as never, exportModelOnnx(tinyModel(3)));
+});
+
+const once = (audio: Float32Array) => () => (async function* () { yield audio; })();
+
+describe("encodeStream: rate allocation across frames", () => {
+  // A signal that is silent for its first half: allocation should move stages to the second.
+  const x = testSignal(4);
+  x.fill(0, 0, x.length / 2);
+  x[7] = 1e-4;
+
+  it("spends no more than the rate asks, and each frame's codes are the best for its own count", async () => {
+    const { rvq } = engine.info.codec; // tiny: 4 stages of 64 entries
+    const rate = { stages: 2.5, allocate: true };
+    expect(allocates(rate, rvq)).toBe(true);
+    const s = await encodeStream(engine, once(x), x.length, rate);
+    expect(s.stages).toBe(rvq.stages);
+    const counts = s.frameStages!;
+    const bits = writeFmac(s).length * 8 - 40 * 8;
+    expect(bits).toBeLessThanOrEqual(2.5 * 6 * s.frames + 7);
+    expect(bits).toBeGreaterThan(0.9 * 2.5 * 6 * s.frames);
+    expect(new Set(counts).size).toBeGreaterThan(1);
+    // The second pass searched frame t for exactly counts[t] stages: the codes a fixed-rate encode at that count gives.
+    const fixed = await Promise.all([1, 2, 3, 4].map((n) => encodeAudio(engine, x, undefined, { stages: n })));
+    for (let t = 0; t < s.frames; t++) {
+      const n = counts[t];
+      expect(Array.from(s.codes.subarray(t * 4, t * 4 + n))).toEqual(Array.from(fixed[n - 1].codes.subarray(t * n, (t + 1) * n)));
+      expect(Array.from(s.codes.subarray(t * 4 + n, (t + 1) * 4))).toEqual(new Array(4 - n).fill(0));
+    }
+    // Deterministic, and the bytes decode to the same stream.
+    const again = await encodeStream(engine, once(x), x.length, rate);
+    expect(Buffer.compare(Buffer.from(writeFmac(again)), Buffer.from(writeFmac(s)))).toBe(0);
+    expect(readFmac(writeFmac(s))).toEqual(s);
+  });
+
+  it("decodes frames with their own counts: all counts n decode as a fixed n-stage stream", async () => {
+    const { codes, frames } = await encodeAudio(engine, x, undefined, { stages: 4 });
+    for (const n of [1, 3]) {
+      const masked = await decodeMel(engine, codes, frames, 4, { ...DEFAULT_DECODE, frameStages: new Uint8Array(frames).fill(n) });
+      const prefix = await decodeMel(engine, codes, frames, 4, { ...DEFAULT_DECODE, stages: n });
+      expect(Array.from(masked)).toEqual(Array.from(prefix));
+    }
+    await expect(decodeMel(engine, codes, frames, 4, { ...DEFAULT_DECODE, frameStages: new Uint8Array(frames - 1).fill(2) })).rejects.toThrow(/stage counts for/);
+  });
+
+  it("falls back to the same stages every frame where allocation cannot help", async () => {
+    const { rvq } = engine.info.codec;
+    for (const rate of [{ stages: 4, allocate: true }, { stages: 2, allocate: false }, { stages: 1.1, allocate: true }]) {
+      expect(allocates(rate, rvq)).toBe(false);
+      const s = await encodeStream(engine, once(x), x.length, rate);
+      expect(s.frameStages).toBeUndefined();
+      expect(s.stages).toBe(Math.floor(rate.stages));
+    }
+    await expect(encodeStream(engine, once(x), x.length, { stages: 2.5, allocate: false })).rejects.toThrow(/whole number/);
+  });
+});
