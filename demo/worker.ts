@@ -73,8 +73,7 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
     total = (allocates(rate, rvq) ? 2 : 1) * blockStarts(frames).length + decodeCalls(frames, o);
     phase = "encoding";
     const t0 = performance.now();
-    const audio = input;
-    fmac = writeFmac(await encodeStream(eng, () => (async function* () { yield audio; })(), audio.length, rate));
+    fmac = writeFmac(await encodeStream(eng, input, rate));
     encodeMs = performance.now() - t0;
   } else {
     fmac = msg.fmac;

@@ -3,6 +3,7 @@
  * count per frame, at the same bits? On validation speech clips (first N s):
  *   fixed:n        n stages every frame, the RVQ search optimised for n (what ships);
  *   alloc2:n[:m:M] the same counts, then a second search pass with each frame searched for its own count;
+ *   alloc3:n[:m:M] alloc2 with a greedy (beam 1) first pass;
  *   alloc:n[:m:M]  all the model's stages searched, then per-frame counts within n stages' bits
  *                  a frame, the counts' own code included, by allocateStages (each frame
  *                  m..M stages; default 1..all).
@@ -44,6 +45,7 @@ const rate = new Map<string, number>();
 for (const [i, clip] of clips.entries()) {
   const audio = (await loadAudio(join(dir, clip.path))).subarray(0, Math.round(Number(values.seconds) * 24000));
   const all = await encodeAudio(engine, audio, undefined, { stages: S });
+  let allGreedy: typeof all | undefined;
   for (const v of variants) {
     const [kind, a, b, c] = v.split(":");
     const n = Number(a);
@@ -54,11 +56,13 @@ for (const [i, clip] of clips.entries()) {
     } else {
       const min = Number(b ?? 1), max = Number(c ?? S);
       const bitsPerIndex = Math.log2(engine.info.codec.rvq.codebookSize);
-      frameStages = allocateStages(all.prefixError, frames, S, n * bitsPerIndex * frames, { min, max, bitsPerIndex, start: n });
+      // alloc3: the first pass greedy (beam 1), a cheaper estimate of each count's error.
+      const first = kind === "alloc3" ? (allGreedy ??= await encodeAudio(engine, audio, undefined, { stages: S, beam: 1 })) : all;
+      frameStages = allocateStages(first.prefixError, frames, S, n * bitsPerIndex * frames, { min, max, bitsPerIndex, start: n });
       codes = all.codes.slice();
       for (let t = 0; t < frames; t++) codes.fill(0, t * S + frameStages[t], (t + 1) * S);
       // alloc2: a second search pass, each frame searched for its own count.
-      if (kind === "alloc2") codes = (await encodeAudio(engine, audio, undefined, { stages: S, frameStages })).codes;
+      if (kind === "alloc2" || kind === "alloc3") codes = (await encodeAudio(engine, audio, undefined, { stages: S, frameStages })).codes;
       const bits = allocationBits(frameStages, { max: S, bitsPerIndex, start: n });
       rate.set(v, (rate.get(v) ?? 0) + bits / (frames * bitsPerIndex) / clips.length);
       stages = S;
@@ -69,13 +73,18 @@ for (const [i, clip] of clips.entries()) {
     const mel = await decodeMel(engine, codes, frames, stages, { ...DEFAULT_DECODE, frameStages });
     const out = await vocodeMel(engine, mel, frames, audio.length);
     const { metrics } = await scoreClip(audio, out, "speech", mel);
+    // As `flowmac eval` averages: weighted by duration, a NaN (no frame voiced in both) left out.
     const acc = sums.get(v) ?? {};
-    for (const [k, x] of Object.entries(metrics)) acc[k] = (acc[k] ?? 0) + x / clips.length;
+    for (const [k, x] of Object.entries(metrics)) {
+      if (Number.isNaN(x)) continue;
+      acc[k] = (acc[k] ?? 0) + x * audio.length;
+      acc[`${k}:w`] = (acc[`${k}:w`] ?? 0) + audio.length;
+    }
     sums.set(v, acc);
   }
   console.error(`${i + 1}/${clips.length} ${clip.id}`);
 }
 const cols = ["stoi", "estoi", "melL1", "decodedMelL1", "mcd", "f0Cents", "vde", "gpe"];
 console.log(`| variant | ${cols.join(" | ")} |`);
-for (const v of variants) console.log(`| ${v} | ${cols.map((k) => sums.get(v)![k].toFixed(k === "f0Cents" ? 1 : 3)).join(" | ")} |`);
+for (const v of variants) console.log(`| ${v} | ${cols.map((k) => (sums.get(v)![k] / sums.get(v)![`${k}:w`]).toFixed(k === "f0Cents" ? 1 : 3)).join(" | ")} |`);
 for (const [v, h] of hist) console.log(`${v}: ${rate.get(v)!.toFixed(3)} stages' bits a frame (counts' code included); frames by stage count ${h.map((x, n) => (x ? `${n}:${x}` : "")).filter(Boolean).join(" ")}`);

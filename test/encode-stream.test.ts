@@ -14,7 +14,6 @@ beforeAll(async () => {
   engine = await OnnxEngine.create(ort as never, exportModelOnnx(tinyModel(3)));
 });
 
-const once = (audio: Float32Array) => () => (async function* () { yield audio; })();
 
 describe("encodeStream: rate allocation across frames", () => {
   // A signal that is silent for its first half: allocation should move stages to the second.
@@ -26,7 +25,7 @@ describe("encodeStream: rate allocation across frames", () => {
     const { rvq } = engine.info.codec; // tiny: 4 stages of 64 entries
     const rate = { stages: 2.5, allocate: true };
     expect(allocates(rate, rvq)).toBe(true);
-    const s = await encodeStream(engine, once(x), x.length, rate);
+    const s = await encodeStream(engine, x, rate);
     expect(s.stages).toBe(rvq.stages);
     const counts = s.frameStages!;
     const bits = writeFmac(s).length * 8 - 40 * 8;
@@ -41,7 +40,7 @@ describe("encodeStream: rate allocation across frames", () => {
       expect(Array.from(s.codes.subarray(t * 4 + n, (t + 1) * 4))).toEqual(new Array(4 - n).fill(0));
     }
     // Deterministic, and the bytes decode to the same stream.
-    const again = await encodeStream(engine, once(x), x.length, rate);
+    const again = await encodeStream(engine, x, rate);
     expect(Buffer.compare(Buffer.from(writeFmac(again)), Buffer.from(writeFmac(s)))).toBe(0);
     expect(readFmac(writeFmac(s))).toEqual(s);
   });
@@ -60,10 +59,10 @@ describe("encodeStream: rate allocation across frames", () => {
     const { rvq } = engine.info.codec;
     for (const rate of [{ stages: 4, allocate: true }, { stages: 2, allocate: false }, { stages: 1.1, allocate: true }]) {
       expect(allocates(rate, rvq)).toBe(false);
-      const s = await encodeStream(engine, once(x), x.length, rate);
+      const s = await encodeStream(engine, x, rate);
       expect(s.frameStages).toBeUndefined();
       expect(s.stages).toBe(Math.floor(rate.stages));
     }
-    await expect(encodeStream(engine, once(x), x.length, { stages: 2.5, allocate: false })).rejects.toThrow(/whole number/);
+    await expect(encodeStream(engine, x, { stages: 2.5, allocate: false })).rejects.toThrow(/whole number/);
   });
 });

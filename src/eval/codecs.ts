@@ -45,7 +45,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
     packages: [],
     async run(audio) {
       const t0 = performance.now();
-      const bits = writeFmac(await encodeStream(engine, () => (async function* () { yield audio; })(), audio.length, rate, beam));
+      const bits = writeFmac(await encodeStream(engine, audio, rate, beam));
       const bytes = bits.length;
       // Decoded from the bytes, as `flowmac decode` would.
       const { codes, frames, stages, frameStages } = readFmac(bits);

@@ -32,17 +32,17 @@ export function allocates(rate: RateChoice, rvq: { stages: number; codebookSize:
 }
 
 /**
- * Encodes the signal `open()` yields (called once per pass; `length` samples) at `rate`.
- * `beam`: the RVQ search's beam (default DEFAULT_BEAM).
+ * Encodes `audio` (24 kHz mono), or the signal `open()` yields (called once per pass, `length`
+ * samples: a long file read piece by piece), at `rate`. `beam`: the RVQ search's beam (default DEFAULT_BEAM).
  */
 export async function encodeStream(
   engine: InferenceEngine,
-  open: () => AsyncIterable<Float32Array>,
-  length: number,
+  audio: Float32Array | { open: () => AsyncIterable<Float32Array>; length: number },
   rate: RateChoice,
   beam?: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<FmacStream> {
+  const { open, length } = audio instanceof Float32Array ? { open: () => (async function* () { yield audio; })(), length: audio.length } : audio;
   const { rvq } = engine.info.codec;
   const S = rvq.stages;
   const bitsPerIndex = Math.log2(rvq.codebookSize);

@@ -78,7 +78,7 @@ async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine)
   };
   const bar = progressBar("encode", 1);
   try {
-    return await encodeStream(engine, open, length, rate, o.beam, (d, t) => bar.update(d / t));
+    return await encodeStream(engine, { open, length }, rate, o.beam, (d, t) => bar.update(d / t));
   } finally {
     bar.stop();
   }
