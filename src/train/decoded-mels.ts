@@ -1,8 +1,8 @@
 /**
  * Mels as a codec decodes them, for training a vocoder on what it will be given
  * (TTS vocoders are fine-tuned on predicted mels for the same reason). A clip is
- * coded and decoded whole by the product's own pipeline (encodeAudio with the
- * default beam search, then the default decoder's prior mel), once per rate, and
+ * coded and decoded whole by the product's own pipeline (encodeStream: rate
+ * allocation and the default beam search, then the default decoder's prior mel), once per rate, and
  * kept: the codec is frozen, so every later crop of that clip at that rate is a
  * slice. Decoding a crop alone would cost a whole pipeline block (320 frames)
  * for 32 frames, every time. Long clips (music tracks) are the exception: a crop
@@ -13,7 +13,8 @@
 import { bitsPerStage, defaultStages } from "../cli/bitrate.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { openEngine, type EngineName } from "../model/open.js";
-import { DEFAULT_DECODE, decodeMel, encodeAudio } from "../model/pipeline.js";
+import { DEFAULT_DECODE, decodeMel } from "../model/pipeline.js";
+import { encodeStream } from "../model/encode-stream.js";
 import type { Rng } from "../nn/rng.js";
 import { BANDS, HOP, type Clip } from "./clip.js";
 
@@ -110,10 +111,10 @@ export class DecodedMels {
     return mel;
   }
 
-  /** The product's pipeline: code `audio` at `stages` (default beam search), decode the prior mel. */
+  /** The product's pipeline: code `audio` at `stages`' rate as `flowmac encode` does (allocated, default beam search), decode the prior mel. */
   private async codeAndDecode(audio: Float32Array, stages: number): Promise<Float32Array> {
-    const { codes, frames } = await encodeAudio(this.engine, audio, undefined, { stages });
-    return decodeMel(this.engine, codes, frames, stages, DEFAULT_DECODE);
+    const s = await encodeStream(this.engine, audio, { stages, allocate: true });
+    return decodeMel(this.engine, s.codes, s.frames, s.stages, { ...DEFAULT_DECODE, frameStages: s.frameStages });
   }
 
   dispose(): void {
