@@ -181,7 +181,7 @@ describe("flowmac train codec --init-linear / --init-cfm / --prior-weight", () =
 
   it("warm-starts a run with the linear codec's statistics, the model's CFM and the given prior weight; it resumes with them", () => {
     const out = join(dir, "run");
-    const r = runCli(dir, "train", "codec", "--data", corpus, "--config", "tiny-lin", "--init-linear", linearFile, "--init-cfm", model, "--prior-weight", "0.5", "--out", out, "--steps", "2", "--val-every", "2");
+    const r = runCli(dir, "train", "codec", "--data", corpus, "--config", "tiny-lin", "--init-linear", linearFile, "--init-cfm", model, "--prior-weight", "0.5", "--stage-dropout", "1", "--out", out, "--steps", "2", "--val-every", "2");
     expect(r.err).not.toMatch(/Error/);
     expect(r.code).toBe(0);
     const log = readFileSync(join(out, "log.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
@@ -191,6 +191,7 @@ describe("flowmac train codec --init-linear / --init-cfm / --prior-weight", () =
     expect(JSON.parse(readFileSync(join(out, "stats.json"), "utf8"))).toEqual(linear.stats);
     const w = readCheckpointFile(join(out, "weights.safetensors"), "codec");
     expect((w.config as CodecConfig).loss.prior).toBe(0.5);
+    expect((w.config as CodecConfig).rvq.dropoutProb).toBe(1);
     expect(JSON.parse(w.metadata.mel_stats)).toEqual(linear.stats);
     // Resumed without the flags: the run's own config (prior weight) and statistics.
     const res = runCli(dir, "train", "codec", "--data", corpus, "--out", out, "--steps", "3", "--resume", checkpointPath(out));
@@ -198,6 +199,7 @@ describe("flowmac train codec --init-linear / --init-cfm / --prior-weight", () =
     const w3 = readCheckpointFile(join(out, "weights.safetensors"), "codec");
     expect(w3.metadata.step).toBe("3");
     expect((w3.config as CodecConfig).loss.prior).toBe(0.5);
+    expect((w3.config as CodecConfig).rvq.dropoutProb).toBe(1);
     expect(JSON.parse(w3.metadata.mel_stats)).toEqual(linear.stats);
   });
 
@@ -211,5 +213,6 @@ describe("flowmac train codec --init-linear / --init-cfm / --prior-weight", () =
     expectCleanFailure(dir, cli("--config", "tiny-lin", "--init-linear", linearFile, "--stats", join(out, "stats.json")), /--stats and --init-linear exclude each other/);
     expectCleanFailure(dir, cli("--config", "small-lin", "--init-cfm", model), /its CFM decoder \(config 'tiny'\) differs from config 'small-lin''s in channels, headDim, groups, timeEmbDim/);
     expectCleanFailure(dir, cli("--config", "tiny-lin", "--prior-weight", "-1"), /--prior-weight must be a number from 0 to 1000/);
+    expectCleanFailure(dir, cli("--config", "tiny-lin", "--stage-dropout", "1.5"), /--stage-dropout must be a number from 0 to 1/);
   });
 });

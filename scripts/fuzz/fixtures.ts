@@ -3,6 +3,7 @@
  * the CLI tests use), valid .fmac files of short signals at every stage count,
  * and valid WAV (pcm16, float32) and FLAC files of short signals.
  */
+import { encodeStream } from "../../src/model/encode-stream.js";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +23,7 @@ export interface Fixtures {
   audioBases: AudioBase[];
 }
 
-/** Valid streams of a 0.5 s and a 0.9 s signal, with 1 to all of the model's stages. */
+/** Valid streams of a 0.5 s and a 0.9 s signal, with 1 to all of the model's stages, and rate-allocated (version 2). */
 async function fmacBases(engine: InferenceEngine): Promise<FmacBase[]> {
   const out: FmacBase[] = [];
   for (const seconds of [0.5, 0.9]) {
@@ -34,6 +35,7 @@ async function fmacBases(engine: InferenceEngine): Promise<FmacBase[]> {
       const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages: k, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: x.length, frames: enc.frames, codes });
       out.push(fmacBase(bytes));
     }
+    if (enc.stages > 2) out.push(fmacBase(writeFmac(await encodeStream(engine, x, { stages: enc.stages / 2 + 0.3, allocate: true }))));
   }
   return out;
 }

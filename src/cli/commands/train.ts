@@ -42,6 +42,7 @@ interface TrainOpts {
   initCfm?: string;
   priorWeight?: number;
   cfmWeight?: number;
+  stageDropout?: number;
   valFraction: number;
   maxHours?: number;
   valEvery: number;
@@ -224,6 +225,7 @@ export function registerTrain(program: Command): void {
     .option("--prior-weight <x>", "weight of the prior loss, lambda_p (default: the config's, 0.01; with --resume: the run's)", parseFloatOption("prior-weight", 0, 1000))
     .option("--cfm-weight <x>", "weight of the flow-matching loss (default: the config's, 1; 0 = prior-first: the CFM is left out of the step, ~2x faster, and keeps its weights)", parseFloatOption("cfm-weight", 0, 1000))
     .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
+    .option("--stage-dropout <p>", "quantizer dropout: the share of examples trained with a random number of stages, uniform from the config's fewest to all (default: the config's, 0.5; with --resume: the run's; 1 = every count equally often)", parseFloatOption("stage-dropout", 0, 1))
     .action(async (o: TrainOpts) => {
       const init = initWeights(o, "codec");
       const start = warmStart(o);
@@ -232,6 +234,7 @@ export function registerTrain(program: Command): void {
       let config = structuredClone(init || resumed ? ((init ?? resumed)!.config as CodecConfig) : CODEC_CONFIGS[name]);
       if (o.priorWeight !== undefined) config = { ...config, loss: { ...config.loss, prior: o.priorWeight } };
       if (o.cfmWeight !== undefined) config = { ...config, loss: { ...config.loss, cfm: o.cfmWeight } };
+      if (o.stageDropout !== undefined) config = { ...config, rvq: { ...config.rvq, dropoutProb: o.stageDropout } };
       if (start.linear) checkLinearFits(config, start.linear, o.initLinear!);
       if (start.cfm) checkCfmFits(start.cfm, config); // before the data is read
       const { train: clips, val, t } = await prepare(o, CODEC_TRAIN[name]);
