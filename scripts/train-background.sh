@@ -9,6 +9,7 @@
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec-prior refiner" scripts/train-background.sh   # the vocoder on true mels only (refiner-small)
 #   RUNS="codec-prior16" scripts/train-background.sh  # the shipped 16-stage codec, trained (issue 21)
+#   RUNS="codec-prior16u" scripts/train-background.sh # the same, every stage count trained equally often
 #   RUNS="codec" scripts/train-background.sh
 #   RUNS="vocos" scripts/train-background.sh # the old Vocos GAN run (not a default: see docs/training.md)
 #
@@ -93,6 +94,12 @@ for r in $RUNS; do
       # trained prior-first as a whole, so the decoder learns to read all 16 stages (issue 21).
       RESUME_FROM="" start codec-prior16 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx \
         $([ -f "$DATA/runs/codec-prior16/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
+    codec-prior16u)
+      # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
+      # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the
+      # rate-allocated streams give frames 2 to 12 stages (docs/training.md, 2026-12-02 third session).
+      RESUME_FROM="" start codec-prior16u 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx --stage-dropout 1 \
+        $([ -f "$DATA/runs/codec-prior16u/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
     codec) RESUME_FROM="$REPO/models/default/codec.safetensors" start codec-small 10 codec --data "$DATA/corpus" --config small --steps 12000 --lr 4e-4 --stats "$DATA/shipped-stats.json" --engine onnx ;;
     refiner)
       # From the shipped refiner when that is what ships, else afresh (step 0 is NNLS + PGHI-FGLA).
