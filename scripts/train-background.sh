@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior (the codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
+#   scripts/train-background.sh            # codec-prior16 (the shipped 16-stage codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
+#   RUNS="codec-prior16 codec-prior16u refiner-decoded" scripts/train-background.sh   # what ran at the 2026-12-02 (third) stop
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec-prior refiner" scripts/train-background.sh   # the vocoder on true mels only (refiner-small)
 #   RUNS="codec-prior16" scripts/train-background.sh  # the shipped 16-stage codec, trained (issue 21)
@@ -19,7 +20,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior refiner-decoded}"
+RUNS="${RUNS:-codec-prior16 refiner-decoded}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
