@@ -123,16 +123,13 @@ export function minStagesFor(targetStages: number): number {
 /**
  * A stream's per-frame counts for an average of `targetStages` stages' bits a
  * frame (any real number from 1 to the stages coded), counts' code included,
- * each at least minStagesFor(targetStages): encoded with all `stages` searched,
- * codes [frames, stages] frame-major. The indices beyond each frame's count are
- * zeroed in place, as a reader of the stream sees them.
+ * each at least minStagesFor(targetStages), from a pass that searched all `stages`.
  */
-export function allocateStream(enc: { codes: Uint16Array; prefixError: ArrayLike<number>; frames: number; stages: number }, targetStages: number, bitsPerIndex: number): { frameStages: Uint8Array; baseStages: number } {
+export function allocateStream(enc: { prefixError: ArrayLike<number>; frames: number; stages: number }, targetStages: number, bitsPerIndex: number): { frameStages: Uint8Array; baseStages: number } {
   const { frames, stages } = enc;
   if (!(targetStages >= 1 && targetStages <= stages)) throw new RangeError(`${targetStages} stages a frame asked of ${stages}`);
   const baseStages = Math.min(stages, Math.max(1, Math.round(targetStages)));
   const budget = Math.floor(targetStages * bitsPerIndex * frames);
   const frameStages = allocateStages(enc.prefixError, frames, stages, budget, { min: minStagesFor(targetStages), max: stages, bitsPerIndex, start: baseStages });
-  for (let t = 0; t < frames; t++) enc.codes.fill(0, t * stages + frameStages[t], (t + 1) * stages);
   return { frameStages, baseStages };
 }

@@ -55,11 +55,16 @@ export class RvqSearch {
     return (this.gram[u * this.stages + s] ??= { rows: new Float32Array(this.K * this.K), done: new Uint8Array(this.K) });
   }
 
-  private fillRow(g: { rows: Float32Array; done: Uint8Array }, u: number, s: number, k: number): void {
+  /** c_{u,k}·c_{s,j} for every j (u < s): row k of pair (u, s)'s matrix, filled on first use. */
+  private gramRow(u: number, s: number, k: number): Float32Array {
     const { K, dim } = this;
-    const a = (u * K + k) * dim;
-    for (let j = 0; j < K; j++) g.rows[k * K + j] = dot(this.codebooks, a, this.codebooks, (s * K + j) * dim, dim);
-    g.done[k] = 1;
+    const g = this.gramPair(u, s);
+    if (!g.done[k]) {
+      const a = (u * K + k) * dim;
+      for (let j = 0; j < K; j++) g.rows[k * K + j] = dot(this.codebooks, a, this.codebooks, (s * K + j) * dim, dim);
+      g.done[k] = 1;
+    }
+    return g.rows.subarray(k * K, (k + 1) * K);
   }
 
   /** Scores z·c [T, S*K] of latents z [T, dim], on the host (the engines compute them in their graphs). */
@@ -108,12 +113,8 @@ export class RvqSearch {
           // a_j = z·c_{s,j} - sum_{u<s} c_{u,k_u}·c_{s,j}: the residual of path p dotted with entry j.
           for (let j = 0; j < K; j++) a[j] = scores[sc + j];
           for (let u = 0; u < s; u++) {
-            const g = this.gramPair(u, s);
-            const k = path[p * stages + u];
-            if (!g.done[k]) this.fillRow(g, u, s, k);
-            const rows = g.rows;
-            const o = k * K;
-            for (let j = 0; j < K; j++) a[j] -= rows[o + j];
+            const row = this.gramRow(u, s, path[p * stages + u]);
+            for (let j = 0; j < K; j++) a[j] -= row[j];
           }
           for (let j = 0; j < K; j++) {
             const e = err[p] + nrm[j] - 2 * a[j];
@@ -153,12 +154,7 @@ export class RvqSearch {
     for (let s = 0; s < stages; s++) {
       const j = path[s];
       let a = scores[t * S * K + s * K + j];
-      for (let u = 0; u < s; u++) {
-        const g = this.gramPair(u, s);
-        const k = path[u];
-        if (!g.done[k]) this.fillRow(g, u, s, k);
-        a -= g.rows[k * K + j];
-      }
+      for (let u = 0; u < s; u++) a -= this.gramRow(u, s, path[u])[j];
       e += this.norms[s][j] - 2 * a;
       out[s] = e;
     }
