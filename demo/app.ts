@@ -4,7 +4,7 @@
  * The page's thread only decodes input audio (Web Audio, itself off-thread)
  * and draws; one run at a time, and any change of input drops the old result.
  */
-import { readFmac, streamMismatch } from "../src/web.js";
+import { codeModelOf, readFmac, readFmacHeader, streamMismatch } from "../src/web.js";
 import type { EngineInfo } from "../src/model/engine.js";
 import { looksLikeFmac, SR, toMono24k } from "./audio-input.js";
 import { CodecClient } from "./codec-client.js";
@@ -98,11 +98,16 @@ async function takeAudio(gen: number, bytes: ArrayBuffer, name: string): Promise
 /** A .fmac is checked here at once (header, CRC, model id), so a bad one is refused before any run. */
 function takeFmac(gen: number, bytes: Uint8Array, name: string): void {
   try {
-    const s = readFmac(bytes, name);
-    const why = info && streamMismatch(s, info);
+    const header = readFmacHeader(bytes, name);
+    let why = info && streamMismatch(header, info);
+    // The payload too (CRC, counts), once the model's code tables are at hand where the stream needs them.
+    if (!why && (info || header.version < 3)) {
+      const s = readFmac(bytes, name, info ? codeModelOf(info) : undefined);
+      why = info && streamMismatch(s, info);
+    }
     // The CLI's hint (--model) means nothing here.
     if (why) throw new Error(`${name}: ${why.replace(" (pass the right --model)", "; this page has only its own model")}`);
-    setInput(gen, { kind: "fmac", name, bytes }, `input: ${name}, a .fmac of ${(s.length / SR).toFixed(2)} s, ${s.stages} stages, ${bytes.length} bytes.`);
+    setInput(gen, { kind: "fmac", name, bytes }, `input: ${name}, a .fmac of ${(header.length / SR).toFixed(2)} s, ${header.stages} stages, ${bytes.length} bytes.`);
     void run();
   } catch (e) {
     rejectInput(gen, (e as Error).message.split("\n")[0]);

@@ -5,7 +5,7 @@
  * that the page's own thread only draws.
  */
 import * as ort from "onnxruntime-web/wasm";
-import { allocates, decodeAudio, DEFAULT_DECODE, encodeStream, encodeWav, FLOW_DECODE, LC_DECODE, openWebEngine, readFmac, streamMismatch, writeFmac, type DecodeOptions, type OnnxEngine } from "../src/web.js";
+import { allocates, decodeAudio, DEFAULT_DECODE, encodeStream, encodeWav, FLOW_DECODE, LC_DECODE, openWebEngine, codeModelOf, readFmac, readFmacHeader, streamMismatch, writeFmac, type DecodeOptions, type OnnxEngine } from "../src/web.js";
 import { MelFrontEnd } from "../src/audio/mel.js";
 import { blockStarts } from "../src/model/pipeline.js";
 import { framesFor } from "../src/bitstream/fmac.js";
@@ -79,9 +79,13 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
     fmac = msg.fmac;
   }
   // Decoded from the bytes, as a receiver would: the .fmac round trip is part of the demo.
-  const stream = readFmac(fmac, msg.type === "decode" ? msg.name : "bitstream");
+  const source = msg.type === "decode" ? msg.name : "bitstream";
+  // The header first: an entropy-coded payload is read with the code tables of the model that wrote it.
+  const mismatch = streamMismatch(readFmacHeader(fmac, source), engine!.info);
+  if (mismatch) throw new Error(`${source}: ${mismatch}`);
+  const stream = readFmac(fmac, source, codeModelOf(engine!.info));
   const why = streamMismatch(stream, engine!.info);
-  if (why) throw new Error(`${msg.type === "decode" ? msg.name : "bitstream"}: ${why}`);
+  if (why) throw new Error(`${source}: ${why}`);
   if (!input) total = decodeCalls(stream.frames, o);
   phase = "decoding";
   const t1 = performance.now();

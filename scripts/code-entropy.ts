@@ -8,6 +8,7 @@
  *   npx tsx scripts/code-entropy.ts --data ~/flowmac-data/corpus [--model models/default] [--stages 8] [--train-frames 60000]
  */
 import "core-js/actual/iterator/index.js";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { openEngine } from "../src/model/open.js";
 import { encodeAudio } from "../src/model/pipeline.js";
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     data: { type: "string" },
     stages: { type: "string", default: "8" },
     "train-frames": { type: "string", default: "60000" },
+    cache: { type: "string" },
+    betas: { type: "string" },
   },
 });
 const engine = await openEngine(values.model!, "onnx");
@@ -33,34 +36,47 @@ const codesOf = async (split: "train" | "validation", frames: number) => {
   }
   return out;
 };
-const train = await codesOf("train", Number(values["train-frames"]));
-const val = await codesOf("validation", 1e9);
+const cache = values.cache;
+let train: Uint16Array[], val: Uint16Array[];
+if (cache && existsSync(cache)) {
+  const j = JSON.parse(readFileSync(cache, "utf8")) as { train: number[][]; val: number[][] };
+  [train, val] = [j.train.map((c) => Uint16Array.from(c)), j.val.map((c) => Uint16Array.from(c))];
+} else {
+  train = await codesOf("train", Number(values["train-frames"]));
+  val = await codesOf("validation", 1e9);
+  if (cache) writeFileSync(cache, JSON.stringify({ train: train.map((c) => Array.from(c)), val: val.map((c) => Array.from(c)) }));
+}
+/**
+ * A conditional model P(k | context) of one stage's code from training counts,
+ * interpolated with that stage's unigram (weight beta on the unigram: a context
+ * seen n times trusts its own counts n / (n + beta)).
+ */
+const context = (name: string, s: number, ctx: (c: Uint16Array, t: number) => number | null) => ({ name, s, ctx });
+const models = [
+  ...Array.from({ length: S }, (_, s) => context(`s${s + 1}|prev s${s + 1}`, s, (c, t) => (t > 0 ? c[(t - 1) * S + s] : null))),
+  ...Array.from({ length: S - 1 }, (_, i) => context(`s${i + 2}|s${i + 1}`, i + 1, (c, t) => c[t * S + i])),
+];
+const betas = (values.betas ?? "1,4,16,64").split(",").map(Number);
 const uni = Array.from({ length: S }, () => new Float64Array(K).fill(0.5));
-const bi = Array.from({ length: S }, () => new Float64Array(K * K).fill(0.5 / K));
-for (const c of train) {
-  const T = c.length / S;
-  for (let t = 0; t < T; t++)
-    for (let s = 0; s < S; s++) {
-      uni[s][c[t * S + s]]++;
-      if (t > 0) bi[s][c[(t - 1) * S + s] * K + c[t * S + s]]++;
-    }
-}
-const uniSum = uni.map((u) => u.reduce((a, b) => a + b, 0));
-const rowSum = bi.map((b) => Float64Array.from({ length: K }, (_, i) => b.subarray(i * K, (i + 1) * K).reduce((a, v) => a + v, 0)));
-const hu = new Float64Array(S), hb = new Float64Array(S);
+for (const c of train) for (let t = 0; t < c.length / S; t++) for (let s = 0; s < S; s++) uni[s][c[t * S + s]]++;
+const pUni = uni.map((u) => { const z = u.reduce((a, b) => a + b, 0); return u.map((x) => x / z); });
 let n = 0;
-for (const c of val) {
-  const T = c.length / S;
-  for (let t = 1; t < T; t++, n++)
-    for (let s = 0; s < S; s++) {
-      const k = c[t * S + s], p = c[(t - 1) * S + s];
-      hu[s] -= Math.log2(uni[s][k] / uniSum[s]);
-      hb[s] -= Math.log2(bi[s][p * K + k] / rowSum[s][p]);
+for (const c of val) n += c.length / S;
+console.log(`${train.length} training clips (${train.reduce((a, c) => a + c.length / S, 0)} frames), ${val.length} validation clips (${n} frames scored), ${S} stages of ${K}`);
+const hu = pUni.map((p, s) => { let h = 0; for (const c of val) for (let t = 0; t < c.length / S; t++) h -= Math.log2(p[c[t * S + s]]); return h / n; });
+console.log(`unigram bits by stage: ${hu.map((h) => h.toFixed(2)).join(" ")}  (total ${hu.reduce((a, b) => a + b, 0).toFixed(1)} of ${S * Math.log2(K)})`);
+for (const m of models) {
+  const cnt = new Float64Array(K * K), row = new Float64Array(K);
+  for (const c of train) for (let t = 0; t < c.length / S; t++) { const x = m.ctx(c, t); if (x === null) continue; cnt[x * K + c[t * S + m.s]]++; row[x]++; }
+  const hs = betas.map((beta) => {
+    let h = 0;
+    for (const c of val) for (let t = 0; t < c.length / S; t++) {
+      const x = m.ctx(c, t), k = c[t * S + m.s];
+      const p = x === null ? pUni[m.s][k] : (cnt[x * K + k] + beta * pUni[m.s][k]) / (row[x] + beta);
+      h -= Math.log2(p);
     }
+    return h / n;
+  });
+  console.log(`${m.name.padEnd(14)} ${hs.map((h, i) => `beta ${betas[i]}: ${h.toFixed(2)}`).join("  ")}  (unigram ${hu[m.s].toFixed(2)})`);
 }
-console.log(`${train.length} training clips, ${val.length} validation clips (${n} frames scored), ${S} stages of ${K}`);
-console.log(`stage  fixed  unigram  bigram(prev frame)  [bits a frame]`);
-for (let s = 0; s < S; s++) console.log(`${String(s + 1).padStart(5)}  ${Math.log2(K).toFixed(2)}  ${(hu[s] / n).toFixed(2)}     ${(hb[s] / n).toFixed(2)}`);
-const tot = (h: Float64Array) => h.reduce((a, b) => a + b, 0) / n;
-console.log(`total  ${(S * Math.log2(K)).toFixed(1)}  ${tot(hu).toFixed(1)}     ${tot(hb).toFixed(1)}`);
 engine.dispose();

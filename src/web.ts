@@ -9,7 +9,9 @@ import { codebooksFrom } from "./model/onnx-engine.js";
 import { OnnxEngine } from "./model/onnx-engine.js";
 
 export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
-export { readFmac, writeFmac, type FmacStream } from "./bitstream/fmac.js";
+export { readFmac, readFmacHeader, writeFmac, type FmacStream } from "./bitstream/fmac.js";
+/** A model's code tables for entropy-coded (version 3) streams: readFmac(bytes, name, codeModelOf(engine.info)). */
+export { codeModelOf } from "./bitstream/code-model.js";
 export { allocates, encodeStream, type RateChoice } from "./model/encode-stream.js";
 export { encodeWav } from "./audio/wav.js";
 /** Why a parsed .fmac cannot be decoded by this model (another model's stream, too many stages, ...), or null. */

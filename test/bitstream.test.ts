@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crc32 } from "../src/bitstream/crc32.js";
+import { firstStageBits, fitCodeModel, parseCodeModel, serializeCodeModel } from "../src/bitstream/code-model.js";
 import { framesFor, packBits, readFmac, unpackBits, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { UserError } from "../src/util/errors.js";
 import { Rng } from "../src/nn/rng.js";
@@ -84,9 +85,9 @@ describe(".fmac bitstream", () => {
     const flipped = Uint8Array.from(good);
     flipped[100] ^= 1;
     bad(flipped, /CRC mismatch/);
-    const v3 = Uint8Array.from(good);
-    v3[4] = 3;
-    bad(v3, /version 3 is not supported/);
+    const v4 = Uint8Array.from(good);
+    v4[4] = 4;
+    bad(v4, /version 4 is not supported/);
   });
 
   it("rejects set reserved fields and pad bits, even with a valid CRC (found by npm run fuzz)", () => {
@@ -169,6 +170,67 @@ describe(".fmac bitstream", () => {
       expect(Buffer.compare(Buffer.from(input), Buffer.from(good))).toBe(0);
       expect(res).not.toBeNull();
     }
+  });
+});
+
+describe(".fmac version 3 (entropy-coded)", () => {
+  /** Code tables fitted on streams whose first-stage indices repeat across frames, as real ones do. */
+  const sticky = (rng: Rng, length: number, stages: number, bits: number): FmacStream => {
+    const s = allocatedStream(rng, length, stages, bits);
+    for (let t = 1; t < s.frames; t++) if (rng.int(3) > 0) s.codes[t * stages] = s.codes[(t - 1) * stages];
+    return s;
+  };
+  const fitted = (stages: number, bits: number) => fitCodeModel([0, 1, 2].map((i) => sticky(new Rng(50 + i), 24000 * 40, stages, bits).codes), stages, 2 ** bits);
+
+  it("round-trips, costs less than version 2 where the first stage repeats, and carries its tables through serialisation", () => {
+    for (const [stages, bits] of [[16, 8], [5, 3]]) {
+      const m = parseCodeModel(serializeCodeModel(fitted(stages, bits)), "t");
+      const s = { ...sticky(new Rng(9), 24000 * 3 + 5, stages, bits), codeModel: m };
+      const bytes = writeFmac(s);
+      expect(bytes[4]).toBe(3);
+      expect(readFmac(bytes, "x", m)).toEqual(s);
+      const v2 = writeFmac({ ...s, codeModel: undefined });
+      expect(v2[4]).toBe(2);
+      expect(bytes.length).toBeLessThan(v2.length);
+      // The saving is what the tables say the first-stage indices cost, within the coder's few bytes.
+      const saved = firstStageBits(m, s.codes, s.frames, stages).reduce((a, b) => a + bits - b, 0) / 8;
+      expect(Math.abs(v2.length - bytes.length - saved)).toBeLessThan(6);
+    }
+  });
+
+  it("needs the model's tables, and reports truncation, trailing bytes and undecodable data in one line", () => {
+    const m = fitted(8, 8);
+    const good = writeFmac({ ...sticky(new Rng(11), 30000, 8, 8), codeModel: m });
+    expect(() => readFmac(good, "z.fmac")).toThrow(/z\.fmac: entropy-coded \.fmac \(version 3\): reading it needs the code tables of the model that wrote it \(id 0123456789abcdef\)/);
+    const resealed = (b: Uint8Array) => {
+      new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+      return () => readFmac(b, "z.fmac", m);
+    };
+    expect(() => readFmac(good.subarray(0, good.length - 1), "z.fmac", m)).toThrow(/CRC mismatch/);
+    expect(resealed(Uint8Array.from([...good.subarray(0, 60), 0, 0, 0, 0]))).toThrow(/z\.fmac: (truncated|corrupt) \.fmac file/);
+    expect(resealed(Uint8Array.from([...good.subarray(0, good.length - 4), 7, 0, 0, 0, 0]))).toThrow(/unexpected trailing bytes/);
+    const rng = new Rng(12);
+    for (let i = 0; i < 2000; i++) {
+      const b = Uint8Array.from(good);
+      for (let k = 0, n = 1 + rng.int(3); k < n; k++) b[36 + rng.int(b.length - 40)] ^= 1 + rng.int(255);
+      const input = i % 2 ? b : b.subarray(0, 40 + rng.int(b.length - 40));
+      // Resealed, the CRC passes and the range decoder meets the corruption itself: a UserError or some
+      // well-formed stream, never a crash. Not resealed, the CRC must catch it.
+      const sealed = i % 3 === 0;
+      try {
+        const r = sealed ? resealed(Uint8Array.from(input))() : readFmac(input, "f", m);
+        expect(r.codes.length).toBe(r.frames * r.stages);
+        if (!sealed) expect(Buffer.compare(Buffer.from(input), Buffer.from(good))).toBe(0);
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+      }
+    }
+  });
+
+  it("corrupt code tables in a model are a one-line error", () => {
+    expect(() => parseCodeModel("{}", "m.safetensors")).toThrow(/m\.safetensors: corrupt code tables/);
+    const good = JSON.parse(serializeCodeModel(fitted(4, 3)));
+    expect(() => parseCodeModel(JSON.stringify({ ...good, tables: good.tables.slice(8) }), "m")).toThrow(/m: corrupt code tables \(\d+ table bytes for 8 symbols\)/);
   });
 });
 

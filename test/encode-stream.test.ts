@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { initJax } from "../src/nn/runtime.js";
+import { codeModelOf, fitCodeModel, serializeCodeModel } from "../src/bitstream/code-model.js";
 import { readFmac, writeFmac } from "../src/bitstream/fmac.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
@@ -64,5 +65,39 @@ describe("encodeStream: rate allocation across frames", () => {
       expect(s.stages).toBe(Math.floor(rate.stages));
     }
     await expect(encodeStream(engine, x, { stages: 2.5, allocate: false })).rejects.toThrow(/whole number/);
+  });
+});
+
+describe("encodeStream: entropy coding (version 3)", () => {
+  // Code tables fitted on the tiny model's own first-pass codes of other audio, as `flowmac fit-entropy` fits them.
+  let coded: OnnxEngine;
+  beforeAll(async () => {
+    const m = tinyModel(3);
+    const { stages, codebookSize } = m.info.codec.rvq;
+    const train = await Promise.all([5, 6, 7].map((seed) => encodeAudio(engine, testSignal(6, 24000 + seed), undefined, { stages })));
+    const bundle = exportModelOnnx(m);
+    bundle.info.codeTables = serializeCodeModel(fitCodeModel(train.map((e) => e.codes), stages, codebookSize));
+    coded = await OnnxEngine.create(ort as never, bundle);
+  });
+  const x = testSignal(4);
+
+  it("spends the rate's bits, first-stage indices under the tables, the rest on more stages than version 2 carries", async () => {
+    const rate = { stages: 2.5, allocate: true };
+    const s = await encodeStream(coded, x, rate);
+    const bytes = writeFmac(s);
+    expect(bytes[4]).toBe(3);
+    const bits = bytes.length * 8 - 40 * 8;
+    const budget = 2.5 * 6 * s.frames;
+    expect(bits).toBeLessThanOrEqual(budget + 8 * 6);
+    expect(bits).toBeGreaterThan(0.9 * budget);
+    const plain = await encodeStream(coded, x, { ...rate, entropy: false });
+    expect(writeFmac(plain)[4]).toBe(2);
+    const total = (c: Uint8Array) => c.reduce((a, b) => a + b, 0);
+    expect(total(s.frameStages!)).toBeGreaterThan(total(plain.frameStages!));
+    // Read back with the model's tables; without them the stream is refused in one line.
+    expect(readFmac(bytes, "b", codeModelOf(coded.info))).toEqual(s);
+    expect(() => readFmac(bytes, "b")).toThrow(/needs the code tables/);
+    const again = await encodeStream(coded, x, rate);
+    expect(Buffer.compare(Buffer.from(writeFmac(again)), Buffer.from(bytes))).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allocateStages, allocationBits } from "../src/model/rate-allocation.js";
+import { allocateStages, allocationBits, trimToBudget } from "../src/model/rate-allocation.js";
 import { Rng } from "../src/nn/rng.js";
 
 /** Errors after 1..S stages with shrinking steps (as RVQ's are on average): [T, S]. */
@@ -80,5 +80,28 @@ describe("rate allocation (allocateStages)", () => {
     expect(c[1]).toBeGreaterThan(4);
     const E = convexErrors(40, S, 3);
     expect(Array.from(allocateStages(E, 40, S, 1300, opts(S, 4)))).toEqual(Array.from(allocateStages(E, 40, S, 1300, opts(S, 4))));
+  });
+});
+
+describe("trimToBudget", () => {
+  it("drops the last stages that add the least error until the stream fits, never below the floor", () => {
+    const S = 4;
+    const frames = 6;
+    // prefixError[t][n-1]: errors after n stages; frame 2's last stage is worth little, frame 4's much.
+    const prefixError = Float64Array.from([
+      [10, 6, 4, 3], [10, 6, 4, 3], [10, 6, 4, 3.9], [10, 6, 4, 3], [10, 6, 4, 0.5], [10, 6, 4, 3],
+    ].flat());
+    const frameStages = Uint8Array.from([4, 4, 4, 4, 4, 2]);
+    const codes = new Uint16Array(frames * S).fill(7);
+    for (let k = 2; k < S; k++) codes[5 * S + k] = 0;
+    const bits = (c: Uint8Array) => c.reduce((a, n) => a + 8 * n, 0);
+    const s = { frameStages, codes, prefixError, frames, stages: S };
+    expect(trimToBudget(s, bits(frameStages) - 8, 2, bits)).toBe(1);
+    expect(Array.from(frameStages)).toEqual([4, 4, 3, 4, 4, 2]);
+    expect(codes[2 * S + 3]).toBe(0);
+    // Far over: every frame ends at the floor, and no further.
+    expect(trimToBudget(s, 0, 2, bits)).toBe(9);
+    expect(Array.from(frameStages)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(Array.from(codes.subarray(0, S))).toEqual([7, 7, 0, 0]);
   });
 });

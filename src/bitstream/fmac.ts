@@ -4,16 +4,22 @@
  * size) bits each, and a CRC-32 of everything before it. Version 1: every frame
  * carries the same stages. Version 2 (rate-allocated): each frame carries its
  * own number of stages, coded as a change from the previous frame's
- * (stage-counts.ts) before its indices.
+ * (stage-counts.ts) before its indices. Version 3 (entropy-coded): version 2's
+ * payload range-coded, the first stage's indices under the model's code tables
+ * (code-model.ts), the rest uniform, so they cost what they do in version 2.
  */
 import { UserError } from "../util/errors.js";
 import { crc32 } from "./crc32.js";
+import type { CodeModel } from "./code-model.js";
+import { RangeDecoder, RangeEncoder } from "./range-coder.js";
 import { bigChangeBits, BitReader, BitWriter, readChange, writeChange } from "./stage-counts.js";
 
 export const MAGIC = "FMAC";
 export const VERSION = 1;
 /** The version of rate-allocated streams (per-frame stage counts). */
 export const VERSION_ALLOCATED = 2;
+/** The version of entropy-coded streams: version 2's content, range-coded under the model's code tables. */
+export const VERSION_ENTROPY = 3;
 export const HEADER_BYTES = 36;
 export const CRC_BYTES = 4;
 export const HOP = 512;
@@ -35,6 +41,8 @@ export interface FmacStream {
   frameStages?: Uint8Array;
   /** Version 2: the count the first frame's change is from (1..stages). */
   baseStages?: number;
+  /** Version 3 (with frameStages): the code tables the first stage's indices are coded with: the model's. */
+  codeModel?: CodeModel;
 }
 
 /** Frames a signal of `length` samples has: floor(length / hop) + 1 (centred STFT). */
@@ -46,20 +54,31 @@ export function payloadBytes(frames: number, stages: number, bits: number): numb
   return Math.ceil((frames * stages * bits) / 8);
 }
 
-/** The payload of a version 2 stream: per frame, the count's change and then its indices. */
+/**
+ * The payload of a version 2 stream: per frame, the count's change and then its
+ * indices; of version 3 the same, range-coded, the first index under the code tables.
+ */
 function allocatedPayload(s: FmacStream): Uint8Array {
   const counts = s.frameStages!;
   if (counts.length !== s.frames) throw new Error(`expected ${s.frames} stage counts, got ${counts.length}`);
   const base = s.baseStages ?? s.stages;
   if (!(base >= 1 && base <= s.stages)) throw new Error(`base stage count ${base} outside 1..${s.stages}`);
-  const w = new BitWriter();
+  const m = s.codeModel;
+  if (m && m.symbols !== 2 ** s.bitsPerIndex) throw new Error(`code tables for ${m.symbols} entries, indices of ${s.bitsPerIndex} bits`);
+  const w = m ? new RangeEncoder() : new BitWriter();
   const width = bigChangeBits(s.stages);
   let prev = base;
   for (let t = 0; t < s.frames; t++) {
     const n = counts[t];
     if (!(n >= 1 && n <= s.stages)) throw new Error(`frame ${t} carries ${n} stages, outside 1..${s.stages}`);
     writeChange(w, n - prev, width);
-    for (let k = 0; k < n; k++) w.write(s.codes[t * s.stages + k], s.bitsPerIndex);
+    for (let k = 0; k < n; k++) {
+      const c = s.codes[t * s.stages + k];
+      if (w instanceof RangeEncoder) {
+        if (k === 0) (t === 0 ? m!.first : m!.next[s.codes[(t - 1) * s.stages]]).encode(w, c);
+        else w.writeUniform(c, s.bitsPerIndex);
+      } else w.write(c, s.bitsPerIndex);
+    }
     prev = n;
   }
   return w.finish();
@@ -75,7 +94,8 @@ export function writeFmac(s: FmacStream): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + payload + CRC_BYTES);
   const v = new DataView(out.buffer);
   out.set([...MAGIC].map((c) => c.charCodeAt(0)), 0);
-  v.setUint8(4, allocated ? VERSION_ALLOCATED : VERSION);
+  if (s.codeModel && !allocated) throw new Error("code tables are for rate-allocated streams (frameStages)");
+  v.setUint8(4, allocated ? (s.codeModel ? VERSION_ENTROPY : VERSION_ALLOCATED) : VERSION);
   v.setUint8(5, 0); // flags, reserved
   v.setUint16(6, HEADER_BYTES, true);
   for (let i = 0; i < 8; i++) out[8 + i] = parseInt(s.modelId.slice(2 * i, 2 * i + 2), 16);
@@ -91,8 +111,11 @@ export function writeFmac(s: FmacStream): Uint8Array {
   return out;
 }
 
-/** Parses and fully validates a .fmac file; every failure is a one-line UserError naming `source`. */
-export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
+/** A stream's header fields, read before its payload: which model it needs (the payload of version 3 needs that model's code tables). */
+export type FmacHeader = Omit<FmacStream, "codes" | "frameStages" | "baseStages" | "codeModel"> & { version: number };
+
+/** The header of a .fmac file, checked as readFmac checks it, the payload and CRC left unread. */
+export function readFmacHeader(bytes: Uint8Array, source = "input"): FmacHeader {
   const fail = (why: string): never => {
     throw new UserError(`${source}: ${why}`);
   };
@@ -100,7 +123,7 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   if (bytes.length < HEADER_BYTES + CRC_BYTES) fail(`truncated .fmac file (${bytes.length} bytes, the header alone is ${HEADER_BYTES})`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = v.getUint8(4);
-  if (version !== VERSION && version !== VERSION_ALLOCATED) fail(`.fmac version ${version} is not supported (this decoder reads versions ${VERSION} and ${VERSION_ALLOCATED})`);
+  if (version !== VERSION && version !== VERSION_ALLOCATED && version !== VERSION_ENTROPY) fail(`.fmac version ${version} is not supported (this decoder reads versions ${VERSION} to ${VERSION_ENTROPY})`);
   const headerBytes = v.getUint16(6, true);
   if (headerBytes !== HEADER_BYTES) fail(`corrupt .fmac header (header length ${headerBytes})`);
   const modelId = Array.from(bytes.subarray(8, 16), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -113,7 +136,26 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
   if (bitsPerIndex < 1 || bitsPerIndex > 16) fail(`corrupt .fmac header (${bitsPerIndex} bits per index)`);
   if (!Number.isSafeInteger(length) || length < 1 || length > 2 ** 40) fail(`corrupt .fmac header (length ${length})`);
   if (frames !== framesFor(length)) fail(`corrupt .fmac header (${frames} frames for ${length} samples)`);
+  return { version, modelId, sampleRate, stages, bitsPerIndex, length, frames };
+}
+
+/**
+ * Parses and fully validates a .fmac file; every failure is a one-line UserError
+ * naming `source`. A version 3 stream needs the code tables of the model that
+ * wrote it (`codeModel`; check the header's model id first, readFmacHeader).
+ */
+export function readFmac(bytes: Uint8Array, source = "input", codeModel?: CodeModel): FmacStream {
+  const fail = (why: string): never => {
+    throw new UserError(`${source}: ${why}`);
+  };
+  const { version, modelId, sampleRate, stages, bitsPerIndex, length, frames } = readFmacHeader(bytes, source);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (version === VERSION_ALLOCATED) return readAllocated(bytes, v, { modelId, sampleRate, stages, bitsPerIndex, length, frames }, fail);
+  if (version === VERSION_ENTROPY) {
+    if (!codeModel) fail(`entropy-coded .fmac (version ${VERSION_ENTROPY}): reading it needs the code tables of the model that wrote it (id ${modelId}), which this model does not carry`);
+    if (codeModel!.symbols !== 2 ** bitsPerIndex) fail(`corrupt .fmac header (${bitsPerIndex} bits per index; the code tables have ${codeModel!.symbols} entries)`);
+    return readAllocated(bytes, v, { modelId, sampleRate, stages, bitsPerIndex, length, frames, codeModel }, fail);
+  }
   const payload = payloadBytes(frames, stages, bitsPerIndex);
   const expected = HEADER_BYTES + payload + CRC_BYTES;
   if (bytes.length < expected) fail(`truncated .fmac file (${bytes.length} of ${expected} bytes)`);
@@ -132,35 +174,46 @@ export function readFmac(bytes: Uint8Array, source = "input"): FmacStream {
 }
 
 /**
- * The rest of a version 2 stream, header fields read: the payload's length
+ * The rest of a version 2 or 3 stream, header fields read: the payload's length
  * follows from the counts, so the CRC (the last 4 bytes) is checked first and
- * the payload must then end exactly where its last index does.
+ * the payload must then end exactly where its last index (version 3: the range
+ * coder's flush) does.
  */
 function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "codes">, fail: (why: string) => never): FmacStream {
   const { stages, bitsPerIndex, frames } = h;
   const end = bytes.length - CRC_BYTES;
   if (crc32(bytes.subarray(0, end)) !== v.getUint32(end, true)) fail("corrupt or truncated .fmac file (CRC mismatch)");
   if (h.sampleRate !== SAMPLE_RATE) fail(`unsupported sample rate ${h.sampleRate} in .fmac header`);
-  if (v.getUint8(5) !== 0) fail(`corrupt .fmac header (reserved flags 0x${v.getUint8(5).toString(16)}; version ${VERSION_ALLOCATED} defines none)`);
+  const version = v.getUint8(4);
+  if (v.getUint8(5) !== 0) fail(`corrupt .fmac header (reserved flags 0x${v.getUint8(5).toString(16)}; version ${version} defines none)`);
   const base = v.getUint8(22);
   if (base < 1 || base > stages || v.getUint8(23) !== 0) fail(`corrupt .fmac header (base stage count ${base}, byte 23 ${v.getUint8(23)})`);
-  const r = new BitReader(bytes.subarray(HEADER_BYTES, end));
+  const data = bytes.subarray(HEADER_BYTES, end);
+  const m = h.codeModel;
+  const r = m ? new RangeDecoder(data) : new BitReader(data);
   const width = bigChangeBits(stages);
   const codes = new Uint16Array(frames * stages);
   const frameStages = new Uint8Array(frames);
+  // Version 3: a value no symbol holds is corrupt data; reading past the end, a truncation.
+  const lost = (t: number) => (r instanceof RangeDecoder && r.overrun === 0 ? `corrupt .fmac file (undecodable data in frame ${t} of ${frames})` : `truncated .fmac file (the data ends in frame ${t} of ${frames})`);
   let prev = base;
   for (let t = 0; t < frames; t++) {
     const d = readChange(r, width);
-    if (d === null) fail(`truncated .fmac file (the data ends in frame ${t} of ${frames})`);
+    if (d === null) fail(lost(t));
     const n = prev + d!;
     if (n < 1 || n > stages) fail(`corrupt .fmac file (frame ${t} would carry ${n} stages, outside 1..${stages})`);
     for (let k = 0; k < n; k++) {
-      const c = r.read(bitsPerIndex);
-      if (c === null) fail(`truncated .fmac file (the data ends in frame ${t} of ${frames})`);
+      const c = r instanceof RangeDecoder ? (k === 0 ? (t === 0 ? m!.first : m!.next[codes[(t - 1) * stages]]).decode(r) : r.readUniform(bitsPerIndex)) : r.read(bitsPerIndex);
+      if (c === null) fail(lost(t));
       codes[t * stages + k] = c!;
     }
     frameStages[t] = n;
     prev = n;
+  }
+  if (r instanceof RangeDecoder) {
+    if (r.overrun > 0) fail(`truncated .fmac file (the data ends ${r.overrun} bytes early)`);
+    if (r.consumed < data.length) fail(`corrupt .fmac file (${data.length - r.consumed} unexpected trailing bytes)`);
+    return { ...h, codes, frameStages, baseStages: base, codeModel: m };
   }
   const used = Math.ceil(r.position / 8);
   if (end - HEADER_BYTES > used) fail(`corrupt .fmac file (${end - HEADER_BYTES - used} unexpected trailing bytes)`);

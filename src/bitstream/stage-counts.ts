@@ -66,7 +66,17 @@ export class BitReader {
   }
 }
 
-export function writeChange(w: BitWriter, d: number, width: number): void {
+/** Where a change is written: a BitWriter, or the range coder of version 3 (bit by bit, LSB first). */
+export interface BitSink {
+  write(value: number, bits: number): void;
+}
+
+/** Where a change is read from; null past the end of the data. */
+export interface BitSource {
+  read(bits: number): number | null;
+}
+
+export function writeChange(w: BitSink, d: number, width: number): void {
   if (d === 0) return w.write(0, 1);
   const sign = d < 0 ? 1 : 0;
   const a = Math.abs(d);
@@ -77,7 +87,7 @@ export function writeChange(w: BitWriter, d: number, width: number): void {
 }
 
 /** The next change, or null past the end of the data. */
-export function readChange(r: BitReader, width: number): number | null {
+export function readChange(r: BitSource, width: number): number | null {
   const first = r.read(1);
   if (first === null) return null;
   if (first === 0) return 0;

@@ -9,6 +9,7 @@ import { registerCorpus } from "./commands/corpus.js";
 import { registerEval } from "./commands/eval.js";
 import { registerExport } from "./commands/export.js";
 import { registerExtendStages } from "./commands/extend-stages.js";
+import { registerFitEntropy } from "./commands/fit-entropy.js";
 import { registerFitLinear } from "./commands/fit-linear.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMel } from "./commands/mel.js";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerCorpus(program);
   registerTrain(program);
   registerFitLinear(program);
+  registerFitEntropy(program);
   registerExtendStages(program);
   registerPlot(program);
   registerEval(program);

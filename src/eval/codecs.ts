@@ -1,5 +1,6 @@
 /** The codecs an evaluation can run: FlowMAC variants (in-process) and the peers (command-line tools). */
 import { readFileSync } from "node:fs";
+import { codeModelOf } from "../bitstream/code-model.js";
 import { CRC_BYTES, HEADER_BYTES, payloadBytes, readFmac, writeFmac } from "../bitstream/fmac.js";
 import { describeRates, rateFor } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
@@ -20,26 +21,28 @@ export interface EvalCodec {
   run(audio24k: Float32Array): Promise<CodecRun>;
 }
 
-/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam, ":fixed" no rate allocation). */
+/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam, ":fixed" no rate allocation, ":plain" allocation without entropy coding). */
 interface DecodeOverrides {
   steps?: number;
   guidance?: number;
   temperature?: number;
   beam?: number;
   fixed?: boolean;
+  /** Allocated but not entropy-coded (version 2). */
+  plain?: boolean;
 }
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
   const { rvq } = engine.info.codec;
   let rate: RateChoice;
   try {
-    rate = rateFor({ kbps, allocate: !o.fixed }, rvq);
+    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), entropy: !o.plain };
   } catch {
     throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${o.fixed ? "" : ", and any rate in between with allocation"}`);
   }
-  const { beam, fixed, ...decodeOverrides } = o;
+  const { beam, fixed, plain, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : ""].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : ""].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -48,7 +51,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
       const bits = writeFmac(await encodeStream(engine, audio, rate, beam));
       const bytes = bits.length;
       // Decoded from the bytes, as `flowmac decode` would.
-      const { codes, frames, stages, frameStages } = readFmac(bits);
+      const { codes, frames, stages, frameStages } = readFmac(bits, "bitstream", codeModelOf(engine.info));
       const t1 = performance.now();
       const mel = await decodeMel(engine, codes, frames, stages, { ...decode, frameStages });
       const out = await vocodeMel(engine, mel, frames, audio.length);
@@ -119,11 +122,11 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
 
 /**
  * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1:fixed"
- * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order), "vocoder-only", "linear@3"
+ * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order; ":plain": allocated without entropy coding), "vocoder-only", "linear@3"
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|fixed))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|fixed|plain))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -131,6 +134,7 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part[0] === "t") o.temperature = Number(part.slice(1));
       else if (part[0] === "b") o.beam = Number(part.slice(1));
       else if (part === "fixed") o.fixed = true;
+      else if (part === "plain") o.plain = true;
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));

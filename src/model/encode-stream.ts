@@ -10,15 +10,21 @@
  * searches each frame again for exactly its count (measured on validation
  * speech: the second pass is worth +0.003 STOI at 3 kbit/s, docs/results.md).
  */
+import { codeModelOf, firstStageBits } from "../bitstream/code-model.js";
 import { SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
-import { allocateStream } from "./rate-allocation.js";
+import { allocateStream, allocationBudget, allocationBits, minStagesFor, trimToBudget } from "./rate-allocation.js";
+
+/** The range coder's flush, at most (bitstream/range-coder.ts): reserved from an entropy-coded stream's budget. */
+const RANGE_CODER_FLUSH_BITS = 40;
 
 export interface RateChoice {
   /** Stages' bits a frame: a whole number without allocation, any value from 1 to the model's stages with it. */
   stages: number;
   allocate: boolean;
+  /** Entropy-code the allocated stream where the model has code tables (version 3; default true). */
+  entropy?: boolean;
 }
 
 /**
@@ -56,7 +62,16 @@ export async function encodeStream(
   }
   // Progress: the first pass is the first half, the second the rest (both have the same blocks).
   const first = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(d, 2 * t)), { stages: S, beam });
-  const { frameStages, baseStages } = allocateStream(first, rate.stages, bitsPerIndex);
+  // Entropy-coded (version 3) where the model has code tables: the first pass's first-stage indices price each frame's.
+  const codeModel = rate.entropy === false ? undefined : codeModelOf(engine.info);
+  const firstBits = codeModel && firstStageBits(codeModel, first.codes, first.frames, S);
+  const { frameStages, baseStages } = allocateStream(first, rate.stages, bitsPerIndex, firstBits && { firstIndexBits: firstBits, reserve: RANGE_CODER_FLUSH_BITS });
   const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages });
-  return { ...head, stages: S, frames: second.frames, codes: second.codes, frameStages, baseStages };
+  if (codeModel) {
+    // The second pass may pick other first-stage indices than the first priced: keep within the rate regardless.
+    const firstCost = firstStageBits(codeModel, second.codes, second.frames, S).reduce((a, b) => a + b - bitsPerIndex, 0);
+    const budget = allocationBudget(rate.stages, bitsPerIndex, second.frames) - RANGE_CODER_FLUSH_BITS;
+    trimToBudget({ ...second, frameStages, stages: S }, budget, minStagesFor(rate.stages), (c) => allocationBits(c, { max: S, bitsPerIndex, start: baseStages }) + firstCost);
+  }
+  return { ...head, stages: S, frames: second.frames, codes: second.codes, frameStages, baseStages, codeModel };
 }

@@ -17,6 +17,8 @@ export interface EngineInfo {
   modelId: string;
   /** The same for the vocoder weights (the bitstream does not depend on them; cached ONNX exports do). */
   vocoderId?: string;
+  /** The code tables of entropy-coded streams (bitstream/code-model.ts), as the codec weights' metadata carries them; absent in models fitted before them. */
+  codeTables?: string;
 }
 
 export interface EncodedBlock {

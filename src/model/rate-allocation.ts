@@ -124,12 +124,64 @@ export function minStagesFor(targetStages: number): number {
  * A stream's per-frame counts for an average of `targetStages` stages' bits a
  * frame (any real number from 1 to the stages coded), counts' code included,
  * each at least minStagesFor(targetStages), from a pass that searched all `stages`.
+ * `entropy.firstIndexBits`: what each frame's first index costs when it is
+ * entropy-coded (version 3); a frame carries it whatever its count, so what it
+ * saves goes to the other stages; `entropy.reserve`: bits kept back (the range coder's flush).
  */
-export function allocateStream(enc: { prefixError: ArrayLike<number>; frames: number; stages: number }, targetStages: number, bitsPerIndex: number): { frameStages: Uint8Array; baseStages: number } {
+export function allocateStream(
+  enc: { prefixError: ArrayLike<number>; frames: number; stages: number },
+  targetStages: number,
+  bitsPerIndex: number,
+  entropy?: { firstIndexBits: ArrayLike<number>; reserve: number },
+): { frameStages: Uint8Array; baseStages: number } {
   const { frames, stages } = enc;
   if (!(targetStages >= 1 && targetStages <= stages)) throw new RangeError(`${targetStages} stages a frame asked of ${stages}`);
   const baseStages = Math.min(stages, Math.max(1, Math.round(targetStages)));
-  const budget = Math.floor(targetStages * bitsPerIndex * frames);
+  let budget = allocationBudget(targetStages, bitsPerIndex, frames);
+  if (entropy) {
+    budget -= entropy.reserve;
+    for (let t = 0; t < frames; t++) budget += bitsPerIndex - entropy.firstIndexBits[t];
+  }
   const frameStages = allocateStages(enc.prefixError, frames, stages, budget, { min: minStagesFor(targetStages), max: stages, bitsPerIndex, start: baseStages });
   return { frameStages, baseStages };
+}
+
+/** The payload bits an allocated stream of `frames` frames may spend at an average of `targetStages` stages' bits a frame. */
+export function allocationBudget(targetStages: number, bitsPerIndex: number, frames: number): number {
+  return Math.floor(targetStages * bitsPerIndex * frames);
+}
+
+/**
+ * Brings an allocated stream within `budget` bits when the second pass's codes
+ * cost more than the first pass priced (entropy-coded first-stage indices can
+ * differ between the passes): drops last stages, one at a time, where that adds
+ * the least error (the second pass's own prefix errors), never below `min`.
+ * `bits(counts)` is the stream's exact payload bits. Changes `frameStages` and
+ * zeroes the dropped codes in place; returns the stages dropped.
+ */
+export function trimToBudget(
+  s: { frameStages: Uint8Array; codes: Uint16Array; prefixError: ArrayLike<number>; frames: number; stages: number },
+  budget: number,
+  min: number,
+  bits: (counts: Uint8Array) => number,
+): number {
+  const { frameStages: counts, frames, stages: S } = s;
+  let dropped = 0;
+  let total = bits(counts);
+  while (total > budget) {
+    let best = -1;
+    let bestCost = Infinity;
+    for (let t = 0; t < frames; t++) {
+      const n = counts[t];
+      if (n <= min) continue;
+      const cost = s.prefixError[t * S + n - 2] - s.prefixError[t * S + n - 1];
+      if (cost < bestCost) (bestCost = cost), (best = t);
+    }
+    if (best < 0) break;
+    counts[best]--;
+    s.codes[best * S + counts[best]] = 0;
+    dropped++;
+    total = bits(counts);
+  }
+  return dropped;
 }

@@ -19,12 +19,13 @@ function rate(stages: number, bits: number): string {
 }
 
 /**
- * Why `s` cannot be decoded by the model `info` describes, or null if it can.
+ * Why `s` (a stream, or a header alone: readFmacHeader) cannot be decoded by
+ * the model `info` describes, or null if it can.
  * `locate` says how to reach the model that wrote a foreign stream (e.g.
  * "it decodes with --model models/x"), so that the message names the model the
  * stream needs; null when it is not known here.
  */
-export function streamMismatch(s: FmacStream, info: EngineInfo, locate: (modelId: string) => string | null = () => null): string | null {
+export function streamMismatch(s: Omit<FmacStream, "codes"> & { codes?: FmacStream["codes"] }, info: EngineInfo, locate: (modelId: string) => string | null = () => null): string | null {
   const { stages, codebookSize } = info.codec.rvq;
   const bits = Math.log2(codebookSize);
   if (s.modelId !== info.modelId) {
@@ -36,7 +37,8 @@ export function streamMismatch(s: FmacStream, info: EngineInfo, locate: (modelId
   if (s.stages > stages) return `has ${s.stages} RVQ stages but the model has ${stages} (at most ${rate(stages, bits)})`;
   if (s.bitsPerIndex !== bits) return `corrupt .fmac header (${s.bitsPerIndex} bits per index; the model's codebooks have ${codebookSize} entries, ${bits} bits)`;
   if (s.sampleRate !== SAMPLE_RATE) return `corrupt .fmac header (sample rate ${s.sampleRate}; the model codes ${SAMPLE_RATE} Hz)`;
-  if (s.frames !== framesFor(s.length) || s.codes.length !== s.frames * s.stages) return `corrupt .fmac header (${s.frames} frames for ${s.length} samples)`;
+  if (s.frames !== framesFor(s.length) || (s.codes && s.codes.length !== s.frames * s.stages)) return `corrupt .fmac header (${s.frames} frames for ${s.length} samples)`;
+  if (!s.codes) return null; // a header alone: its payload is checked once read
   const bad = firstCodeBeyond(s.codes, codebookSize);
   if (bad >= 0) return `corrupt .fmac file (index ${s.codes[bad]} at frame ${Math.floor(bad / s.stages)}, stage ${bad % s.stages}; the codebooks have ${codebookSize} entries)`;
   return null;

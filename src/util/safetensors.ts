@@ -135,3 +135,21 @@ export function serializeSafeTensors(
   }
   return out;
 }
+
+/** The same file with `extra` merged into its string metadata; the tensors' bytes are kept as they are. */
+export function withMetadata(bytes: Uint8Array, extra: Record<string, string>, source = "safetensors"): Uint8Array {
+  const file = parseSafeTensors(bytes, source);
+  const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
+  header.__metadata__ = { ...file.metadata, ...extra };
+  let json = JSON.stringify(header);
+  const enc = new TextEncoder();
+  while ((8 + enc.encode(json).length) % 8 !== 0) json += " ";
+  const headerBytes = enc.encode(json);
+  const body = bytes.subarray(8 + headerLen);
+  const out = new Uint8Array(8 + headerBytes.length + body.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  out.set(body, 8 + headerBytes.length);
+  return out;
+}

@@ -3,7 +3,8 @@ import { SAMPLE_RATE } from "../../audio/load.js";
 import { openAudioStream, type AudioStream } from "../../audio/stream.js";
 import { type WavSampleFormat } from "../../audio/wav.js";
 import { WavFileWriter } from "../../audio/wav-writer.js";
-import { readFmac, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
+import { codeModelOf } from "../../bitstream/code-model.js";
+import { readFmac, readFmacHeader, writeFmac, type FmacStream } from "../../bitstream/fmac.js";
 import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
 import { DEFAULT_BEAM } from "../../model/rvq-search.js";
@@ -25,6 +26,7 @@ interface EncodeOpts extends ModelOpts {
   kbps?: number;
   stages?: number;
   allocate: boolean;
+  entropy: boolean;
   beam: number;
 }
 
@@ -44,6 +46,7 @@ function encodeOptions(cmd: Command): Command {
     .option("--kbps <rate>", "bit rate in kbit/s, within the model's range (see below); not with --stages", parsePositiveOption("kbps"))
     .option("--stages <n>", "RVQ stages to transmit in every frame (a version 1 stream); not with --kbps", parsePositiveOption("stages", true))
     .option("--no-allocate", "every frame carries the same stages (a version 1 stream): --kbps must then be a whole number of stages. By default the stages go where they remove the most error, frame by frame, within the rate")
+    .option("--no-entropy", "write an allocated stream without entropy coding (version 2, for decoders older than version 3): the same quality costs more bits. By default the first stage's indices are range-coded under the model's code tables, where it has them, and the bits saved buy more stages")
     .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
     .addHelpText("after", bundledRatesHelp);
 }
@@ -67,7 +70,7 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const rate = rateFor(o, engine.info.codec.rvq);
+  const rate = { ...rateFor(o, engine.info.codec.rvq), entropy: o.entropy !== false };
   // Streamed: a long WAV file is read, resampled and encoded in bounded memory (allocation reads it twice).
   let audio: AudioStream | null = await openAudioStream(input);
   const length = audio.length;
@@ -91,7 +94,7 @@ function describeStages(s: FmacStream): string {
   return `${mean.toFixed(2)} stages a frame on average (allocated, ${Math.min(...s.frameStages)} to ${Math.max(...s.frameStages)})`;
 }
 
-function checkStream(s: FmacStream, source: string, engine: InferenceEngine, modelDir?: string): void {
+function checkStream(s: Parameters<typeof streamMismatch>[0], source: string, engine: InferenceEngine, modelDir?: string): void {
   const why = streamMismatch(s, engine.info, (id) => modelHint(id, modelDir));
   if (why) throw new UserError(`${source}: ${why}`);
 }
@@ -143,8 +146,12 @@ export function registerCodec(program: Command): void {
       const out = requireOutput(o.output, ".wav");
       refuseOutputsOverInputs([input], [out]);
       decodeSettings(o); // flags first: a bad flag is reported before any file is read
-      const s = readFmac(await readInputFile(input), input);
+      const bytes = await readInputFile(input);
+      const header = readFmacHeader(bytes, input);
       const engine = await openModel(o);
+      // The model first: an entropy-coded payload is read with the code tables of the model that wrote it.
+      checkStream(header, input, engine, o.model);
+      const s = readFmac(bytes, input, codeModelOf(engine.info));
       await decodeToFile(s, input, out, o, engine);
       console.log(`${out}: ${(s.length / SAMPLE_RATE).toFixed(2)} s`);
       engine.dispose();
@@ -166,7 +173,7 @@ export function registerCodec(program: Command): void {
       const s = await encodeFile(input, o, engine);
       const bytes = writeFmac(s);
       const t1 = performance.now();
-      await decodeToFile(readFmac(bytes, "bitstream"), "bitstream", out, o, engine);
+      await decodeToFile(readFmac(bytes, "bitstream", codeModelOf(engine.info)), "bitstream", out, o, engine);
       const t2 = performance.now();
       if (o.keep) writeFileAtomic(o.keep, bytes);
       const secs = s.length / SAMPLE_RATE;

@@ -53,7 +53,7 @@ export function registerEval(program: Command): void {
   modelOptions(program.command("eval"), "FlowMAC model directory (default: the bundled model)")
     .description("evaluate FlowMAC against peer codecs (Opus, Codec 2, Speex) on the same clips: table, CSVs, spectrograms")
     .argument("<inputs...>", "audio files, a directory of them, or a corpus directory (uses its --split)")
-    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps; :0 = the prior mel, no flow), flowmac@3:g0.5:t0.7 (guidance, temperature), flowmac@3:fixed (the same stages every frame, no rate allocation), vocoder-only, linear@3, any flowmac/linear/vocoder-only row with '/<vocoder>' (e.g. flowmac-lc@3/pghi-fgla, vocoder-only/fgla:64), opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
+    .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps; :0 = the prior mel, no flow), flowmac@3:g0.5:t0.7 (guidance, temperature), flowmac@3:fixed (the same stages every frame, no rate allocation), flowmac@3:plain (allocated, no entropy coding), vocoder-only, linear@3, any flowmac/linear/vocoder-only row with '/<vocoder>' (e.g. flowmac-lc@3/pghi-fgla, vocoder-only/fgla:64), opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
     .requiredOption("-o, --output <report-dir>", "report directory")
     .option("--split <name>", "corpus split to evaluate", parseChoice("split", ["validation", "train"] as const), "validation")
     .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
