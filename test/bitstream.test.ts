@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crc32 } from "../src/bitstream/crc32.js";
-import { firstStageBits, fitCodeModel, parseCodeModel, serializeCodeModel } from "../src/bitstream/code-model.js";
+import { fitCodeModel, parseCodeModel, serializeCodeModel, streamIndexBits } from "../src/bitstream/code-model.js";
 import { framesFor, packBits, readFmac, unpackBits, writeFmac, type FmacStream } from "../src/bitstream/fmac.js";
 import { UserError } from "../src/util/errors.js";
 import { Rng } from "../src/nn/rng.js";
@@ -174,17 +174,31 @@ describe(".fmac bitstream", () => {
 });
 
 describe(".fmac version 3 (entropy-coded)", () => {
-  /** Code tables fitted on streams whose first-stage indices repeat across frames, as real ones do. */
+  /** Code tables fitted on streams whose indices of the first stages repeat across frames, as real ones do. */
   const sticky = (rng: Rng, length: number, stages: number, bits: number): FmacStream => {
     const s = allocatedStream(rng, length, stages, bits);
-    for (let t = 1; t < s.frames; t++) if (rng.int(3) > 0) s.codes[t * stages] = s.codes[(t - 1) * stages];
+    for (let t = 1; t < s.frames; t++) for (let k = 0; k < Math.min(2, s.frameStages![t]); k++) if (rng.int(3) > 0) s.codes[t * stages + k] = s.codes[(t - 1) * stages + k];
     return s;
   };
-  const fitted = (stages: number, bits: number) => fitCodeModel([0, 1, 2].map((i) => sticky(new Rng(50 + i), 24000 * 40, stages, bits).codes), stages, 2 ** bits);
+  /** Fitted on streams with every stage present (as the encoder's first pass gives them), the first two stages sticky, the rest random. */
+  const fitted = (stages: number, bits: number) =>
+    fitCodeModel(
+      [0, 1, 2].map((i) => {
+        const rng = new Rng(50 + i);
+        const s = stream(rng, 24000 * 40, stages, bits);
+        for (let t = 1; t < s.frames; t++) for (let k = 0; k < 2; k++) if (rng.int(3) > 0) s.codes[t * stages + k] = s.codes[(t - 1) * stages + k];
+        return s.codes;
+      }),
+      stages,
+      2 ** bits,
+    );
 
-  it("round-trips, costs less than version 2 where the first stage repeats, and carries its tables through serialisation", () => {
+  it("round-trips, costs less than version 2 where indices repeat, and carries its tables through serialisation", () => {
     for (const [stages, bits] of [[16, 8], [5, 3]]) {
       const m = parseCodeModel(serializeCodeModel(fitted(stages, bits)), "t");
+      // The repeating stages pay for tables, the random ones do not.
+      expect(m.stages.length).toBeGreaterThanOrEqual(1);
+      expect(m.stages.length).toBeLessThanOrEqual(2);
       const s = { ...sticky(new Rng(9), 24000 * 3 + 5, stages, bits), codeModel: m };
       const bytes = writeFmac(s);
       expect(bytes[4]).toBe(3);
@@ -192,8 +206,8 @@ describe(".fmac version 3 (entropy-coded)", () => {
       const v2 = writeFmac({ ...s, codeModel: undefined });
       expect(v2[4]).toBe(2);
       expect(bytes.length).toBeLessThan(v2.length);
-      // The saving is what the tables say the first-stage indices cost, within the coder's few bytes.
-      const saved = firstStageBits(m, s.codes, s.frames, stages).reduce((a, b) => a + bits - b, 0) / 8;
+      // The saving is what the tables say the indices cost, within the coder's few bytes.
+      const saved = (s.frameStages!.reduce((a, n) => a + n * bits, 0) - streamIndexBits(m, s.codes, s.frameStages!, s.frames, stages)) / 8;
       expect(Math.abs(v2.length - bytes.length - saved)).toBeLessThan(6);
     }
   });
@@ -230,7 +244,7 @@ describe(".fmac version 3 (entropy-coded)", () => {
   it("corrupt code tables in a model are a one-line error", () => {
     expect(() => parseCodeModel("{}", "m.safetensors")).toThrow(/m\.safetensors: corrupt code tables/);
     const good = JSON.parse(serializeCodeModel(fitted(4, 3)));
-    expect(() => parseCodeModel(JSON.stringify({ ...good, tables: good.tables.slice(8) }), "m")).toThrow(/m: corrupt code tables \(\d+ table bytes for 8 symbols\)/);
+    expect(() => parseCodeModel(JSON.stringify({ ...good, tables: good.tables.slice(8) }), "m")).toThrow(/m: corrupt code tables \(\d+ table bytes for \d+ stages of 8 symbols\)/);
   });
 });
 

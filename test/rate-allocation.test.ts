@@ -96,11 +96,11 @@ describe("trimToBudget", () => {
     for (let k = 2; k < S; k++) codes[5 * S + k] = 0;
     const bits = (c: Uint8Array) => c.reduce((a, n) => a + 8 * n, 0);
     const s = { frameStages, codes, prefixError, frames, stages: S };
-    expect(trimToBudget(s, bits(frameStages) - 8, 2, bits)).toBe(1);
+    expect(trimToBudget(s, bits(frameStages) - 8, 2, 8, bits)).toBe(1);
     expect(Array.from(frameStages)).toEqual([4, 4, 3, 4, 4, 2]);
     expect(codes[2 * S + 3]).toBe(0);
     // Far over: every frame ends at the floor, and no further.
-    expect(trimToBudget(s, 0, 2, bits)).toBe(9);
+    expect(trimToBudget(s, 0, 2, 8, bits)).toBe(9);
     expect(Array.from(frameStages)).toEqual([2, 2, 2, 2, 2, 2]);
     expect(Array.from(codes.subarray(0, S))).toEqual([7, 7, 0, 0]);
   });

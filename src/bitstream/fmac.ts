@@ -5,12 +5,12 @@
  * carries the same stages. Version 2 (rate-allocated): each frame carries its
  * own number of stages, coded as a change from the previous frame's
  * (stage-counts.ts) before its indices. Version 3 (entropy-coded): version 2's
- * payload range-coded, the first stage's indices under the model's code tables
- * (code-model.ts), the rest uniform, so they cost what they do in version 2.
+ * payload range-coded, each index of the stages the model has code tables for
+ * (code-model.ts) given the previous frame's index at its stage, the rest uniform.
  */
 import { UserError } from "../util/errors.js";
 import { crc32 } from "./crc32.js";
-import type { CodeModel } from "./code-model.js";
+import { tableFor, type CodeModel } from "./code-model.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
 import { bigChangeBits, BitReader, BitWriter, readChange, writeChange } from "./stage-counts.js";
 
@@ -41,7 +41,7 @@ export interface FmacStream {
   frameStages?: Uint8Array;
   /** Version 2: the count the first frame's change is from (1..stages). */
   baseStages?: number;
-  /** Version 3 (with frameStages): the code tables the first stage's indices are coded with: the model's. */
+  /** Version 3 (with frameStages): the code tables the indices are coded with: the model's. */
   codeModel?: CodeModel;
 }
 
@@ -75,7 +75,8 @@ function allocatedPayload(s: FmacStream): Uint8Array {
     for (let k = 0; k < n; k++) {
       const c = s.codes[t * s.stages + k];
       if (w instanceof RangeEncoder) {
-        if (k === 0) (t === 0 ? m!.first : m!.next[s.codes[(t - 1) * s.stages]]).encode(w, c);
+        const tab = tableFor(m!, k, t > 0 && counts[t - 1] > k ? s.codes[(t - 1) * s.stages + k] : null);
+        if (tab) tab.encode(w, c);
         else w.writeUniform(c, s.bitsPerIndex);
       } else w.write(c, s.bitsPerIndex);
     }
@@ -203,7 +204,11 @@ function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "code
     const n = prev + d!;
     if (n < 1 || n > stages) fail(`corrupt .fmac file (frame ${t} would carry ${n} stages, outside 1..${stages})`);
     for (let k = 0; k < n; k++) {
-      const c = r instanceof RangeDecoder ? (k === 0 ? (t === 0 ? m!.first : m!.next[codes[(t - 1) * stages]]).decode(r) : r.readUniform(bitsPerIndex)) : r.read(bitsPerIndex);
+      let c: number | null;
+      if (r instanceof RangeDecoder) {
+        const tab = tableFor(m!, k, t > 0 && frameStages[t - 1] > k ? codes[(t - 1) * stages + k] : null);
+        c = tab ? tab.decode(r) : r.readUniform(bitsPerIndex);
+      } else c = r.read(bitsPerIndex);
       if (c === null) fail(lost(t));
       codes[t * stages + k] = c!;
     }

@@ -10,7 +10,7 @@
  * searches each frame again for exactly its count (measured on validation
  * speech: the second pass is worth +0.003 STOI at 3 kbit/s, docs/results.md).
  */
-import { codeModelOf, firstStageBits } from "../bitstream/code-model.js";
+import { codeModelOf, cumulativeIndexBits, streamIndexBits } from "../bitstream/code-model.js";
 import { SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
@@ -62,16 +62,18 @@ export async function encodeStream(
   }
   // Progress: the first pass is the first half, the second the rest (both have the same blocks).
   const first = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(d, 2 * t)), { stages: S, beam });
-  // Entropy-coded (version 3) where the model has code tables: the first pass's first-stage indices price each frame's.
-  const codeModel = rate.entropy === false ? undefined : codeModelOf(engine.info);
-  const firstBits = codeModel && firstStageBits(codeModel, first.codes, first.frames, S);
-  const { frameStages, baseStages } = allocateStream(first, rate.stages, bitsPerIndex, firstBits && { firstIndexBits: firstBits, reserve: RANGE_CODER_FLUSH_BITS });
+  // Entropy-coded (version 3) where the model has code tables: the first pass's indices price each frame's counts.
+  const tables = rate.entropy === false ? undefined : codeModelOf(engine.info);
+  const codeModel = tables && tables.stages.length > 0 ? tables : undefined; // tables that pay for no stage: version 2
+  const indexBits = codeModel && cumulativeIndexBits(codeModel, first.codes, first.frames, S);
+  const { frameStages, baseStages } = allocateStream(first, rate.stages, bitsPerIndex, indexBits && { indexBits, reserve: RANGE_CODER_FLUSH_BITS });
   const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages });
   if (codeModel) {
-    // The second pass may pick other first-stage indices than the first priced: keep within the rate regardless.
-    const firstCost = firstStageBits(codeModel, second.codes, second.frames, S).reduce((a, b) => a + b - bitsPerIndex, 0);
+    // The second pass may pick other indices than the first priced, and a frame after one with fewer stages
+    // loses its contexts: keep within the rate regardless.
     const budget = allocationBudget(rate.stages, bitsPerIndex, second.frames) - RANGE_CODER_FLUSH_BITS;
-    trimToBudget({ ...second, frameStages, stages: S }, budget, minStagesFor(rate.stages), (c) => allocationBits(c, { max: S, bitsPerIndex, start: baseStages }) + firstCost);
+    const bits = (c: Uint8Array) => streamIndexBits(codeModel, second.codes, c, second.frames, S) + allocationBits(c, { max: S, bitsPerIndex: 0, start: baseStages });
+    trimToBudget({ ...second, frameStages, stages: S }, budget, minStagesFor(rate.stages), bitsPerIndex, bits);
   }
   return { ...head, stages: S, frames: second.frames, codes: second.codes, frameStages, baseStages, codeModel };
 }

@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseMelStats, type MelStats } from "../audio/stats.js";
-import { codeModelOf } from "../bitstream/code-model.js";
+import { CODE_TABLES_TENSOR, codeModelOf, joinCodeTables } from "../bitstream/code-model.js";
 import { parseCheckpoint, restoreTree, type LoadedFile } from "../nn/checkpoint.js";
 import type { Params } from "../nn/params.js";
 import { Rng } from "../nn/rng.js";
@@ -101,8 +101,11 @@ export async function loadModel(files: ModelFiles): Promise<LoadedModel> {
   const buffers = restoreInto(codecFile, "buffers", like.buffers);
   const generator = restoreInto(vocoderFile, "params.gen", initAnyVocoder(new Rng(0), vocoderConfig));
   const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
-  const codeTables = codecFile.metadata.code_model;
-  if (codeTables !== undefined) {
+  const header = codecFile.metadata.code_model;
+  if (header !== undefined) {
+    const rows = codecFile.tensors.get(CODE_TABLES_TENSOR);
+    if (!rows || !(rows.data instanceof Uint8Array)) throw new UserError(`${files.codecSource}: corrupt code tables (no ${CODE_TABLES_TENSOR} tensor of bytes)`);
+    const codeTables = joinCodeTables(header, rows.data);
     const m = codeModelOf({ codeTables }, files.codecSource)!;
     const K = codecConfig.rvq.codebookSize;
     if (m.symbols !== K) throw new UserError(`${files.codecSource}: code tables for ${m.symbols} entries, codebooks of ${K}`);

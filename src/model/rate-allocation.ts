@@ -23,15 +23,22 @@ export interface AllocationOptions {
   bitsPerIndex: number;
   /** The count before the first frame (the stream header's base count). */
   start: number;
+  /**
+   * Entropy-coded streams: bits of frame t's first n indices at [t * stride + n - 1]
+   * (cumulative; code-model.ts cumulativeIndexBits). Default n * bitsPerIndex.
+   */
+  indexBits?: ArrayLike<number>;
+  /** The stride of indexBits (the stages coded). */
+  stride?: number;
 }
 
 /** Bits a stream's counts cost: indices and count changes. */
-export function allocationBits(counts: ArrayLike<number>, o: Pick<AllocationOptions, "max" | "bitsPerIndex" | "start">): number {
+export function allocationBits(counts: ArrayLike<number>, o: Pick<AllocationOptions, "max" | "bitsPerIndex" | "start" | "indexBits" | "stride">): number {
   const w = bigChangeBits(o.max);
   let bits = 0;
   let prev = o.start;
   for (let t = 0; t < counts.length; t++) {
-    bits += counts[t] * o.bitsPerIndex + changeBits(counts[t] - prev, w);
+    bits += (o.indexBits ? o.indexBits[t * o.stride! + counts[t] - 1] : counts[t] * o.bitsPerIndex) + changeBits(counts[t] - prev, w);
     prev = counts[t];
   }
   return bits;
@@ -48,6 +55,7 @@ export function allocateStages(prefixError: ArrayLike<number>, frames: number, s
   if (!(Number.isInteger(min) && Number.isInteger(max) && min >= 1 && min <= max && max <= stride && max <= 255)) throw new RangeError(`stage limits ${min}..${max} with ${stride} stages coded`);
   if (!(Number.isInteger(start) && start >= min && start <= max)) throw new RangeError(`start count ${start} outside ${min}..${max}`);
   if (prefixError.length !== frames * stride) throw new Error(`expected ${frames * stride} prefix errors, got ${prefixError.length}`);
+  if (o.indexBits && o.indexBits.length !== frames * stride) throw new Error(`expected ${frames * stride} index bits, got ${o.indexBits.length}`);
   const N = max - min + 1;
   const w = bigChangeBits(max);
   const from = new Uint8Array(frames * N); // back-pointers: the previous frame's state
@@ -79,7 +87,7 @@ export function allocateStages(prefixError: ArrayLike<number>, frames: number, s
           if (c < best) (best = c), (arg = g);
         }
         const n = min + i;
-        next[i] = best + prefixError[t * stride + n - 1] + lambda * n * o.bitsPerIndex;
+        next[i] = best + prefixError[t * stride + n - 1] + lambda * (o.indexBits ? o.indexBits[t * stride + n - 1] : n * o.bitsPerIndex);
         from[t * N + i] = arg;
       }
       [cost, next] = [next, cost];
@@ -90,7 +98,7 @@ export function allocateStages(prefixError: ArrayLike<number>, frames: number, s
       out[t] = min + s;
       s = from[t * N + s];
     }
-    return allocationBits(out, o);
+    return allocationBits(out, { ...o, stride });
   };
   if (frames === 0) return out;
   // Bisection on lambda: a dearer bit never spends more.
@@ -124,25 +132,21 @@ export function minStagesFor(targetStages: number): number {
  * A stream's per-frame counts for an average of `targetStages` stages' bits a
  * frame (any real number from 1 to the stages coded), counts' code included,
  * each at least minStagesFor(targetStages), from a pass that searched all `stages`.
- * `entropy.firstIndexBits`: what each frame's first index costs when it is
- * entropy-coded (version 3); a frame carries it whatever its count, so what it
- * saves goes to the other stages; `entropy.reserve`: bits kept back (the range coder's flush).
+ * `entropy.indexBits`: what each frame's first n indices cost when they are
+ * entropy-coded (version 3; cumulative, [frames, stages]): the counts then buy
+ * the stages whose indices are cheap; `entropy.reserve`: bits kept back (the range coder's flush).
  */
 export function allocateStream(
   enc: { prefixError: ArrayLike<number>; frames: number; stages: number },
   targetStages: number,
   bitsPerIndex: number,
-  entropy?: { firstIndexBits: ArrayLike<number>; reserve: number },
+  entropy?: { indexBits: ArrayLike<number>; reserve: number },
 ): { frameStages: Uint8Array; baseStages: number } {
   const { frames, stages } = enc;
   if (!(targetStages >= 1 && targetStages <= stages)) throw new RangeError(`${targetStages} stages a frame asked of ${stages}`);
   const baseStages = Math.min(stages, Math.max(1, Math.round(targetStages)));
-  let budget = allocationBudget(targetStages, bitsPerIndex, frames);
-  if (entropy) {
-    budget -= entropy.reserve;
-    for (let t = 0; t < frames; t++) budget += bitsPerIndex - entropy.firstIndexBits[t];
-  }
-  const frameStages = allocateStages(enc.prefixError, frames, stages, budget, { min: minStagesFor(targetStages), max: stages, bitsPerIndex, start: baseStages });
+  const budget = allocationBudget(targetStages, bitsPerIndex, frames) - (entropy?.reserve ?? 0);
+  const frameStages = allocateStages(enc.prefixError, frames, stages, budget, { min: minStagesFor(targetStages), max: stages, bitsPerIndex, start: baseStages, indexBits: entropy?.indexBits });
   return { frameStages, baseStages };
 }
 
@@ -153,9 +157,11 @@ export function allocationBudget(targetStages: number, bitsPerIndex: number, fra
 
 /**
  * Brings an allocated stream within `budget` bits when the second pass's codes
- * cost more than the first pass priced (entropy-coded first-stage indices can
- * differ between the passes): drops last stages, one at a time, where that adds
- * the least error (the second pass's own prefix errors), never below `min`.
+ * cost more than the first pass priced (entropy-coded indices are priced from
+ * the first pass's codes, whose contexts can differ): drops last stages where
+ * that adds the least error (the second pass's own prefix errors), never below
+ * `min`, a batch at a time (at most one stage a frame, about as many as the
+ * excess bits need at `bitsPerIndex` each), until the stream fits.
  * `bits(counts)` is the stream's exact payload bits. Changes `frameStages` and
  * zeroes the dropped codes in place; returns the stages dropped.
  */
@@ -163,25 +169,23 @@ export function trimToBudget(
   s: { frameStages: Uint8Array; codes: Uint16Array; prefixError: ArrayLike<number>; frames: number; stages: number },
   budget: number,
   min: number,
+  bitsPerIndex: number,
   bits: (counts: Uint8Array) => number,
 ): number {
   const { frameStages: counts, frames, stages: S } = s;
   let dropped = 0;
-  let total = bits(counts);
-  while (total > budget) {
-    let best = -1;
-    let bestCost = Infinity;
-    for (let t = 0; t < frames; t++) {
-      const n = counts[t];
-      if (n <= min) continue;
-      const cost = s.prefixError[t * S + n - 2] - s.prefixError[t * S + n - 1];
-      if (cost < bestCost) (bestCost = cost), (best = t);
+  for (let total = bits(counts); total > budget; total = bits(counts)) {
+    const want = Math.max(1, Math.ceil((total - budget) / bitsPerIndex));
+    const order: number[] = [];
+    for (let t = 0; t < frames; t++) if (counts[t] > min) order.push(t);
+    if (order.length === 0) break;
+    const cost = (t: number) => s.prefixError[t * S + counts[t] - 2] - s.prefixError[t * S + counts[t] - 1];
+    order.sort((a, b) => cost(a) - cost(b) || a - b);
+    for (const t of order.slice(0, want)) {
+      counts[t]--;
+      s.codes[t * S + counts[t]] = 0;
+      dropped++;
     }
-    if (best < 0) break;
-    counts[best]--;
-    s.codes[best * S + counts[best]] = 0;
-    dropped++;
-    total = bits(counts);
   }
   return dropped;
 }

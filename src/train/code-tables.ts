@@ -4,7 +4,7 @@
  * stage's indices then cost. The codes are those of the encoder's first pass
  * (all stages searched, the default beam), as rate allocation prices them.
  */
-import { fitCodeModel, firstStageBits, type CodeModel } from "../bitstream/code-model.js";
+import { fitCodeModel, streamIndexBits, type CodeModel } from "../bitstream/code-model.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { encodeAudio } from "../model/pipeline.js";
 import type { Clip } from "./clip.js";
@@ -14,8 +14,8 @@ export interface CodeTablesFit {
   model: CodeModel;
   trainFrames: number;
   validationFrames: number;
-  /** Mean bits of a first-stage index on the validation clips, under the tables (fixed-length: log2 of the codebook size). */
-  validationBits: number;
+  /** Mean bits an index of each stage costs on the validation clips, all stages present (fixed-length: log2 of the codebook size). */
+  validationBits: number[];
 }
 
 async function codesOf(engine: InferenceEngine, clips: Clip[], onClip?: () => void): Promise<{ codes: Uint16Array; frames: number }[]> {
@@ -33,7 +33,7 @@ export async function fitCodeTables(
   engine: InferenceEngine,
   train: Clip[],
   validation: Clip[],
-  o: { maxFrames: number; validationFrames: number; beta: number; log?: (m: string) => void },
+  o: { maxFrames: number; validationFrames: number; betas?: number[]; maxStages?: number; log?: (m: string) => void },
 ): Promise<CodeTablesFit> {
   const { stages, codebookSize } = engine.info.codec.rvq;
   const pickedTrain = spacedClips(train, o.maxFrames);
@@ -45,13 +45,15 @@ export async function fitCodeTables(
     if (o.log && (done % 50 === 0 || done === all)) o.log(`encoded ${done} of ${all} clips`);
   };
   const trainCodes = await codesOf(engine, pickedTrain, tick);
-  const model = fitCodeModel(trainCodes.map((c) => c.codes), stages, codebookSize, o.beta);
+  const model = fitCodeModel(trainCodes.map((c) => c.codes), stages, codebookSize, { betas: o.betas, maxStages: o.maxStages });
   const valCodes = await codesOf(engine, pickedVal, tick);
-  let bits = 0;
+  // Stage by stage: the bits of a stream with n stages in every frame, less those of n - 1.
   let frames = 0;
+  const total = new Float64Array(stages + 1);
   for (const c of valCodes) {
-    bits += firstStageBits(model, c.codes, c.frames, stages).reduce((a, b) => a + b, 0);
     frames += c.frames;
+    for (let n = 1; n <= stages; n++) total[n] += streamIndexBits(model, c.codes, new Uint8Array(c.frames).fill(n), c.frames, stages);
   }
-  return { model, trainFrames: trainCodes.reduce((a, c) => a + c.frames, 0), validationFrames: frames, validationBits: frames ? bits / frames : NaN };
+  const validationBits = Array.from({ length: stages }, (_, k) => (frames ? (total[k + 1] - total[k]) / frames : NaN));
+  return { model, trainFrames: trainCodes.reduce((a, c) => a + c.frames, 0), validationFrames: frames, validationBits };
 }

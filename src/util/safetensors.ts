@@ -153,3 +153,11 @@ export function withMetadata(bytes: Uint8Array, extra: Record<string, string>, s
   out.set(body, 8 + headerBytes.length);
   return out;
 }
+
+/** The same file with `extra` tensors appended (or replaced) and `metadata` merged in; the other tensors keep their bytes and dtypes. */
+export function withTensors(bytes: Uint8Array, extra: Record<string, { shape: number[]; data: TensorData }>, metadata: Record<string, string>, source = "safetensors"): Uint8Array {
+  const file = parseSafeTensors(bytes, source);
+  const tensors = new Map<string, { shape: number[]; data: TensorData }>([...file.tensors].filter(([k]) => !(k in extra)).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  for (const [k, t] of Object.entries(extra)) tensors.set(k, t);
+  return serializeSafeTensors(tensors, { ...file.metadata, ...metadata });
+}

@@ -46,7 +46,7 @@ function encodeOptions(cmd: Command): Command {
     .option("--kbps <rate>", "bit rate in kbit/s, within the model's range (see below); not with --stages", parsePositiveOption("kbps"))
     .option("--stages <n>", "RVQ stages to transmit in every frame (a version 1 stream); not with --kbps", parsePositiveOption("stages", true))
     .option("--no-allocate", "every frame carries the same stages (a version 1 stream): --kbps must then be a whole number of stages. By default the stages go where they remove the most error, frame by frame, within the rate")
-    .option("--no-entropy", "write an allocated stream without entropy coding (version 2, for decoders older than version 3): the same quality costs more bits. By default the first stage's indices are range-coded under the model's code tables, where it has them, and the bits saved buy more stages")
+    .option("--no-entropy", "write an allocated stream without entropy coding (version 2, for decoders older than version 3): the same quality costs more bits. By default the indices are range-coded under the model's code tables (each given the previous frame's index at its stage), where it has them, and the bits saved buy more stages")
     .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
     .addHelpText("after", bundledRatesHelp);
 }
