@@ -6,7 +6,7 @@
 # 8-stage base, see BASE8 below).
 #
 #   scripts/train-background.sh            # codec-prior16 (the shipped 16-stage codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
-#   RUNS="codec-prior16 codec-prior16u refiner-decoded" scripts/train-background.sh   # what ran at the 2026-12-02 (third) stop
+#   RUNS="codec-prior16 codec-prior16u refiner-decoded" scripts/train-background.sh   # with the uniform-dropout arm (stopped at the 2026-12-02 fourth session: behind at every rate)
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec-prior refiner" scripts/train-background.sh   # the vocoder on true mels only (refiner-small)
 #   RUNS="codec-prior16" scripts/train-background.sh  # the shipped 16-stage codec, trained (issue 21)

@@ -1,14 +1,16 @@
 /**
  * What the fuzzer mutates and decodes with: a tiny random model directory (as
  * the CLI tests use), valid .fmac files of short signals at every stage count,
- * and valid WAV (pcm16, float32) and FLAC files of short signals.
+ * (versions 1 to 3), and valid WAV (pcm16, float32) and FLAC files of short signals.
  */
 import { encodeStream } from "../../src/model/encode-stream.js";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeWav } from "../../src/audio/wav.js";
+import { CODE_TABLES_TENSOR, codeModelHeader, codeModelOf, codeTableBytes, fitCodeModel } from "../../src/bitstream/code-model.js";
 import { writeFmac } from "../../src/bitstream/fmac.js";
+import { withTensors } from "../../src/util/safetensors.js";
 import type { InferenceEngine } from "../../src/model/engine.js";
 import { openEngine } from "../../src/model/open.js";
 import { encodeAudio } from "../../src/model/pipeline.js";
@@ -23,6 +25,21 @@ export interface Fixtures {
   audioBases: AudioBase[];
 }
 
+/**
+ * Code tables for the tiny model, fitted on its own codes of test signals (every stage, however
+ * little it pays), so that its allocated streams are entropy-coded (version 3) and fuzzed as such.
+ */
+async function addCodeTables(modelDir: string): Promise<void> {
+  const engine = await openEngine(modelDir, "onnx");
+  const { stages, codebookSize } = engine.info.codec.rvq;
+  const codes = await Promise.all([1.5, 2, 2.5].map(async (seconds) => (await encodeAudio(engine, testSignal(seconds), undefined, { stages })).codes));
+  engine.dispose();
+  const model = fitCodeModel(codes, stages, codebookSize, { minSaving: -Infinity });
+  const rows = codeTableBytes(model);
+  const path = join(modelDir, "codec.safetensors");
+  writeFileSync(path, withTensors(new Uint8Array(readFileSync(path)), { [CODE_TABLES_TENSOR]: { shape: [rows.length], data: rows } }, { code_model: codeModelHeader(model) }));
+}
+
 /** Valid streams of a 0.5 s and a 0.9 s signal, with 1 to all of the model's stages, and rate-allocated (version 2). */
 async function fmacBases(engine: InferenceEngine): Promise<FmacBase[]> {
   const out: FmacBase[] = [];
@@ -35,7 +52,11 @@ async function fmacBases(engine: InferenceEngine): Promise<FmacBase[]> {
       const bytes = writeFmac({ modelId: engine.info.modelId, sampleRate: 24000, stages: k, bitsPerIndex: Math.log2(engine.info.codec.rvq.codebookSize), length: x.length, frames: enc.frames, codes });
       out.push(fmacBase(bytes));
     }
-    if (enc.stages > 2) out.push(fmacBase(writeFmac(await encodeStream(engine, x, { stages: enc.stages / 2 + 0.3, allocate: true }))));
+    if (enc.stages > 2) {
+      const rate = { stages: enc.stages / 2 + 0.3, allocate: true };
+      out.push(fmacBase(writeFmac(await encodeStream(engine, x, { ...rate, entropy: false }))));
+      out.push(fmacBase(writeFmac(await encodeStream(engine, x, rate)), codeModelOf(engine.info)));
+    }
   }
   return out;
 }
@@ -64,6 +85,7 @@ function audioBases(dir: string): AudioBase[] {
 export async function makeFixtures(dir: string): Promise<Fixtures> {
   process.env.FLOWMAC_CACHE = join(dir, "cache");
   const modelDir = await writeTinyModelDir(join(dir, "model"));
+  await addCodeTables(modelDir);
   const engines = [await openEngine(modelDir, "onnx"), await openEngine(modelDir, "jax")];
   return { modelDir, engines, fmacBases: await fmacBases(engines[0]), audioBases: audioBases(dir) };
 }

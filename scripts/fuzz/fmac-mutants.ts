@@ -6,6 +6,7 @@
  * they reach the checks behind the CRC (field ranges, the model's stages, bits
  * and id, the decoders).
  */
+import type { CodeModel } from "../../src/bitstream/code-model.js";
 import { CRC_BYTES, framesFor, HEADER_BYTES, HOP, packBits, payloadBytes, readFmac, type FmacStream } from "../../src/bitstream/fmac.js";
 import { crc32 } from "../../src/bitstream/crc32.js";
 import type { Rng } from "../../src/nn/rng.js";
@@ -191,8 +192,9 @@ export interface FmacBase {
   bytes: Uint8Array;
 }
 
-export function fmacBase(bytes: Uint8Array): FmacBase {
-  return { stream: readFmac(bytes), bytes };
+/** `codeModel`: the tables a version 3 stream is read with (its model's). */
+export function fmacBase(bytes: Uint8Array, codeModel?: CodeModel): FmacBase {
+  return { stream: readFmac(bytes, "base", codeModel), bytes };
 }
 
 /** `count` mutants of the bases, the same ones for the same Rng state. */

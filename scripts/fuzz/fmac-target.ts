@@ -5,6 +5,7 @@
  * refused with a UserError (the CLI's exit 1), printing nothing itself;
  * anything else is a failure.
  */
+import { codeModelOf } from "../../src/bitstream/code-model.js";
 import { readFmac, writeFmac, type FmacStream } from "../../src/bitstream/fmac.js";
 import type { InferenceEngine } from "../../src/model/engine.js";
 import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE } from "../../src/model/pipeline.js";
@@ -51,7 +52,7 @@ export async function classifyFmac(bytes: Uint8Array, engines: InferenceEngine[]
 async function verdict(bytes: Uint8Array, engines: InferenceEngine[], source: string): Promise<FmacVerdict> {
   let s: FmacStream;
   try {
-    s = readFmac(bytes, source);
+    s = readFmac(bytes, source, codeModelOf(engines[0].info));
   } catch (e) {
     if (!(e instanceof UserError)) return { outcome: "failure", detail: `readFmac threw ${String(e)}` };
     return { outcome: /CRC mismatch/.test(e.message) ? "crc" : "header", detail: e.message };

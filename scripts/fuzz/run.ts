@@ -10,7 +10,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFmac } from "../../src/bitstream/fmac.js";
+import { readFmacHeader } from "../../src/bitstream/fmac.js";
 import { Rng } from "../../src/nn/rng.js";
 import { classifyAudio, type AudioVerdict } from "./audio-target.js";
 import { audioMutants } from "./audio-mutants.js";
@@ -81,7 +81,7 @@ async function fuzzFmac(run: Run, sample: GroupSample<Sampled>): Promise<void> {
     const outcome = seconds > o.limitSeconds ? "failure" : v.outcome;
     report.fmac.add(m.kind, outcome);
     if (outcome === "failure") report.fail(`fmac-${index}-${m.kind}`, seconds > o.limitSeconds ? `took ${seconds.toFixed(1)} s (${v.outcome})` : v.detail, m.bytes, ".fmac");
-    else sample.offer(outcome, () => ({ index, kind: m.kind, bytes: m.bytes, ext: ".fmac", expected: outcome === "decoded" ? 0 : 1, length: outcome === "decoded" ? readFmac(m.bytes).length : undefined }));
+    else sample.offer(outcome, () => ({ index, kind: m.kind, bytes: m.bytes, ext: ".fmac", expected: outcome === "decoded" ? 0 : 1, length: outcome === "decoded" ? readFmacHeader(m.bytes).length : undefined }));
     if (++index % 5000 === 0) run.log(`fmac ${index}/${o.fmac}: ${report.fmac.total("decoded")} decoded, ${report.failures.length} failures`);
   }
 }
@@ -127,7 +127,7 @@ function cliPlan(run: Run, rng: Rng, fmac: Sampled[], audio: Sampled[], dir: str
     if (rng.int(2)) {
       const output = join(dir, "out.fmac");
       const checkOutput = (p: string) => {
-        const stated = readFmac(new Uint8Array(readFileSync(p))).length;
+        const stated = readFmacHeader(new Uint8Array(readFileSync(p))).length;
         return stated === m.length ? null : `encoded a stream of ${stated} samples, the reader yielded ${m.length}`;
       };
       plan.push({ m, what: "cli-encode", cli: { args: ["encode", input, "-o", output, "--model", model], input, output, expected: m.expectedStreamed!, checkOutput } });

@@ -218,7 +218,11 @@ function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "code
   if (r instanceof RangeDecoder) {
     if (r.overrun > 0) fail(`truncated .fmac file (the data ends ${r.overrun} bytes early)`);
     if (r.consumed < data.length) fail(`corrupt .fmac file (${data.length - r.consumed} unexpected trailing bytes)`);
-    return { ...h, codes, frameStages, baseStages: base, codeModel: m };
+    const s = { ...h, codes, frameStages, baseStages: base, codeModel: m };
+    // Strict, as the other versions are: only the bytes the encoder writes for these symbols (the flush's low bytes are otherwise free).
+    const canonical = allocatedPayload(s);
+    if (canonical.length !== data.length || canonical.some((b, i) => b !== data[i])) fail("corrupt .fmac file (the range-coded data is not what the encoder writes for it)");
+    return s;
   }
   const used = Math.ceil(r.position / 8);
   if (end - HEADER_BYTES > used) fail(`corrupt .fmac file (${end - HEADER_BYTES - used} unexpected trailing bytes)`);
