@@ -7,7 +7,9 @@ export { resample, StreamResampler } from "./audio/resample.js";
 export { openAudioStream, type AudioStream } from "./audio/stream.js";
 export { MelFrontEnd, FLOWMAC_MEL, toBandMajor, fromBandMajor, type LogMel, type MelConfig } from "./audio/mel.js";
 export { MelStatsAccumulator, normalizeMel, denormalizeMel, type MelStats } from "./audio/stats.js";
-export { readFmac, writeFmac, framesFor, type FmacStream } from "./bitstream/fmac.js";
+export { readFmac, readFmacHeader, writeFmac, framesFor, type FmacStream, type FmacHeader } from "./bitstream/fmac.js";
+/** A model's code tables, which entropy-coded (version 3) streams are read with: readFmac(bytes, name, codeModelOf(engine.info)). */
+export { codeModelOf, type CodeModel } from "./bitstream/code-model.js";
 export { encodeStream, allocates, type RateChoice } from "./model/encode-stream.js";
 export { openEngine, ENGINES, type EngineName } from "./model/open.js";
 export type { InferenceEngine, EngineInfo } from "./model/engine.js";
