@@ -136,28 +136,88 @@ export function serializeSafeTensors(
   return out;
 }
 
-/** The same file with `extra` merged into its string metadata; the tensors' bytes are kept as they are. */
-export function withMetadata(bytes: Uint8Array, extra: Record<string, string>, source = "safetensors"): Uint8Array {
-  const file = parseSafeTensors(bytes, source);
+/**
+ * Rewrites a safetensors file: `extra` tensors appended (or replacing those of
+ * the same name), `metadata` merged in, and the F32 tensors `toF16` names
+ * stored as F16 (round to nearest even). Every other tensor keeps its bytes and
+ * dtype (an F16 tensor stays F16).
+ */
+export function rewriteSafeTensors(
+  bytes: Uint8Array,
+  o: { extra?: Record<string, { shape: number[]; data: TensorData }>; metadata?: Record<string, string>; toF16?: (name: string) => boolean },
+  source = "safetensors",
+): Uint8Array {
+  const file = parseSafeTensors(bytes, source); // validates
   const headerLen = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, unknown>;
-  header.__metadata__ = { ...file.metadata, ...extra };
-  let json = JSON.stringify(header);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const body = bytes.subarray(8 + headerLen);
+  const extra = o.extra ?? {};
+  const parts: { name: string; dtype: string; shape: number[]; raw: Uint8Array }[] = [];
+  const kept = Object.entries(header).filter(([k]) => k !== "__metadata__" && !(k in extra));
+  kept.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (const [name, e] of kept) {
+    let raw = body.subarray(e.data_offsets[0], e.data_offsets[1]);
+    let dtype = e.dtype;
+    if (dtype === "F32" && o.toF16?.(name)) {
+      const f = new Float32Array(raw.slice().buffer);
+      const h = new Uint16Array(f.length);
+      for (let i = 0; i < f.length; i++) h[i] = f32ToF16(f[i]);
+      raw = new Uint8Array(h.buffer);
+      dtype = "F16";
+    }
+    parts.push({ name, dtype, shape: e.shape, raw });
+  }
+  for (const [name, t] of Object.entries(extra)) parts.push({ name, dtype: dtypeOf(t.data), shape: t.shape, raw: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
+  const out: Record<string, unknown> = { __metadata__: { ...file.metadata, ...(o.metadata ?? {}) } };
+  let offset = 0;
+  for (const p of parts) {
+    out[p.name] = { dtype: p.dtype, shape: p.shape, data_offsets: [offset, offset + p.raw.length] };
+    offset += p.raw.length;
+  }
+  let json = JSON.stringify(out);
   const enc = new TextEncoder();
   while ((8 + enc.encode(json).length) % 8 !== 0) json += " ";
   const headerBytes = enc.encode(json);
-  const body = bytes.subarray(8 + headerLen);
-  const out = new Uint8Array(8 + headerBytes.length + body.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  out.set(body, 8 + headerBytes.length);
-  return out;
+  const result = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(result.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  result.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const p of parts) {
+    result.set(p.raw, pos);
+    pos += p.raw.length;
+  }
+  return result;
 }
 
 /** The same file with `extra` tensors appended (or replaced) and `metadata` merged in; the other tensors keep their bytes and dtypes. */
 export function withTensors(bytes: Uint8Array, extra: Record<string, { shape: number[]; data: TensorData }>, metadata: Record<string, string>, source = "safetensors"): Uint8Array {
-  const file = parseSafeTensors(bytes, source);
-  const tensors = new Map<string, { shape: number[]; data: TensorData }>([...file.tensors].filter(([k]) => !(k in extra)).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
-  for (const [k, t] of Object.entries(extra)) tensors.set(k, t);
-  return serializeSafeTensors(tensors, { ...file.metadata, ...metadata });
+  return rewriteSafeTensors(bytes, { extra, metadata }, source);
 }
+
+/** A float32 value as IEEE half-precision bits, rounded to nearest even (overflow to infinity). */
+export function f32ToF16(x: number): number {
+  F32_SCRATCH[0] = x;
+  const b = U32_SCRATCH[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is the right rounding too
+  return sign | h;
+}
+const F32_SCRATCH = new Float32Array(1);
+const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);

@@ -37,7 +37,7 @@ export function registerFitEntropy(program: Command): void {
     .requiredOption("-o, --output <dir>", "output model directory (the input model's files, codec.safetensors with the tables); may be the input model's own")
     .option("--max-frames <n>", "fit on about n frames of whole, evenly spaced training clips", parseIntOption("max-frames", 1000, 1e8), 300_000)
     .option("--validation-frames <n>", "measure on about n frames of validation clips", parseIntOption("validation-frames", 0, 1e8), 60_000)
-    .option("--table-stages <n>", "the most stages given tables: each adds 131 KB to a model of 256-entry codebooks; the bundled model keeps 3, to stay under 30 MB", parseIntOption("table-stages", 1, 64), 3)
+    .option("--table-stages <n>", "the most stages given tables (by default every stage whose tables pay, 10 for the bundled model): each adds 131 KB to a model of 256-entry codebooks", parseIntOption("table-stages", 1, 64), 64)
     .option("--betas <list>", "smoothing weights tried per stage (chosen on held-out training clips): a context seen n times trusts its own counts n / (n + b), the rest the stage's overall counts", parseBetas, [4, 16, 64, 256])
     .action(async (o: FitEntropyOpts) => {
       const modelDir = o.model ?? DEFAULT_MODEL_DIR;
