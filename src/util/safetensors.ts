@@ -109,16 +109,29 @@ export function serializeSafeTensors(
   tensors: Iterable<[string, { shape: number[]; data: TensorData }]>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  const parts: Uint8Array[] = [];
-  let offset = 0;
+  const parts: RawTensor[] = [];
   for (const [name, t] of tensors) {
     if (product(t.shape) !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape}] does not match ${t.data.length} values`);
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    header[name] = { dtype: dtypeOf(t.data), shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    parts.push(bytes);
-    offset += bytes.length;
+    parts.push({ name, dtype: dtypeOf(t.data), shape: t.shape, raw: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
+  }
+  return assemble(parts, metadata);
+}
+
+interface RawTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  raw: Uint8Array;
+}
+
+/** A safetensors file of tensors' raw bytes, in order, and string metadata (left out when empty). */
+function assemble(parts: RawTensor[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const p of parts) {
+    header[p.name] = { dtype: p.dtype, shape: p.shape, data_offsets: [offset, offset + p.raw.length] };
+    offset += p.raw.length;
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the body starts 8-byte aligned, as the reference writer does.
@@ -130,8 +143,8 @@ export function serializeSafeTensors(
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
   for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
+    out.set(p.raw, pos);
+    pos += p.raw.length;
   }
   return out;
 }
@@ -152,7 +165,7 @@ export function rewriteSafeTensors(
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   const body = bytes.subarray(8 + headerLen);
   const extra = o.extra ?? {};
-  const parts: { name: string; dtype: string; shape: number[]; raw: Uint8Array }[] = [];
+  const parts: RawTensor[] = [];
   const kept = Object.entries(header).filter(([k]) => k !== "__metadata__" && !(k in extra));
   kept.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   for (const [name, e] of kept) {
@@ -168,25 +181,7 @@ export function rewriteSafeTensors(
     parts.push({ name, dtype, shape: e.shape, raw });
   }
   for (const [name, t] of Object.entries(extra)) parts.push({ name, dtype: dtypeOf(t.data), shape: t.shape, raw: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
-  const out: Record<string, unknown> = { __metadata__: { ...file.metadata, ...(o.metadata ?? {}) } };
-  let offset = 0;
-  for (const p of parts) {
-    out[p.name] = { dtype: p.dtype, shape: p.shape, data_offsets: [offset, offset + p.raw.length] };
-    offset += p.raw.length;
-  }
-  let json = JSON.stringify(out);
-  const enc = new TextEncoder();
-  while ((8 + enc.encode(json).length) % 8 !== 0) json += " ";
-  const headerBytes = enc.encode(json);
-  const result = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(result.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  result.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const p of parts) {
-    result.set(p.raw, pos);
-    pos += p.raw.length;
-  }
-  return result;
+  return assemble(parts, { ...file.metadata, ...(o.metadata ?? {}) });
 }
 
 /** The same file with `extra` tensors appended (or replaced) and `metadata` merged in; the other tensors keep their bytes and dtypes. */
