@@ -8,9 +8,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeWav } from "../../src/audio/wav.js";
-import { CODE_TABLES_TENSOR, codeModelHeader, codeModelOf, codeTableBytes, fitCodeModel } from "../../src/bitstream/code-model.js";
+import { codeModelOf, fitCodeModel, withCodeTables } from "../../src/bitstream/code-model.js";
 import { writeFmac } from "../../src/bitstream/fmac.js";
-import { withTensors } from "../../src/util/safetensors.js";
 import type { InferenceEngine } from "../../src/model/engine.js";
 import { openEngine } from "../../src/model/open.js";
 import { encodeAudio } from "../../src/model/pipeline.js";
@@ -35,9 +34,8 @@ async function addCodeTables(modelDir: string): Promise<void> {
   const codes = await Promise.all([1.5, 2, 2.5].map(async (seconds) => (await encodeAudio(engine, testSignal(seconds), undefined, { stages })).codes));
   engine.dispose();
   const model = fitCodeModel(codes, stages, codebookSize, { minSaving: -Infinity });
-  const rows = codeTableBytes(model);
   const path = join(modelDir, "codec.safetensors");
-  writeFileSync(path, withTensors(new Uint8Array(readFileSync(path)), { [CODE_TABLES_TENSOR]: { shape: [rows.length], data: rows } }, { code_model: codeModelHeader(model) }));
+  writeFileSync(path, withCodeTables(new Uint8Array(readFileSync(path)), model));
 }
 
 /** Valid streams of a 0.5 s and a 0.9 s signal, with 1 to all of the model's stages, and rate-allocated (version 2). */

@@ -10,6 +10,7 @@
  * weights (metadata "code_model" and tensor "code_model.tables"), so the model id covers them.
  */
 import { UserError } from "../util/errors.js";
+import { withTensors } from "../util/safetensors.js";
 import { FrequencyTable, quantizeFrequencies } from "./range-coder.js";
 
 export const CODE_MODEL_VERSION = 2;
@@ -35,6 +36,16 @@ export function tableFor(m: CodeModel, k: number, prev: number | null): Frequenc
   const s = m.stages[k];
   if (!s) return null;
   return prev === null ? s.start : s.next[prev];
+}
+
+/**
+ * The table of frame t's stage-k index in a stream (codes frame-major, `stages`
+ * a frame; counts: each frame's stages): its context is the previous frame's
+ * stage-k index where that frame carries stage k. The one rule the writer, the
+ * reader and the encoder's pricing share.
+ */
+export function streamTable(m: CodeModel, codes: ArrayLike<number>, counts: ArrayLike<number>, stages: number, t: number, k: number): FrequencyTable | null {
+  return tableFor(m, k, t > 0 && counts[t - 1] > k ? codes[(t - 1) * stages + k] : null);
 }
 
 export interface FitOptions {
@@ -76,16 +87,16 @@ export function fitCodeModel(streams: ArrayLike<number>[], stages: number, symbo
     const z = uni.reduce((a, b) => a + b, 0);
     return { p: uni.map((u) => u / z), pairs };
   };
-  const tablesOf = (k: number, beta: number, all: boolean): StageTables => {
-    const { p, pairs } = count(k, all);
+  const tablesOf = ({ p, pairs }: { p: Float64Array; pairs: Float64Array }, beta: number): StageTables => {
     const start = new FrequencyTable(quantizeFrequencies(p, CODE_TOTAL_BITS), CODE_TOTAL_BITS);
     const next = Array.from({ length: K }, (_, i) => new FrequencyTable(quantizeFrequencies(pairs.subarray(i * K, (i + 1) * K).map((n, x) => n + beta * p[x]), CODE_TOTAL_BITS), CODE_TOTAL_BITS));
     return { start, next };
   };
   for (let k = 0; k < Math.min(stages, o.maxStages ?? stages); k++) {
     let best = { beta: betas[0], bits: Infinity };
+    const heldIn = count(k, false);
     for (const beta of betas) {
-      const tab = tablesOf(k, beta, false);
+      const tab = tablesOf(heldIn, beta);
       let bits = 0;
       let n = 0;
       streams.forEach((c, i) => {
@@ -95,7 +106,7 @@ export function fitCodeModel(streams: ArrayLike<number>[], stages: number, symbo
       if (n > 0 && bits / n < best.bits) best = { beta, bits: bits / n };
     }
     if (!(best.bits <= fixedBits - minSaving)) break;
-    out.push(tablesOf(k, best.beta, true));
+    out.push(tablesOf(count(k, true), best.beta));
   }
   return { symbols: K, stages: out };
 }
@@ -126,7 +137,7 @@ export function streamIndexBits(m: CodeModel, codes: ArrayLike<number>, counts: 
   let bits = 0;
   for (let t = 0; t < frames; t++)
     for (let k = 0; k < counts[t]; k++) {
-      const tab = tableFor(m, k, t > 0 && counts[t - 1] > k ? codes[(t - 1) * stages + k] : null);
+      const tab = streamTable(m, codes, counts, stages, t, k);
       bits += tab ? tab.bits(codes[t * stages + k]) : fixed;
     }
   return bits;
@@ -215,4 +226,10 @@ export function codeModelOf(info: { codeTables?: string }, source = "model"): Co
     parsed.set(text, m);
   }
   return m;
+}
+
+/** A codec weights file with `m` as its code tables (metadata "code_model", tensor CODE_TABLES_TENSOR) and `metadata` merged in; the weights keep their bytes. */
+export function withCodeTables(codec: Uint8Array, m: CodeModel, metadata: Record<string, string> = {}, source = "codec.safetensors"): Uint8Array {
+  const rows = codeTableBytes(m);
+  return withTensors(codec, { [CODE_TABLES_TENSOR]: { shape: [rows.length], data: rows } }, { code_model: codeModelHeader(m), ...metadata }, source);
 }

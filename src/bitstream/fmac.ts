@@ -10,7 +10,7 @@
  */
 import { UserError } from "../util/errors.js";
 import { crc32 } from "./crc32.js";
-import { tableFor, type CodeModel } from "./code-model.js";
+import { streamTable, type CodeModel } from "./code-model.js";
 import { RangeDecoder, RangeEncoder } from "./range-coder.js";
 import { bigChangeBits, BitReader, BitWriter, readChange, writeChange } from "./stage-counts.js";
 
@@ -56,7 +56,7 @@ export function payloadBytes(frames: number, stages: number, bits: number): numb
 
 /**
  * The payload of a version 2 stream: per frame, the count's change and then its
- * indices; of version 3 the same, range-coded, the first index under the code tables.
+ * indices; of version 3 the same, range-coded, each index under its code table where the model has one.
  */
 function allocatedPayload(s: FmacStream): Uint8Array {
   const counts = s.frameStages!;
@@ -75,7 +75,7 @@ function allocatedPayload(s: FmacStream): Uint8Array {
     for (let k = 0; k < n; k++) {
       const c = s.codes[t * s.stages + k];
       if (w instanceof RangeEncoder) {
-        const tab = tableFor(m!, k, t > 0 && counts[t - 1] > k ? s.codes[(t - 1) * s.stages + k] : null);
+        const tab = streamTable(m!, s.codes, counts, s.stages, t, k);
         if (tab) tab.encode(w, c);
         else w.writeUniform(c, s.bitsPerIndex);
       } else w.write(c, s.bitsPerIndex);
@@ -206,7 +206,7 @@ function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "code
     for (let k = 0; k < n; k++) {
       let c: number | null;
       if (r instanceof RangeDecoder) {
-        const tab = tableFor(m!, k, t > 0 && frameStages[t - 1] > k ? codes[(t - 1) * stages + k] : null);
+        const tab = streamTable(m!, codes, frameStages, stages, t, k);
         c = tab ? tab.decode(r) : r.readUniform(bitsPerIndex);
       } else c = r.read(bitsPerIndex);
       if (c === null) fail(lost(t));

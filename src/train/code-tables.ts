@@ -1,10 +1,10 @@
 /**
  * Fits a model's code tables (bitstream/code-model.ts) on its own codes of a
- * corpus's training clips, and measures on validation clips what the first
- * stage's indices then cost. The codes are those of the encoder's first pass
+ * corpus's training clips, and measures on validation clips what each stage's
+ * indices then cost. The codes are those of the encoder's first pass
  * (all stages searched, the default beam), as rate allocation prices them.
  */
-import { fitCodeModel, streamIndexBits, type CodeModel } from "../bitstream/code-model.js";
+import { cumulativeIndexBits, fitCodeModel, type CodeModel } from "../bitstream/code-model.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { encodeAudio } from "../model/pipeline.js";
 import type { Clip } from "./clip.js";
@@ -47,13 +47,14 @@ export async function fitCodeTables(
   const trainCodes = await codesOf(engine, pickedTrain, tick);
   const model = fitCodeModel(trainCodes.map((c) => c.codes), stages, codebookSize, { betas: o.betas, maxStages: o.maxStages });
   const valCodes = await codesOf(engine, pickedVal, tick);
-  // Stage by stage: the bits of a stream with n stages in every frame, less those of n - 1.
+  // Stage by stage, every stage present (as cumulativeIndexBits prices them): the bits of stage k's index.
   let frames = 0;
-  const total = new Float64Array(stages + 1);
+  const total = new Float64Array(stages);
   for (const c of valCodes) {
     frames += c.frames;
-    for (let n = 1; n <= stages; n++) total[n] += streamIndexBits(model, c.codes, new Uint8Array(c.frames).fill(n), c.frames, stages);
+    const cum = cumulativeIndexBits(model, c.codes, c.frames, stages);
+    for (let t = 0; t < c.frames; t++) for (let k = 0; k < stages; k++) total[k] += cum[t * stages + k] - (k > 0 ? cum[t * stages + k - 1] : 0);
   }
-  const validationBits = Array.from({ length: stages }, (_, k) => (frames ? (total[k + 1] - total[k]) / frames : NaN));
+  const validationBits = Array.from(total, (b) => (frames ? b / frames : NaN));
   return { model, trainFrames: trainCodes.reduce((a, c) => a + c.frames, 0), validationFrames: frames, validationBits };
 }

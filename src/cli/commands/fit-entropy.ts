@@ -2,13 +2,12 @@ import type { Command } from "commander";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { CODE_TABLES_TENSOR, codeModelHeader, codeTableBytes } from "../../bitstream/code-model.js";
+import { withCodeTables } from "../../bitstream/code-model.js";
 import { DEFAULT_MODEL_DIR, modelIdOf, readModelDir } from "../../model/load.js";
 import { openTrainingData } from "../../train/data.js";
 import { fitCodeTables } from "../../train/code-tables.js";
 import { UserError } from "../../util/errors.js";
 import { writeFileAtomic } from "../../util/files.js";
-import { withTensors } from "../../util/safetensors.js";
 import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseIntOption } from "../options.js";
 
@@ -54,8 +53,7 @@ export function registerFitEntropy(program: Command): void {
         const fit = await fitCodeTables(engine, data.train, data.val, { maxFrames: o.maxFrames, validationFrames: o.validationFrames, betas: o.betas, maxStages: o.tableStages, log });
         engine.dispose();
         const bits = Math.log2(fit.model.symbols);
-        const rows = codeTableBytes(fit.model);
-        const codec = withTensors(files.codec, { [CODE_TABLES_TENSOR]: { shape: [rows.length], data: rows } }, { code_model: codeModelHeader(fit.model), code_model_fit: JSON.stringify({ trainFrames: fit.trainFrames, validationFrames: fit.validationFrames, validationBits: fit.validationBits.map((b) => +b.toFixed(3)) }) }, files.codecSource);
+        const codec = withCodeTables(files.codec, fit.model, { code_model_fit: JSON.stringify({ trainFrames: fit.trainFrames, validationFrames: fit.validationFrames, validationBits: fit.validationBits.map((b) => +b.toFixed(3)) }) }, files.codecSource);
         mkdirSync(o.output, { recursive: true });
         // Every other file of the model directory comes along (the vocoder, the card), unless it is the same directory.
         if (resolve(o.output) !== resolve(modelDir))
