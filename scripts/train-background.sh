@@ -6,6 +6,7 @@
 # 8-stage base, see BASE8 below).
 #
 #   scripts/train-background.sh            # codec-prior16 (the shipped 16-stage codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
+#   RUNS="codec-prior16 codec-prior16p refiner-decoded" scripts/train-background.sh   # with the arm that packs short clips in (2026-12-02 fifth session)
 #   RUNS="codec-prior16 codec-prior16u refiner-decoded" scripts/train-background.sh   # with the uniform-dropout arm (stopped at the 2026-12-02 fourth session: behind at every rate)
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec-prior refiner" scripts/train-background.sh   # the vocoder on true mels only (refiner-small)
@@ -95,6 +96,11 @@ for r in $RUNS; do
       # trained prior-first as a whole, so the decoder learns to read all 16 stages (issue 21).
       RESUME_FROM="" start codec-prior16 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx \
         $([ -f "$DATA/runs/codec-prior16/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
+    codec-prior16p)
+      # codec-prior16 with the clips shorter than a crop packed in (--pack-short, src/train/pack.ts): 2370
+      # of the 6538 training clips, most of the corpus's speakers, which codec-prior16 never draws.
+      RESUME_FROM="" start codec-prior16p 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx --pack-short \
+        $([ -f "$DATA/runs/codec-prior16p/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the

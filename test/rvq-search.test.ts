@@ -99,4 +99,39 @@ describe("RVQ search", () => {
     expect(() => r.search(sc, T, { stages: 6 })).toThrow(/6 stages asked of a model with 5/);
     expect(() => r.search(sc, T, { beam: 0 })).toThrow(/beam/);
   });
+
+  it("entropy-constrained: an exhaustive beam minimises error + lambda * bits given the previous frame's codes; lambda 0 changes nothing", () => {
+    const [S, K, D, T] = [3, 4, 3, 30];
+    const { books, z } = problem(S, K, D, T, 5);
+    const r = new RvqSearch(books, S, K, D);
+    const sc = r.scores(z, T);
+    // Bits of index j at stage s after index p there: repeats cheap; stage 2 fixed-length (null); no context: its own row.
+    const rowOf = (s: number, p: number) => Float32Array.from({ length: K }, (_, j) => (p < 0 ? 2 + 0.1 * j : j === p ? 0.5 : 3 + 0.2 * ((j + s) % K)));
+    const bits = (s: number, p: number) => (s === 2 ? null : rowOf(s, p));
+    const counts = Uint8Array.from({ length: T }, (_, t) => 1 + (t % 3));
+    const lambda = 0.8;
+    const { codes, prefixError } = r.search(sc, T, { beam: K ** S, frameStages: counts, rate: { lambda, bits } });
+    for (let t = 0; t < T; t++) {
+      const n = counts[t];
+      let best = Infinity;
+      for (let c = 0; c < K ** n; c++) {
+        const one = Int32Array.from({ length: n }, (_, s) => Math.floor(c / K ** s) % K);
+        let cost = errors(books, K, D, z.subarray(t * D, (t + 1) * D), 1, one, n)[0];
+        for (let s = 0; s < Math.min(n, 2); s++) cost += lambda * rowOf(s, t > 0 && counts[t - 1] > s ? codes[s * T + t - 1] : -1)[one[s]];
+        best = Math.min(best, cost);
+      }
+      const chosen = Int32Array.from({ length: n }, (_, s) => codes[s * T + t]);
+      let cost = errors(books, K, D, z.subarray(t * D, (t + 1) * D), 1, chosen, n)[0];
+      for (let s = 0; s < Math.min(n, 2); s++) cost += lambda * rowOf(s, t > 0 && counts[t - 1] > s ? codes[s * T + t - 1] : -1)[chosen[s]];
+      expect(cost).toBeCloseTo(best, 4);
+      // The reported errors are the distortion alone.
+      const z2 = z.subarray(t * D, (t + 1) * D).reduce((a, v) => a + v * v, 0);
+      expect(prefixError[t * S + n - 1] + z2).toBeCloseTo(errors(books, K, D, z.subarray(t * D, (t + 1) * D), 1, chosen, n)[0], 3);
+    }
+    // The rate term moves choices toward repeats: more of them than the distortion-only search makes.
+    const plain = r.search(sc, T, { beam: K ** S, frameStages: counts }).codes;
+    const repeats = (c: Int32Array) => Array.from({ length: T - 1 }, (_, i) => i + 1).filter((t) => counts[t - 1] >= 1 && c[t] === c[t - 1]).length;
+    expect(repeats(codes)).toBeGreaterThan(repeats(plain));
+    expect(Array.from(r.search(sc, T, { beam: 4, rate: { lambda: 0, bits } }).codes)).toEqual(Array.from(r.search(sc, T, { beam: 4 }).codes));
+  });
 });

@@ -112,6 +112,28 @@ export function fitCodeModel(streams: ArrayLike<number>[], stages: number, symbo
 }
 
 /**
+ * Bits of every index at stage k given the previous frame's index there (-1:
+ * none), as [K] rows made on first use; null where stage k is coded
+ * fixed-length. The rate term of the encoder's entropy-constrained RVQ search.
+ */
+export function indexBitRows(m: CodeModel): (k: number, prev: number) => Float32Array | null {
+  const rows = new Map<number, Float32Array>();
+  const K = m.symbols;
+  return (k, prev) => {
+    const tab = tableFor(m, k, prev < 0 ? null : prev);
+    if (!tab) return null;
+    const key = k * (K + 1) + prev + 1;
+    let row = rows.get(key);
+    if (!row) {
+      row = new Float32Array(K);
+      for (let j = 0; j < K; j++) row[j] = tab.bits(j);
+      rows.set(key, row);
+    }
+    return row;
+  };
+}
+
+/**
  * Bits of each frame's first n indices, n = 1..stages ([frames, stages],
  * cumulative), pricing every index with its previous-frame context as if the
  * previous frame carried every stage: what the rate allocator weighs from the

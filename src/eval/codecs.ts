@@ -30,19 +30,23 @@ interface DecodeOverrides {
   fixed?: boolean;
   /** Allocated but not entropy-coded (version 2). */
   plain?: boolean;
+  /** The entropy-constrained search's weight (RateChoice.rdWeight). */
+  rd?: number;
+  /** RateChoice.rdAhead. */
+  ahead?: number;
 }
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
   const { rvq } = engine.info.codec;
   let rate: RateChoice;
   try {
-    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), entropy: !o.plain };
+    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}) };
   } catch {
     throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${o.fixed ? "" : ", and any rate in between with allocation"}`);
   }
-  const { beam, fixed, plain, ...decodeOverrides } = o;
+  const { beam, fixed, plain, rd, ahead, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : ""].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : ""].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -126,7 +130,7 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|fixed|plain))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|fixed|plain))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -135,6 +139,8 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part[0] === "b") o.beam = Number(part.slice(1));
       else if (part === "fixed") o.fixed = true;
       else if (part === "plain") o.plain = true;
+      else if (part.startsWith("rd")) o.rd = Number(part.slice(2));
+      else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));

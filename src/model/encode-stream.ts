@@ -10,7 +10,7 @@
  * searches each frame again for exactly its count (measured on validation
  * speech: the second pass is worth +0.003 STOI at 3 kbit/s, docs/results.md).
  */
-import { codeModelOf, cumulativeIndexBits, streamIndexBits } from "../bitstream/code-model.js";
+import { codeModelOf, cumulativeIndexBits, indexBitRows, streamIndexBits } from "../bitstream/code-model.js";
 import { SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
@@ -25,6 +25,13 @@ export interface RateChoice {
   allocate: boolean;
   /** Entropy-code the allocated stream where the model has code tables (version 3; default true). */
   entropy?: boolean;
+  /**
+   * Entropy-coded streams: the second pass's RVQ search weighs an index's bits at this
+   * multiple of the allocation's price of a bit (its Lagrange multiplier; 0: distortion only).
+   */
+  rdWeight?: number;
+  /** With rdWeight: bits a frame the allocation plans beyond the budget, which the search's cheaper indices save (the excess is trimmed). */
+  rdAhead?: number;
 }
 
 /**
@@ -66,8 +73,10 @@ export async function encodeStream(
   const tables = rate.entropy === false ? undefined : codeModelOf(engine.info);
   const codeModel = tables && tables.stages.length > 0 ? tables : undefined; // tables that pay for no stage: version 2
   const indexBits = codeModel && cumulativeIndexBits(codeModel, first.codes, first.frames, S);
-  const { frameStages, baseStages } = allocateStream(first, rate.stages, bitsPerIndex, indexBits && { indexBits, reserve: RANGE_CODER_FLUSH_BITS });
-  const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages });
+  const ahead = codeModel && rate.rdWeight ? (rate.rdAhead ?? 0) * first.frames : 0;
+  const { frameStages, baseStages, lambda } = allocateStream(first, rate.stages, bitsPerIndex, indexBits && { indexBits, reserve: RANGE_CODER_FLUSH_BITS - ahead });
+  const rd = codeModel && rate.rdWeight && Number.isFinite(lambda) ? { lambda: rate.rdWeight * lambda, bits: indexBitRows(codeModel) } : undefined;
+  const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages, rate: rd });
   if (codeModel) {
     // The second pass may pick other indices than the first priced, and a frame after one with fewer stages
     // loses its contexts: keep within the rate regardless.

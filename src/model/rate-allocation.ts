@@ -51,6 +51,15 @@ export function allocationBits(counts: ArrayLike<number>, o: Pick<AllocationOpti
  * even the fewest stages overspend, every frame gets `min`.
  */
 export function allocateStages(prefixError: ArrayLike<number>, frames: number, stride: number, budget: number, o: AllocationOptions): Uint8Array {
+  return allocate(prefixError, frames, stride, budget, o).counts;
+}
+
+/**
+ * allocateStages' counts and the Lagrange multiplier that gives them: the
+ * error a bit is worth at this rate (0 when every frame gets `max` within
+ * budget; Infinity when even `min` overspends).
+ */
+export function allocate(prefixError: ArrayLike<number>, frames: number, stride: number, budget: number, o: AllocationOptions): { counts: Uint8Array; lambda: number } {
   const { min, max, start } = o;
   if (!(Number.isInteger(min) && Number.isInteger(max) && min >= 1 && min <= max && max <= stride && max <= 255)) throw new RangeError(`stage limits ${min}..${max} with ${stride} stages coded`);
   if (!(Number.isInteger(start) && start >= min && start <= max)) throw new RangeError(`start count ${start} outside ${min}..${max}`);
@@ -100,20 +109,20 @@ export function allocateStages(prefixError: ArrayLike<number>, frames: number, s
     }
     return allocationBits(out, { ...o, stride });
   };
-  if (frames === 0) return out;
+  if (frames === 0) return { counts: out, lambda: 0 };
   // Bisection on lambda: a dearer bit never spends more.
   let hi = 1;
   for (let i = 0; solve(hi) > budget && i < 200; i++) hi *= 2;
-  if (solve(hi) > budget) return out.fill(min);
+  if (solve(hi) > budget) return { counts: out.fill(min), lambda: Infinity };
   let lo = 0;
-  if (solve(lo) <= budget) return out.slice();
+  if (solve(lo) <= budget) return { counts: out.slice(), lambda: 0 };
   for (let i = 0; i < 50; i++) {
     const mid = (lo + hi) / 2;
     if (solve(mid) > budget) lo = mid;
     else hi = mid;
   }
   solve(hi);
-  return out.slice();
+  return { counts: out.slice(), lambda: hi };
 }
 
 /**
@@ -141,13 +150,13 @@ export function allocateStream(
   targetStages: number,
   bitsPerIndex: number,
   entropy?: { indexBits: ArrayLike<number>; reserve: number },
-): { frameStages: Uint8Array; baseStages: number } {
+): { frameStages: Uint8Array; baseStages: number; lambda: number } {
   const { frames, stages } = enc;
   if (!(targetStages >= 1 && targetStages <= stages)) throw new RangeError(`${targetStages} stages a frame asked of ${stages}`);
   const baseStages = Math.min(stages, Math.max(1, Math.round(targetStages)));
   const budget = allocationBudget(targetStages, bitsPerIndex, frames) - (entropy?.reserve ?? 0);
-  const frameStages = allocateStages(enc.prefixError, frames, stages, budget, { min: minStagesFor(targetStages), max: stages, bitsPerIndex, start: baseStages, indexBits: entropy?.indexBits });
-  return { frameStages, baseStages };
+  const { counts: frameStages, lambda } = allocate(enc.prefixError, frames, stages, budget, { min: minStagesFor(targetStages), max: stages, bitsPerIndex, start: baseStages, indexBits: entropy?.indexBits });
+  return { frameStages, baseStages, lambda };
 }
 
 /** The payload bits an allocated stream of `frames` frames may spend at an average of `targetStages` stages' bits a frame. */

@@ -27,6 +27,21 @@ export interface SearchOptions {
    * counts, so that each frame's codes are the best its own count can do. Codes beyond are 0.
    */
   frameStages?: ArrayLike<number>;
+  /**
+   * Entropy-constrained search: each candidate costs its squared error plus
+   * `lambda` times the bits its index takes under the stream's code tables
+   * (`bits(s, prev)`: a [K] row for stage s given the previous frame's index
+   * there, -1 where that frame lacks stage s; null where stage s is coded
+   * fixed-length). Chou, Lookabaugh & Gray's ECVQ: an entry a little further
+   * that repeats the previous frame's costs far fewer bits.
+   */
+  rate?: IndexRate;
+}
+
+/** The rate term of an entropy-constrained search (SearchOptions.rate). */
+export interface IndexRate {
+  lambda: number;
+  bits: (s: number, prev: number) => Float32Array | null;
 }
 
 export class RvqSearch {
@@ -78,7 +93,8 @@ export class RvqSearch {
 
   /**
    * Codes, stage-major [stages, T], from scores [T, S*K] (all the model's S
-   * stages scored); also the squared error per frame less |z|^2, and after
+   * stages scored); also the squared error per frame less |z|^2 (the rate
+   * term excluded), and after
    * each stage of the chosen path: prefixError [T, stages] (what rate
    * allocation weighs: the error a frame keeps when it carries fewer stages).
    */
@@ -100,14 +116,22 @@ export class RvqSearch {
     const candFrom = new Int32Array(beam);
     const candK = new Int32Array(beam);
     const a = new Float32Array(K);
+    const rate = o.rate && o.rate.lambda > 0 ? o.rate : null;
+    const priced = new Float64Array(K);
     for (let t = 0; t < T; t++) {
       err[0] = 0;
       let alive = 1;
       const here = o.frameStages ? o.frameStages[t] : stages;
       if (!(here >= 1 && here <= stages)) throw new RangeError(`frame ${t}: ${here} stages asked of ${stages}`);
+      const before = t === 0 ? 0 : o.frameStages ? o.frameStages[t - 1] : stages;
       for (let s = 0; s < here; s++) {
         const sc = t * S * K + s * K;
-        const nrm = this.norms[s];
+        let nrm: ArrayLike<number> = this.norms[s];
+        const bits = rate?.bits(s, s < before ? codes[s * T + t - 1] : -1);
+        if (bits) {
+          for (let j = 0; j < K; j++) priced[j] = nrm[j] + rate!.lambda * bits[j];
+          nrm = priced;
+        }
         let kept = 0;
         for (let p = 0; p < alive; p++) {
           // a_j = z·c_{s,j} - sum_{u<s} c_{u,k_u}·c_{s,j}: the residual of path p dotted with entry j.
@@ -141,8 +165,8 @@ export class RvqSearch {
         alive = kept;
       }
       for (let s = 0; s < here; s++) codes[s * T + t] = path[s];
-      error[t] = err[0];
       this.pathErrors(scores, t, path, here, prefixError.subarray(t * stages, t * stages + here));
+      error[t] = prefixError[t * stages + here - 1];
     }
     return { codes, error, prefixError };
   }

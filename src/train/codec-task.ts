@@ -10,6 +10,7 @@ import { Rng } from "../nn/rng.js";
 import { jit, np, tree, valueAndGrad, type JArray } from "../nn/runtime.js";
 import { UserError } from "../util/errors.js";
 import { ClipSampler, cropAt, randomCrop, type Clip } from "./data.js";
+import { ClipPacker, MIN_PACKED_FRAMES } from "./pack.js";
 import { OnnxCodecStep } from "./onnx-step.js";
 import { evalParams, newGroup, stepOnHost, syncDeviceParams, type TrainSettings, type TrainTask } from "./runner.js";
 import { cfmFrom, checkLinearFits, linearCodebookBuffers, linearPathFrom, type CodecStart } from "./warm-start.js";
@@ -58,7 +59,8 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const init = initCodec(initRng, c);
   const params = init.params;
   let buffers = init.buffers;
-  const sampler = new ClipSampler(train, t.frames);
+  const sampler = new ClipSampler(train, t.packShort ? MIN_PACKED_FRAMES : t.frames);
+  const packer = t.packShort ? new ClipPacker(train) : null;
   const S = c.rvq.stages;
   const B = t.batch;
   const T = t.frames;
@@ -72,9 +74,9 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const drawMel = (rng: Rng) => {
     const mel = new Float32Array(N * 128);
     for (let b = 0; b < B; b++) {
-      const crop = randomCrop(sampler.pick(rng), T, rng);
+      const crop = packer ? packer.crop(sampler.pick(rng), T, rng) : randomCrop(sampler.pick(rng), T, rng).mel;
       const gain = t.gainDb > 0 ? ((rng.uniform() * 2 - 1) * t.gainDb * Math.log(10)) / 20 : 0;
-      mel.set(prepareMel(crop.mel, stats, gain), b * T * 128);
+      mel.set(prepareMel(crop, stats, gain), b * T * 128);
     }
     return mel;
   };

@@ -29,6 +29,8 @@ export interface TrainSettings {
   valClips: number;
   /** Validation crop length in frames (default: the training crop length). */
   valFrames?: number;
+  /** Clips shorter than a crop are packed with others of their source (train/pack.ts) instead of left out. */
+  packShort?: boolean;
 }
 
 export interface TrainGroup {

@@ -13,6 +13,7 @@ import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../.
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createRefinerTask, REFINER_TRAIN } from "../../train/refiner-task.js";
 import { DecodedMels } from "../../train/decoded-mels.js";
+import { MIN_PACKED_FRAMES } from "../../train/pack.js";
 import { DEFAULT_MODEL_DIR } from "../../model/load.js";
 import { checkCfmFits, checkLinearFits, readLinearCodecFile, type CodecStart } from "../../train/warm-start.js";
 import type { LinearCodec } from "../../model/linear-codec.js";
@@ -43,6 +44,7 @@ interface TrainOpts {
   priorWeight?: number;
   cfmWeight?: number;
   stageDropout?: number;
+  packShort?: boolean;
   valFraction: number;
   maxHours?: number;
   valEvery: number;
@@ -179,11 +181,12 @@ function common(cmd: Command, configs: string[], defaultConfig: string): Command
 
 /** Notes the clips too short for a crop: the sampler never draws them, validation skips them. */
 function noteShortClips(train: Clip[], val: Clip[], t: TrainSettings): void {
-  const note = (clips: Clip[], frames: number, what: string) => {
+  const note = (clips: Clip[], frames: number, what: string, packed = false) => {
     const n = clips.filter((c) => c.frames < frames).length;
-    if (n > 0) console.error(`${n} of ${clips.length} ${what} clips are shorter than a crop of ${frames} frames (${((frames * HOP) / 24000).toFixed(2)} s) and are not used`);
+    const fate = packed ? `are packed with others of their source (${clips.filter((c) => c.frames < MIN_PACKED_FRAMES).length} under ${MIN_PACKED_FRAMES} frames are not used)` : "are not used";
+    if (n > 0) console.error(`${n} of ${clips.length} ${what} clips are shorter than a crop of ${frames} frames (${((frames * HOP) / 24000).toFixed(2)} s) and ${fate}`);
   };
-  note(train, t.frames, "training");
+  note(train, t.frames, "training", t.packShort);
   note(val, t.valFrames ?? t.frames, "validation");
 }
 
@@ -203,6 +206,7 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
   if (o.frames) t.frames = o.frames;
   if (o.lr) t.lr = o.lr;
   if (o.steps) t.steps = o.steps;
+  if (o.packShort) t.packShort = true;
   noteShortClips(data.train, data.val, t);
   return { train: data.train, val: data.val, t };
 }
@@ -225,6 +229,7 @@ export function registerTrain(program: Command): void {
     .option("--prior-weight <x>", "weight of the prior loss, lambda_p (default: the config's, 0.01; with --resume: the run's)", parseFloatOption("prior-weight", 0, 1000))
     .option("--cfm-weight <x>", "weight of the flow-matching loss (default: the config's, 1; 0 = prior-first: the CFM is left out of the step, ~2x faster, and keeps its weights)", parseFloatOption("cfm-weight", 0, 1000))
     .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
+    .option("--pack-short", "train on clips shorter than a crop too, each packed with clips of its own source to fill the crop (default: such clips are left out)")
     .option("--stage-dropout <p>", "quantizer dropout: the share of examples trained with a random number of stages, uniform from the config's fewest to all (default: the config's, 0.5; with --resume: the run's; 1 = every count equally often)", parseFloatOption("stage-dropout", 0, 1))
     .action(async (o: TrainOpts) => {
       const init = initWeights(o, "codec");
