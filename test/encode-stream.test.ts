@@ -1,13 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { initJax } from "../src/nn/runtime.js";
-import { codeModelOf, fitCodeModel, serializeCodeModel } from "../src/bitstream/code-model.js";
+import { codeModelOf, fitCodeModel, serializeCodeModel, tableFor } from "../src/bitstream/code-model.js";
 import { readFmac, writeFmac } from "../src/bitstream/fmac.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { allocates, encodeStream } from "../src/model/encode-stream.js";
 import { decodeMel, DEFAULT_DECODE, encodeAudio } from "../src/model/pipeline.js";
 import { tinyModel, testSignal } from "./tiny-model.js";
+import { Rng } from "../src/nn/rng.js";
 
 let engine: OnnxEngine;
 beforeAll(async () => {
@@ -101,5 +102,33 @@ describe("encodeStream: entropy coding (version 3)", () => {
     expect(() => readFmac(bytes, "b")).toThrow(/needs the code tables/);
     const again = await encodeStream(coded, x, rate);
     expect(Buffer.compare(Buffer.from(writeFmac(again)), Buffer.from(bytes))).toBe(0);
+  });
+
+  it("the entropy-constrained search (the default) picks cheaper indices within the same budget; weight 0 is the distortion-only search", async () => {
+    // Audio the tables fit less well (noise bursts over the tone), at a rate whose budget binds: on the tone alone
+    // every stage fits the budget, the allocation's price of a bit is 0 and so is the rate term.
+    const rng = new Rng(9);
+    const y = Float32Array.from(x, (v, i) => v + (Math.floor(i / 6000) % 2 ? 0.3 * rng.normal() : 0));
+    const rate = { stages: 1.5, allocate: true };
+    const tables = codeModelOf(coded.info)!;
+    const rd = await encodeStream(coded, y, rate);
+    const plain = await encodeStream(coded, y, { ...rate, rdWeight: 0 });
+    const budget = 1.5 * 6 * rd.frames;
+    for (const s of [rd, plain]) expect(writeFmac(s).length * 8 - 40 * 8).toBeLessThanOrEqual(budget + 8 * 6);
+    // Every frame carries stage 1, coded given the previous frame's: the search picks cheaper stage-1 indices.
+    const firstStageBits = (s: typeof rd) => {
+      let b = 0;
+      for (let t = 0; t < s.frames; t++) b += tableFor(tables, 0, t > 0 ? s.codes[(t - 1) * s.stages] : null)!.bits(s.codes[t * s.stages]);
+      return b;
+    };
+    const level = await encodeStream(coded, y, { ...rate, rdAhead: 0 }); // no look-ahead: the plain search's planned counts
+    expect(firstStageBits(level)).toBeLessThan(0.98 * firstStageBits(plain));
+    // The look-ahead spends what that saves on more stages.
+    const total = (c: Uint8Array) => c.reduce((a, b) => a + b, 0);
+    expect(total(rd.frameStages!)).toBeGreaterThan(total(plain.frameStages!));
+    // Deterministic with and without the rate term.
+    const again = await encodeStream(coded, y, { ...rate, rdWeight: 0 });
+    expect(Array.from(again.codes)).toEqual(Array.from(plain.codes));
+    expect(Array.from((await encodeStream(coded, y, rate)).codes)).toEqual(Array.from(rd.codes));
   });
 });

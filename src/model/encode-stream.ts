@@ -16,6 +16,20 @@ import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
 import { allocateStream, allocationBudget, allocationBits, minStagesFor, trimToBudget } from "./rate-allocation.js";
 
+/**
+ * The entropy-constrained search's defaults (RateChoice.rdWeight, rdAhead), chosen on 24
+ * validation speech clips at the same file sizes (docs/results.md): at 1.5 kbit/s STOI / ESTOI
+ * 0.784 / 0.635 against 0.779 / 0.626 without; at 3 kbit/s level.
+ */
+export const DEFAULT_RD_WEIGHT = 1;
+export const DEFAULT_RD_AHEAD_BITS = 6;
+/**
+ * The look-ahead is at most this share of a frame's bits: planned beyond what the search saves,
+ * stages are trimmed after the search, which is far less efficient than not planning them (on the
+ * tests' tiny model, 6 bits ahead of a 9-bit frame left fewer stages than no ECVQ at all).
+ */
+export const RD_AHEAD_MAX_SHARE = 0.15;
+
 /** The range coder's flush, at most (bitstream/range-coder.ts): reserved from an entropy-coded stream's budget. */
 const RANGE_CODER_FLUSH_BITS = 40;
 
@@ -27,10 +41,14 @@ export interface RateChoice {
   entropy?: boolean;
   /**
    * Entropy-coded streams: the second pass's RVQ search weighs an index's bits at this
-   * multiple of the allocation's price of a bit (its Lagrange multiplier; 0: distortion only).
+   * multiple of the allocation's price of a bit (its Lagrange multiplier; 0: distortion
+   * only, the search of version 2). Default DEFAULT_RD_WEIGHT.
    */
   rdWeight?: number;
-  /** With rdWeight: bits a frame the allocation plans beyond the budget, which the search's cheaper indices save (the excess is trimmed). */
+  /**
+   * With an rdWeight: bits a frame the allocation plans beyond the budget, since the first
+   * pass prices indices the search then makes cheaper; any excess is trimmed. Default DEFAULT_RD_AHEAD_BITS.
+   */
   rdAhead?: number;
 }
 
@@ -73,9 +91,11 @@ export async function encodeStream(
   const tables = rate.entropy === false ? undefined : codeModelOf(engine.info);
   const codeModel = tables && tables.stages.length > 0 ? tables : undefined; // tables that pay for no stage: version 2
   const indexBits = codeModel && cumulativeIndexBits(codeModel, first.codes, first.frames, S);
-  const ahead = codeModel && rate.rdWeight ? (rate.rdAhead ?? 0) * first.frames : 0;
+  // Entropy-constrained second pass (ECVQ): an index's bits are worth `weight` times what the allocation paid for a bit.
+  const weight = codeModel ? (rate.rdWeight ?? DEFAULT_RD_WEIGHT) : 0;
+  const ahead = weight > 0 ? (rate.rdAhead ?? Math.min(DEFAULT_RD_AHEAD_BITS, RD_AHEAD_MAX_SHARE * rate.stages * bitsPerIndex)) * first.frames : 0;
   const { frameStages, baseStages, lambda } = allocateStream(first, rate.stages, bitsPerIndex, indexBits && { indexBits, reserve: RANGE_CODER_FLUSH_BITS - ahead });
-  const rd = codeModel && rate.rdWeight && Number.isFinite(lambda) ? { lambda: rate.rdWeight * lambda, bits: indexBitRows(codeModel) } : undefined;
+  const rd = codeModel && weight > 0 && Number.isFinite(lambda) ? { lambda: weight * lambda, bits: indexBitRows(codeModel) } : undefined;
   const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages, rate: rd });
   if (codeModel) {
     // The second pass may pick other indices than the first priced, and a frame after one with fewer stages

@@ -15,7 +15,7 @@ import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
 import { plural } from "../../util/plural.js";
 import { bundledRatesHelp, checkRateFlags, meaningfulKbps, rateFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
-import { encodeStream } from "../../model/encode-stream.js";
+import { DEFAULT_RD_WEIGHT, encodeStream } from "../../model/encode-stream.js";
 import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption, parsePositiveOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
@@ -28,6 +28,7 @@ interface EncodeOpts extends ModelOpts {
   allocate: boolean;
   entropy: boolean;
   beam: number;
+  rdWeight?: number;
 }
 
 interface DecodeOpts extends ModelOpts {
@@ -48,6 +49,7 @@ function encodeOptions(cmd: Command): Command {
     .option("--no-allocate", "every frame carries the same stages (a version 1 stream): --kbps must then be a whole number of stages. By default the stages go where they remove the most error, frame by frame, within the rate")
     .option("--no-entropy", "write an allocated stream without entropy coding (version 2, for decoders older than version 3): the same quality costs more bits. By default the indices are range-coded under the model's code tables (each given the previous frame's index at its stage), where it has them, and the bits saved buy more stages")
     .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
+    .option("--rd-weight <w>", `entropy-coded streams: the RVQ search trades an index's accuracy for its bits under the code tables, a bit weighed at w times its price in the rate allocation (0 = accuracy only; default ${DEFAULT_RD_WEIGHT})`, parseFloatOption("rd-weight", 0, 100))
     .addHelpText("after", bundledRatesHelp);
 }
 
@@ -70,7 +72,7 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const rate = { ...rateFor(o, engine.info.codec.rvq), entropy: o.entropy !== false };
+  const rate = { ...rateFor(o, engine.info.codec.rvq), entropy: o.entropy !== false, ...(o.rdWeight !== undefined ? { rdWeight: o.rdWeight } : {}) };
   // Streamed: a long WAV file is read, resampled and encoded in bounded memory (allocation reads it twice).
   let audio: AudioStream | null = await openAudioStream(input);
   const length = audio.length;
