@@ -7,6 +7,7 @@
 #
 #   scripts/train-background.sh            # codec-prior16 (the shipped 16-stage codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
 #   RUNS="codec-prior16 codec-prior16p refiner-decoded" scripts/train-background.sh   # with the arm that packs short clips in (2026-12-02 fifth session)
+#   RUNS="codec-prior16p codec-prior16pa refiner-decoded" scripts/train-background.sh # the packing arm, constant and annealed (the fifth session's runs)
 #   RUNS="codec-prior16 codec-prior16u refiner-decoded" scripts/train-background.sh   # with the uniform-dropout arm (stopped at the 2026-12-02 fourth session: behind at every rate)
 #   RUNS="codec-f64" scripts/train-background.sh   # the same recipe with the CFM term (lost the equal-CPU A/B)
 #   RUNS="codec-prior refiner" scripts/train-background.sh   # the vocoder on true mels only (refiner-small)
@@ -101,6 +102,12 @@ for r in $RUNS; do
       # of the 6538 training clips, most of the corpus's speakers, which codec-prior16 never draws.
       RESUME_FROM="" start codec-prior16p 10 codec --data "$DATA/corpus" --steps 40000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx --pack-short \
         $([ -f "$DATA/runs/codec-prior16p/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
+    codec-prior16pa)
+      # codec-prior16p annealed: the same from the shipped codec, but its cosine schedule ends at step 6000
+      # (lr 1e-4 down to 5e-6). At a constant 1e-4 the validation prior loss stays level from the shipped
+      # weights (0.0733 at step 0, 0.072-0.076 to step 2900, 2026-12-02 fifth session).
+      RESUME_FROM="" start codec-prior16pa 10 codec --data "$DATA/corpus" --steps 6000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx --pack-short \
+        $([ -f "$DATA/runs/codec-prior16pa/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the
