@@ -240,7 +240,7 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
       const { openEngine } = await import(${JSON.stringify(new URL("../dist/src/model/open.js", import.meta.url).href)});
       const e = await openEngine(${JSON.stringify(model)}, "onnx", { verbose: ${verbose} });
       const S = e.info.codec.rvq.stages;
-      try { await e.prior(new Int32Array(S * 320).fill(999), new Float32Array(S * 320).fill(1), 320); } catch (err) { console.log("refused"); }`;
+      try { await e.prior(new Int32Array(S * 320).fill(999), new Float32Array(S * 320).fill(1), 320, new Float32Array(320).fill(1)); } catch (err) { console.log("refused"); }`;
     const run = (verbose: boolean) => spawnSync(process.execPath, ["--input-type=module", "-e", script(verbose)], { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)), env: { ...process.env, FLOWMAC_CACHE: join(dir, "cache") } });
     const quiet = run(false);
     expect(quiet.stdout.trim()).toBe("refused");

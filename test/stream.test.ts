@@ -74,7 +74,7 @@ describe("streamed input", () => {
     const seen: Float32Array[] = [];
     const engine = await OnnxEngine.create(ort as any, exportModelOnnx(m));
     const spy = Object.create(engine);
-    spy.encode = (mel: Float32Array, frames: number) => (seen.push(mel.slice()), engine.encode(mel, frames));
+    spy.encode = (mel: Float32Array, frames: number, search: undefined, valid: Float32Array) => (seen.push(mel.slice()), engine.encode(mel, frames, search, valid));
     async function* pieces() {
       for (let s = 0; s < x.length; s += 7777) yield x.subarray(s, Math.min(x.length, s + 7777));
     }

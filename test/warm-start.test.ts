@@ -86,12 +86,13 @@ describe("warm start from a linear codec (tiny-lin)", () => {
     const mel = normalizeMel(clipMel(val[0]), stats).data;
     const T = val[0].frames;
     const S = C.rvq.stages;
-    const { codes } = await engine.encode(mel, T, { beam: 1 }); // [S, T]; the linear codec searches greedily
+    const all = new Float32Array(T).fill(1);
+    const { codes } = await engine.encode(mel, T, { beam: 1 }, all); // [S, T]; the linear codec searches greedily
     const want = encodeLinear(linear, mel, T, S); // [T, S]
     const got = new Uint16Array(T * S);
     for (let s = 0; s < S; s++) for (let t = 0; t < T; t++) got[t * S + s] = codes[s * T + t];
     expect(Array.from(got)).toEqual(Array.from(want));
-    const mu = await engine.prior(codes, new Float32Array(S * T).fill(1), T);
+    const mu = await engine.prior(codes, new Float32Array(S * T).fill(1), T, all);
     const ref = decodeLinear(linear, want, T, S);
     const err = maxAbsDiff(mu, ref);
     expect(err).toBeLessThan(1e-5); // float32 sums vs the reference's float64: measured 3e-7
@@ -99,14 +100,14 @@ describe("warm start from a linear codec (tiny-lin)", () => {
     const prefixDecode = (n: number) => decodeLinear(linear, Uint16Array.from({ length: T * n }, (_, i) => want[Math.floor(i / n) * S + (i % n)]), T, n);
     const half = S / 2;
     const mask = Float32Array.from({ length: S * T }, (_, i) => (Math.floor(i / T) < half ? 1 : 0));
-    expect(maxAbsDiff(await engine.prior(codes, mask, T), prefixDecode(half))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await engine.prior(codes, mask, T, all), prefixDecode(half))).toBeLessThan(1e-4);
     // A stage count per frame (rate allocation): frame t decodes as the prefix of its own count.
     const count = (t: number) => 1 + (t % S);
     const perFrame = Float32Array.from({ length: S * T }, (_, i) => (Math.floor(i / T) < count(i % T) ? 1 : 0));
     const byCount = Array.from({ length: S }, (_, n) => prefixDecode(n + 1));
     const nM = C.nMels;
     const ref2 = Float32Array.from({ length: T * nM }, (_, i) => byCount[count(Math.floor(i / nM)) - 1][i]);
-    expect(maxAbsDiff(await engine.prior(codes, perFrame, T), ref2)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await engine.prior(codes, perFrame, T, all), ref2)).toBeLessThan(1e-4);
     engine.dispose();
   });
 

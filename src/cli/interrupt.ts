@@ -48,8 +48,8 @@ export function interruptible(engine: InferenceEngine): InferenceEngine {
   return {
     name: engine.name,
     info: engine.info,
-    encode: async (melNorm, frames, search) => (await nextTurn(), engine.encode(melNorm, frames, search)),
-    prior: async (codes, mask, frames) => (await nextTurn(), engine.prior(codes, mask, frames)),
+    encode: async (melNorm, frames, search, valid) => (await nextTurn(), engine.encode(melNorm, frames, search, valid)),
+    prior: async (codes, mask, frames, valid) => (await nextTurn(), engine.prior(codes, mask, frames, valid)),
     vectorField: async (x, mu, tEmb, batch, frames) => (await nextTurn(), engine.vectorField(x, mu, tEmb, batch, frames)),
     vocode: async (mel, frames) => (await nextTurn(), engine.vocode(mel, frames)),
     dispose: () => engine.dispose(),

@@ -11,7 +11,7 @@ import type { CodecConfig } from "./config.js";
 import { mm } from "../nn/layers.js";
 import { initRvq, quantize, type RvqBuffers } from "./rvq.js";
 import { initLinearPath, linearProject, linearReconstruct, type LinearPathParams } from "./linear-path.js";
-import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
+import { initTransformerStack, keyBiasOf, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
 export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams; linearPath?: LinearPathParams };
 export type CodecBuffers = RvqBuffers;
@@ -40,15 +40,15 @@ function zeroOutProj(p: TransformerStackParams): void {
 }
 
 /** Latent of the encoder: the stack's output, plus the linear projection where the config has it. */
-export function encoderLatent(p: CodecParams, c: CodecConfig, mel: JArray): JArray {
-  if (!p.linearPath) return transformerStack(p.encoder, c.encoder, mel);
-  return transformerStack(p.encoder, c.encoder, mel.ref).add(linearProject(p.linearPath, mel));
+export function encoderLatent(p: CodecParams, c: CodecConfig, mel: JArray, keyBias?: JArray): JArray {
+  if (!p.linearPath) return transformerStack(p.encoder, c.encoder, mel, null, keyBias);
+  return transformerStack(p.encoder, c.encoder, mel.ref, null, keyBias).add(linearProject(p.linearPath, mel));
 }
 
 /** The prior mel of a quantised latent: the stack's output, plus the linear reconstruction where the config has it. */
-export function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray): JArray {
-  if (!p.linearPath) return transformerStack(p.decoder, c.decoder, zq);
-  return transformerStack(p.decoder, c.decoder, zq.ref).add(linearReconstruct(p.linearPath, zq));
+export function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray, keyBias?: JArray): JArray {
+  if (!p.linearPath) return transformerStack(p.decoder, c.decoder, zq, null, keyBias);
+  return transformerStack(p.decoder, c.decoder, zq.ref, null, keyBias).add(linearReconstruct(p.linearPath, zq));
 }
 
 /** Host-sampled randomness of one training batch (so that a step is a pure function of its inputs). */
@@ -144,9 +144,11 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
  * RVQ search that turns them into codes runs on the host (rvq-search.ts): a
  * beam search is data-dependent, while this product is one matrix multiply.
  */
-export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray): JArray {
+export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray, valid?: JArray): JArray {
   const T = mel.shape[1];
-  const z = encoderLatent(p, c, mel).reshape([T, c.rvq.dim]);
+  const keyBias = valid && keyBiasOf(valid);
+  const z = encoderLatent(p, c, mel, keyBias).reshape([T, c.rvq.dim]);
+  keyBias?.dispose();
   return mm(z, np.concatenate(b.codebooks, 0).transpose());
 }
 
@@ -156,7 +158,7 @@ export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, me
  * fixed-shape graph serve every bit rate, and a stream whose frames carry
  * different numbers of stages (rate allocation, bitstream.md).
  */
-export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, codes: JArray, mask: JArray): JArray {
+export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, codes: JArray, mask: JArray, valid?: JArray): JArray {
   const T = codes.shape[1];
   let zq: JArray | null = null;
   b.codebooks.forEach((cb, s) => {
@@ -165,6 +167,9 @@ export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, 
   });
   codes.dispose();
   mask.dispose();
-  return decoderPrior(p, c, zq!.reshape([1, T, c.rvq.dim]));
+  const keyBias = valid && keyBiasOf(valid);
+  const mu = decoderPrior(p, c, zq!.reshape([1, T, c.rvq.dim]), keyBias);
+  keyBias?.dispose();
+  return mu;
 }
 

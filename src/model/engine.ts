@@ -33,9 +33,13 @@ export interface InferenceEngine {
    * Normalised mel [T, nMels] -> codes [stages, T] by the RVQ search (rvq-search.ts; default: all
    * stages, beam DEFAULT_BEAM), with the latent's squared error after each stage, less |z|^2 [T, stages].
    */
-  encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<EncodedBlock>;
-  /** Codes [S, T] (all S stages; unused ones masked) and stage mask [S, T] -> prior mel mu [T, nMels] (normalised). */
-  prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array>;
+  encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock>;
+  /**
+   * Codes [S, T] (all S stages; unused ones masked) and stage mask [S, T] -> prior mel mu [T, nMels] (normalised).
+   * `valid` [T], here and in encode: 1 for frames of the signal, 0 for a block's padding beyond its ends,
+   * which no frame of the signal then attends to (as in training, where attention ends at a crop's edges).
+   */
+  prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
   vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;
   /** Log-mel (not normalised) [T, nMels] -> audio [T * 512]. */

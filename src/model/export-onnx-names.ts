@@ -9,7 +9,7 @@ export type GraphName = (typeof ONNX_GRAPHS)[number];
  * pipeline changes what the graphs compute or expect (block size, inputs), so
  * that cached or user-exported bundles from older versions are not used.
  */
-export const ONNX_FORMAT = 7;
+export const ONNX_FORMAT = 8;
 
 /** The bundle file holding the RVQ codebooks [S, K, dim] as little-endian float32 (the host-side RVQ search needs them). */
 export const CODEBOOKS_FILE = "codebooks.f32";

@@ -35,8 +35,8 @@ function exportGraphs(m: LoadedModel): OnnxBundle {
   const cfm = (B: number) =>
     exportOnnx(`cfm${B}`, (p: any, x: any, mu: any, t: any) => cfmVectorField(p, c.cfm, x, mu, t), [w(m.codec.cfm), input("x", zeros([B, BLOCK, n])), input("mu", zeros([B, BLOCK, n])), input("t_emb", zeros([B, c.cfm.channels[0]]))], ["v"]);
   const graphs: Record<GraphName, Uint8Array> = {
-    encoder: exportOnnx("encoder", (p: any, b: any, mel: any) => encodeScores(p, b, c, mel), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("mel", zeros([1, BLOCK, n]))], ["scores"]),
-    prior: exportOnnx("prior", (p: any, b: any, codes: any, mask: any) => priorFromCodes(p, b, c, codes, mask), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("codes", np.zeros([S, BLOCK], { dtype: np.int32 })), input("mask", zeros([S, BLOCK]))], ["mu"]),
+    encoder: exportOnnx("encoder", (p: any, b: any, mel: any, valid: any) => encodeScores(p, b, c, mel, valid), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("mel", zeros([1, BLOCK, n])), input("valid", zeros([BLOCK]))], ["scores"]),
+    prior: exportOnnx("prior", (p: any, b: any, codes: any, mask: any, valid: any) => priorFromCodes(p, b, c, codes, mask, valid), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("codes", np.zeros([S, BLOCK], { dtype: np.int32 })), input("mask", zeros([S, BLOCK])), input("valid", zeros([BLOCK]))], ["mu"]),
     cfm1: cfm(1),
     cfm2: cfm(2),
     vocoder: exportVocoder(m),

@@ -11,8 +11,8 @@ import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
 
 export class JaxEngine implements InferenceEngine {
   readonly name = "jax";
-  private encodeFn: (p: any, b: any, mel: JArray) => JArray;
-  private priorFn: (p: any, b: any, codes: JArray, mask: JArray) => JArray;
+  private encodeFn: (p: any, b: any, mel: JArray, valid: JArray) => JArray;
+  private priorFn: (p: any, b: any, codes: JArray, mask: JArray, valid: JArray) => JArray;
   private fieldFn: (p: any, x: JArray, mu: JArray, t: JArray) => JArray;
   /** The vocoder: audio from the mel, or (a refiner) log-magnitude from the mel and its log NNLS prior. */
   private vocodeFn: ((p: any, mel: JArray) => JArray) | null = null;
@@ -27,24 +27,24 @@ export class JaxEngine implements InferenceEngine {
     private generator: AnyVocoderParams,
   ) {
     const c = info.codec;
-    this.encodeFn = jit((p: any, b: any, mel: JArray) => encodeScores(p, b, c, mel));
+    this.encodeFn = jit((p: any, b: any, mel: JArray, valid: JArray) => encodeScores(p, b, c, mel, valid));
     this.rvq = new RvqSearch(hostCodebooks(buffers), c.rvq.stages, c.rvq.codebookSize, c.rvq.dim);
-    this.priorFn = jit((p: any, b: any, codes: JArray, mask: JArray) => priorFromCodes(p, b, c, codes, mask));
+    this.priorFn = jit((p: any, b: any, codes: JArray, mask: JArray, valid: JArray) => priorFromCodes(p, b, c, codes, mask, valid));
     this.fieldFn = jit((p: any, x: JArray, mu: JArray, t: JArray) => cfmVectorField(p, c.cfm, x, mu, t));
     const v = info.vocoder;
     if (isRefinerConfig(v)) this.refineFn = jit((p: any, mel: JArray, logPrior: JArray) => refineMagnitude(p as RefinerParams, v.generator, mel, logPrior));
     else this.vocodeFn = jit((p: any, mel: JArray) => generate(p, v, mel));
   }
 
-  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<EncodedBlock> {
-    const out = this.encodeFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(melNorm).reshape([1, frames, this.info.codec.nMels]));
+  async encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock> {
+    const out = this.encodeFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(melNorm).reshape([1, frames, this.info.codec.nMels]), np.array(valid));
     const { codes, prefixError } = this.rvq.search(out.dataSync() as Float32Array, frames, search);
     return { codes, prefixError };
   }
 
-  async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {
+  async prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array> {
     const S = this.info.codec.rvq.stages;
-    const out = this.priorFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(codes, { dtype: np.int32 }).reshape([S, frames]), np.array(mask).reshape([S, frames]));
+    const out = this.priorFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(codes, { dtype: np.int32 }).reshape([S, frames]), np.array(mask).reshape([S, frames]), np.array(valid));
     return Float32Array.from(out.dataSync() as Float32Array);
   }
 

@@ -2,14 +2,16 @@
  * The encoder's latent and the residual its RVQ stages leave, for a whole
  * normalised mel: what new RVQ stages would code. Computed block by block
  * exactly as encoding runs (pipeline.ts: BLOCK-frame blocks, MARGIN frames of
- * context, silence outside the signal, cores kept), because the encoder's
- * attention sees its block and a latent depends on the context it was given.
+ * context, silence outside the signal and masked out of attention, cores kept),
+ * because the encoder's attention sees its block and a latent depends on the
+ * context it was given.
  */
 import { denormalizeMel, normalizeMel, type MelStats } from "../audio/stats.js";
 import { jit, np, tree, type JArray } from "../nn/runtime.js";
 import { decoderPrior, encoderLatent, type CodecBuffers, type CodecParams } from "./codec.js";
 import type { CodecConfig } from "./config.js";
-import { BLOCK, blockStarts, CORE, MARGIN } from "./pipeline.js";
+import { BLOCK, blockStarts, CORE, MARGIN, validFrames } from "./pipeline.js";
+import { keyBiasOf } from "./transformer-stack.js";
 import { nearestCode } from "./rvq.js";
 
 export interface Latents {
@@ -20,7 +22,7 @@ export interface Latents {
 }
 
 export class LatentProbe {
-  private fn: (p: CodecParams, b: CodecBuffers, mel: JArray) => JArray;
+  private fn: (p: CodecParams, b: CodecBuffers, mel: JArray, valid: JArray) => JArray;
 
   constructor(
     private codec: CodecParams,
@@ -30,8 +32,10 @@ export class LatentProbe {
   ) {
     const c = config;
     // [BLOCK, 2 dim]: z, then its residual; the stage search is encodeCodes's (nearestCode), so codes agree.
-    this.fn = jit((p: CodecParams, b: CodecBuffers, mel: JArray) => {
-      const z = encoderLatent(p, c, mel).reshape([BLOCK, c.rvq.dim]);
+    this.fn = jit((p: CodecParams, b: CodecBuffers, mel: JArray, valid: JArray) => {
+      const keyBias = keyBiasOf(valid);
+      const z = encoderLatent(p, c, mel, keyBias).reshape([BLOCK, c.rvq.dim]);
+      keyBias.dispose();
       let r = z.ref;
       for (const cb of b.codebooks) {
         const idx = nearestCode(r.ref, cb.ref);
@@ -55,7 +59,7 @@ export class LatentProbe {
         const t = start - MARGIN + i;
         block.set(t >= 0 && t < frames ? norm.subarray(t * n, (t + 1) * n) : silence, i * n);
       }
-      const out = this.fn(tree.ref(this.codec), tree.ref(this.buffers), np.array(block).reshape([1, BLOCK, n]));
+      const out = this.fn(tree.ref(this.codec), tree.ref(this.buffers), np.array(block).reshape([1, BLOCK, n]), np.array(validFrames(start, frames)));
       const host = out.dataSync() as Float32Array;
       for (let i = 0; i < CORE && start + i < frames; i++) {
         const row = (MARGIN + i) * 2 * D;
@@ -70,18 +74,23 @@ export class LatentProbe {
 /**
  * The prior mel (denormalised) [frames, nMels] a codec's decoder makes from
  * latents zq [frames, dim], block by block as decoding runs (edge frames repeat,
- * as decoding does with codes; cores kept, no cross-fade): for measuring what a
+ * as decoding does with codes, masked out of attention; cores kept, no cross-fade): for measuring what a
  * quantiser of the latent costs in the mel (scripts/prior-by-stages.ts).
  */
 export class PriorProbe {
-  private fn: (p: CodecParams, zq: JArray) => JArray;
+  private fn: (p: CodecParams, zq: JArray, valid: JArray) => JArray;
 
   constructor(
     private codec: CodecParams,
     private config: CodecConfig,
     private stats: MelStats,
   ) {
-    this.fn = jit((p: CodecParams, zq: JArray) => decoderPrior(p, config, zq)) as never;
+    this.fn = jit((p: CodecParams, zq: JArray, valid: JArray) => {
+      const keyBias = keyBiasOf(valid);
+      const mu = decoderPrior(p, config, zq, keyBias);
+      keyBias.dispose();
+      return mu;
+    }) as never;
   }
 
   prior(zq: Float32Array, frames: number): Float32Array {
@@ -94,7 +103,7 @@ export class PriorProbe {
         const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
         z.set(zq.subarray(t * D, (t + 1) * D), i * D);
       }
-      const mu = this.fn(tree.ref(this.codec), np.array(z).reshape([1, BLOCK, D])).dataSync() as Float32Array;
+      const mu = this.fn(tree.ref(this.codec), np.array(z).reshape([1, BLOCK, D]), np.array(validFrames(start, frames))).dataSync() as Float32Array;
       for (let i = 0; i < CORE && start + i < frames; i++) out.set(mu.subarray((MARGIN + i) * n, (MARGIN + i + 1) * n), (start + i) * n);
     }
     return denormalizeMel({ frames, bands: n, data: out }, this.stats).data;

@@ -94,15 +94,15 @@ export class OnnxEngine implements InferenceEngine {
     return new this.ort.Tensor("float32", data, dims);
   }
 
-  async encode(melNorm: Float32Array, frames: number, search?: SearchOptions): Promise<EncodedBlock> {
-    const out = await this.sessions.encoder.run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]) });
+  async encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock> {
+    const out = await this.sessions.encoder.run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
     const { codes, prefixError } = this.rvq.search(out.scores.data as Float32Array, frames, search);
     return { codes, prefixError };
   }
 
-  async prior(codes: Int32Array, mask: Float32Array, frames: number): Promise<Float32Array> {
+  async prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array> {
     const S = this.info.codec.rvq.stages;
-    const out = await this.sessions.prior.run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S, frames]) });
+    const out = await this.sessions.prior.run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S, frames]), valid: this.f32(valid, [frames]) });
     return out.mu.data as Float32Array;
   }
 

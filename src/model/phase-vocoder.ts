@@ -115,8 +115,8 @@ export async function withVocoder(engine: InferenceEngine, choice: VocoderChoice
   return {
     name: engine.name,
     info: engine.info,
-    encode: (m, f, s) => engine.encode(m, f, s),
-    prior: (c, m, f) => engine.prior(c, m, f),
+    encode: (m, f, s, v) => engine.encode(m, f, s, v),
+    prior: (c, m, f, v) => engine.prior(c, m, f, v),
     vectorField: (x, mu, t, b, f) => engine.vectorField(x, mu, t, b, f),
     vocode: async (mel, frames) => v.vocode(mel, frames),
     dispose: () => engine.dispose(),

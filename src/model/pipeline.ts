@@ -20,6 +20,21 @@ export const MARGIN = 32;
 export const BLOCK = 320;
 export const CORE = BLOCK - 2 * MARGIN;
 
+/**
+ * Which frames of the block whose core starts at `start` are frames of the signal [BLOCK]
+ * (1) and which pad it beyond its ends (0): the encoder and the prior decoder attend to the
+ * signal's frames only, as training crops do, so a clip shorter than a block is coded as
+ * itself and not as itself in a long silence (docs/results.md, 2026-12-02 fifth session).
+ */
+export function validFrames(start: number, frames: number): Float32Array {
+  const v = new Float32Array(BLOCK);
+  for (let i = 0; i < BLOCK; i++) {
+    const t = start - MARGIN + i;
+    v[i] = t >= 0 && t < frames ? 1 : 0;
+  }
+  return v;
+}
+
 export interface DecodeOptions {
   /** Euler steps (default 0: the prior mel mu itself, no noise, no CFM evaluation; the paper uses 32). */
   steps: number;
@@ -131,7 +146,7 @@ export async function encodeChunks(
     // A rate-allocated second pass searches each frame for its own count (frames outside the signal: all stages).
     const counts = search.frameStages;
     const frameStages = counts && Uint8Array.from({ length: BLOCK }, (_, i) => counts[start - MARGIN + i] ?? S);
-    const block = await engine.encode(norm, BLOCK, { ...search, stages: S, frameStages });
+    const block = await engine.encode(norm, BLOCK, { ...search, stages: S, frameStages }, validFrames(start, frames));
     for (let i = 0; i < CORE && start + i < frames; i++) {
       for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block.codes[s * BLOCK + MARGIN + i];
       prefixError.set(block.prefixError.subarray((MARGIN + i) * S, (MARGIN + i + 1) * S), (start + i) * S);
@@ -285,7 +300,7 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
         mask[s * BLOCK + i] = s < used ? 1 : 0;
       }
     }
-    const mu = await engine.prior(bc, mask, BLOCK);
+    const mu = await engine.prior(bc, mask, BLOCK, validFrames(start, frames));
     const x = o.steps === 0 ? mu : await flowFromPrior(engine, mu, start, o);
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;

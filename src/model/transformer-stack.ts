@@ -20,8 +20,17 @@ export function initTransformerStack(rng: Rng, c: TransformerStackConfig, inDim:
   };
 }
 
-/** [B, T, inDim] -> [B, T, outDim]. `key` enables dropout (training); it is consumed. */
-export function transformerStack(p: TransformerStackParams, c: TransformerStackConfig, x: JArray, key: JArray | null = null): JArray {
+/** keyBias for transformerStack from a validity mask [T] (1: a frame of the signal, 0: padding). */
+export function keyBiasOf(valid: JArray): JArray {
+  return valid.sub(1).mul(1e9);
+}
+
+/**
+ * [B, T, inDim] -> [B, T, outDim]. `key` enables dropout (training); it is consumed.
+ * `keyBias` [T] (borrowed): 0 for frames of the signal, -1e9 for padding (keyBiasOf), which then
+ * changes no frame of the signal (every other layer works frame by frame).
+ */
+export function transformerStack(p: TransformerStackParams, c: TransformerStackConfig, x: JArray, key: JArray | null = null, keyBias?: JArray): JArray {
   const T = x.shape[1];
   const rope = ropeTables(T, c.dim / c.heads);
   const { mask, band } = localAttention(T, c.window);
@@ -30,7 +39,7 @@ export function transformerStack(p: TransformerStackParams, c: TransformerStackC
   let h = linear(p.inProj, x);
   p.blocks.forEach((b, i) => {
     h = transformerBlock(b, h, {
-      heads: c.heads, norm: "post", rope, mask, band, dropout: c.dropout,
+      heads: c.heads, norm: "post", rope, mask, band, keyBias, dropout: c.dropout,
       key: keys ? keys.ref.slice(i) : null,
     });
   });

@@ -354,6 +354,12 @@ export interface AttentionOptions {
   band?: AttentionBand;
   /** Rotary position embedding tables, each [T, headDim/2]. */
   rope?: { cos: JArray; sin: JArray };
+  /**
+   * Additive bias per key frame [T] (0, or a large negative number for frames
+   * outside the signal): a sequence padded to a fixed length then attends as
+   * the unpadded one does, for the frames inside it. Borrowed, not consumed.
+   */
+  keyBias?: JArray;
 }
 
 /** Multi-head self-attention on [B, T, D]: softmax(q k^T / sqrt(d_head)) v per head. */
@@ -370,10 +376,11 @@ export function selfAttention(p: AttentionParams, x: JArray, o: AttentionOptions
     k = applyRope(k, o.rope.cos.ref, o.rope.sin.ref);
   }
   let ctx: JArray;
-  if (o.band) ctx = bandedAttention(q, k, v, o.band);
+  if (o.band) ctx = bandedAttention(q, k, v, o.band, o.keyBias);
   else {
     let scores = mm(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(dh));
     if (o.mask) scores = scores.add(o.mask.ref);
+    if (o.keyBias) scores = scores.add(o.keyBias.ref.reshape([1, 1, 1, T]));
     ctx = mm(jnn.softmax(scores, -1), v);
   }
   return linear(p.o, ctx.transpose([0, 2, 1, 3]).reshape([B, T, D]));
@@ -400,8 +407,8 @@ export function localAttention(T: number, window: number): { mask?: JArray; band
 
 const bandBiasCache = new Map<string, Float32Array>();
 
-/** q, k, v [B, H, T, dh] -> [B, H, T, dh], attention within the band. */
-function bandedAttention(q: JArray, k: JArray, v: JArray, band: AttentionBand): JArray {
+/** q, k, v [B, H, T, dh] -> [B, H, T, dh], attention within the band; `keyBias` [T] (borrowed) as in AttentionOptions. */
+function bandedAttention(q: JArray, k: JArray, v: JArray, band: AttentionBand, keyBias?: JArray): JArray {
   const [B, H, T, dh] = q.shape;
   const { window: w, chunk: C } = band;
   const n = T / C;
@@ -427,9 +434,16 @@ function bandedAttention(q: JArray, k: JArray, v: JArray, band: AttentionBand): 
         }
     bandBiasCache.set(key, bias);
   }
-  const scores = mm(q.reshape([B, H, n, C, dh]), windows(k).transpose([0, 1, 2, 4, 3]))
+  let scores = mm(q.reshape([B, H, n, C, dh]), windows(k).transpose([0, 1, 2, 4, 3]))
     .mul(1 / Math.sqrt(dh))
     .add(np.array(bias).reshape([n, C, keys]));
+  if (keyBias) {
+    // The keys' biases cut into the same windows as the keys (the padding beyond the ends is masked by `bias`).
+    const kb = np.pad(keyBias.ref.reshape([T]), [[w, w]]).reshape([n + spans - 1, C]);
+    const parts = Array.from({ length: spans }, (_, s) => kb.ref.slice([s, s + n]));
+    kb.dispose();
+    scores = scores.add(np.concatenate(parts, 1).reshape([1, 1, n, 1, keys]));
+  }
   return mm(jnn.softmax(scores, -1), windows(v)).reshape([B, H, T, dh]);
 }
 

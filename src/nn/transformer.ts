@@ -24,6 +24,8 @@ export interface TransformerOptions {
   mask?: JArray;
   band?: AttentionBand;
   rope?: { cos: JArray; sin: JArray };
+  /** Per key frame [T]: see AttentionOptions.keyBias. */
+  keyBias?: JArray;
   dropout?: number;
   /** PRNG key for dropout; absent in evaluation. Consumed. */
   key?: JArray | null;
@@ -53,7 +55,7 @@ export function transformerBlock(p: TransformerBlockParams, x: JArray, o: Transf
     k1 = keys.ref.slice(0);
     k2 = keys.slice(1);
   }
-  const attn = (y: JArray) => dropout(selfAttention(p.attn, y, { heads: o.heads, mask: o.mask, band: o.band, rope: o.rope }), rate, k1);
+  const attn = (y: JArray) => dropout(selfAttention(p.attn, y, { heads: o.heads, mask: o.mask, band: o.band, rope: o.rope, keyBias: o.keyBias }), rate, k1);
   const ff = (y: JArray) => dropout(feedForward(p.ff, y, o.act ?? gelu), rate, k2);
   if (o.norm === "post") {
     const h = layerNorm(p.ln1, x.ref.add(attn(x)));
