@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior16 (the shipped 16-stage codec, prior-first) + refiner-decoded (the vocoder, fine-tuned on decoded mels)
+#   scripts/train-background.sh            # codec-prior16pa (annealed to step 6000, then it ends) + codec-prior16p (constant lr), both with short clips packed in, + refiner-decoded (the vocoder, fine-tuned on decoded mels)
+#   RUNS="codec-prior16 refiner-decoded" scripts/train-background.sh   # the codec without packing (the default until the 2026-12-02 fifth session)
 #   RUNS="codec-prior16 codec-prior16p refiner-decoded" scripts/train-background.sh   # with the arm that packs short clips in (2026-12-02 fifth session)
 #   RUNS="codec-prior16p codec-prior16pa refiner-decoded" scripts/train-background.sh # the packing arm, constant and annealed (the fifth session's runs)
 #   RUNS="codec-prior16 codec-prior16u refiner-decoded" scripts/train-background.sh   # with the uniform-dropout arm (stopped at the 2026-12-02 fourth session: behind at every rate)
@@ -22,7 +23,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16 refiner-decoded}"
+RUNS="${RUNS:-codec-prior16pa codec-prior16p refiner-decoded}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
