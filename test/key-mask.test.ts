@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { initJax, np } from "../src/nn/runtime.js";
 import { Rng } from "../src/nn/rng.js";
-import { initTransformerStack, keyBiasOf, transformerStack } from "../src/model/transformer-stack.js";
+import { initTransformerStack, transformerStack } from "../src/model/transformer-stack.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
@@ -25,9 +25,9 @@ describe("padding masked out of attention (keyBias, the engines' `valid` input)"
     const [a, b] = [10, 50];
     const x = Float32Array.from({ length: T * 6 }, () => rng.normal());
     const valid = Float32Array.from({ length: T }, (_, t) => (t >= a && t < b ? 1 : 0));
-    const bias = keyBiasOf(np.array(valid));
-    const padded = transformerStack(p, c, np.array(x).reshape([1, T, 6]), null, bias).dataSync() as Float32Array;
-    bias.dispose();
+    const v = np.array(valid);
+    const padded = transformerStack(p, c, np.array(x).reshape([1, T, 6]), null, v).dataSync() as Float32Array;
+    v.dispose();
     // The signal alone: 40 frames (masked attention: too short to band).
     const alone = transformerStack(p, c, np.array(x.slice(a * 6, b * 6)).reshape([1, b - a, 6])).dataSync() as Float32Array;
     expect(maxAbsDiff(padded.subarray(a * 5, b * 5), alone)).toBeLessThan(1e-4); // RoPE is relative: a shift changes only rounding

@@ -11,7 +11,7 @@ import type { CodecConfig } from "./config.js";
 import { mm } from "../nn/layers.js";
 import { initRvq, quantize, type RvqBuffers } from "./rvq.js";
 import { initLinearPath, linearProject, linearReconstruct, type LinearPathParams } from "./linear-path.js";
-import { initTransformerStack, keyBiasOf, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
+import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
 export type CodecParams = { encoder: TransformerStackParams; decoder: TransformerStackParams; cfm: CfmParams; linearPath?: LinearPathParams };
 export type CodecBuffers = RvqBuffers;
@@ -40,15 +40,15 @@ function zeroOutProj(p: TransformerStackParams): void {
 }
 
 /** Latent of the encoder: the stack's output, plus the linear projection where the config has it. */
-export function encoderLatent(p: CodecParams, c: CodecConfig, mel: JArray, keyBias?: JArray): JArray {
-  if (!p.linearPath) return transformerStack(p.encoder, c.encoder, mel, null, keyBias);
-  return transformerStack(p.encoder, c.encoder, mel.ref, null, keyBias).add(linearProject(p.linearPath, mel));
+export function encoderLatent(p: CodecParams, c: CodecConfig, mel: JArray, valid?: JArray): JArray {
+  if (!p.linearPath) return transformerStack(p.encoder, c.encoder, mel, null, valid);
+  return transformerStack(p.encoder, c.encoder, mel.ref, null, valid).add(linearProject(p.linearPath, mel));
 }
 
 /** The prior mel of a quantised latent: the stack's output, plus the linear reconstruction where the config has it. */
-export function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray, keyBias?: JArray): JArray {
-  if (!p.linearPath) return transformerStack(p.decoder, c.decoder, zq, null, keyBias);
-  return transformerStack(p.decoder, c.decoder, zq.ref, null, keyBias).add(linearReconstruct(p.linearPath, zq));
+export function decoderPrior(p: CodecParams, c: CodecConfig, zq: JArray, valid?: JArray): JArray {
+  if (!p.linearPath) return transformerStack(p.decoder, c.decoder, zq, null, valid);
+  return transformerStack(p.decoder, c.decoder, zq.ref, null, valid).add(linearReconstruct(p.linearPath, zq));
 }
 
 /** Host-sampled randomness of one training batch (so that a step is a pure function of its inputs). */
@@ -146,9 +146,8 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
  */
 export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray, valid?: JArray): JArray {
   const T = mel.shape[1];
-  const keyBias = valid && keyBiasOf(valid);
-  const z = encoderLatent(p, c, mel, keyBias).reshape([T, c.rvq.dim]);
-  keyBias?.dispose();
+  const z = encoderLatent(p, c, mel, valid).reshape([T, c.rvq.dim]);
+  valid?.dispose();
   return mm(z, np.concatenate(b.codebooks, 0).transpose());
 }
 
@@ -167,9 +166,8 @@ export function priorFromCodes(p: CodecParams, b: CodecBuffers, c: CodecConfig, 
   });
   codes.dispose();
   mask.dispose();
-  const keyBias = valid && keyBiasOf(valid);
-  const mu = decoderPrior(p, c, zq!.reshape([1, T, c.rvq.dim]), keyBias);
-  keyBias?.dispose();
+  const mu = decoderPrior(p, c, zq!.reshape([1, T, c.rvq.dim]), valid);
+  valid?.dispose();
   return mu;
 }
 

@@ -11,7 +11,6 @@ import { jit, np, tree, type JArray } from "../nn/runtime.js";
 import { decoderPrior, encoderLatent, type CodecBuffers, type CodecParams } from "./codec.js";
 import type { CodecConfig } from "./config.js";
 import { BLOCK, blockStarts, CORE, MARGIN, validFrames } from "./pipeline.js";
-import { keyBiasOf } from "./transformer-stack.js";
 import { nearestCode } from "./rvq.js";
 
 export interface Latents {
@@ -33,9 +32,8 @@ export class LatentProbe {
     const c = config;
     // [BLOCK, 2 dim]: z, then its residual; the stage search is encodeCodes's (nearestCode), so codes agree.
     this.fn = jit((p: CodecParams, b: CodecBuffers, mel: JArray, valid: JArray) => {
-      const keyBias = keyBiasOf(valid);
-      const z = encoderLatent(p, c, mel, keyBias).reshape([BLOCK, c.rvq.dim]);
-      keyBias.dispose();
+      const z = encoderLatent(p, c, mel, valid.ref).reshape([BLOCK, c.rvq.dim]);
+      valid.dispose();
       let r = z.ref;
       for (const cb of b.codebooks) {
         const idx = nearestCode(r.ref, cb.ref);
@@ -86,9 +84,8 @@ export class PriorProbe {
     private stats: MelStats,
   ) {
     this.fn = jit((p: CodecParams, zq: JArray, valid: JArray) => {
-      const keyBias = keyBiasOf(valid);
-      const mu = decoderPrior(p, config, zq, keyBias);
-      keyBias.dispose();
+      const mu = decoderPrior(p, config, zq, valid.ref);
+      valid.dispose();
       return mu;
     }) as never;
   }

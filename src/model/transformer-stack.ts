@@ -20,20 +20,16 @@ export function initTransformerStack(rng: Rng, c: TransformerStackConfig, inDim:
   };
 }
 
-/** keyBias for transformerStack from a validity mask [T] (1: a frame of the signal, 0: padding). */
-export function keyBiasOf(valid: JArray): JArray {
-  return valid.sub(1).mul(1e9);
-}
-
 /**
  * [B, T, inDim] -> [B, T, outDim]. `key` enables dropout (training); it is consumed.
- * `keyBias` [T] (borrowed): 0 for frames of the signal, -1e9 for padding (keyBiasOf), which then
- * changes no frame of the signal (every other layer works frame by frame).
+ * `valid` [T] (borrowed): 1 for frames of the signal, 0 for padding, which gets a -1e9 bias as an
+ * attention key and then changes no frame of the signal (every other layer works frame by frame).
  */
-export function transformerStack(p: TransformerStackParams, c: TransformerStackConfig, x: JArray, key: JArray | null = null, keyBias?: JArray): JArray {
+export function transformerStack(p: TransformerStackParams, c: TransformerStackConfig, x: JArray, key: JArray | null = null, valid?: JArray): JArray {
   const T = x.shape[1];
   const rope = ropeTables(T, c.dim / c.heads);
   const { mask, band } = localAttention(T, c.window);
+  const keyBias = valid?.ref.sub(1).mul(1e9);
   const keys = key && c.dropout > 0 ? random.split(key, p.blocks.length) : null;
   if (key && !keys) key.dispose();
   let h = linear(p.inProj, x);
@@ -47,5 +43,6 @@ export function transformerStack(p: TransformerStackParams, c: TransformerStackC
   rope.cos.dispose();
   rope.sin.dispose();
   mask?.dispose();
+  keyBias?.dispose();
   return linear(p.outProj, h);
 }
