@@ -9,6 +9,7 @@
  * frequencies, so every platform decodes the same. Stored in the codec
  * weights (metadata "code_model" and tensor "code_model.tables"), so the model id covers them.
  */
+import { base64ToBytes, bytesToBase64 } from "../util/base64.js";
 import { UserError } from "../util/errors.js";
 import { withTensors } from "../util/safetensors.js";
 import { FrequencyTable, quantizeFrequencies } from "./range-coder.js";
@@ -165,17 +166,6 @@ export function streamIndexBits(m: CodeModel, codes: ArrayLike<number>, counts: 
   return bits;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
 /** The tables' rows as stored: per stage K + 1 rows (start, then next[0..K-1]) of K little-endian uint16 values, each a frequency minus 1. */
 export function codeTableBytes(m: CodeModel): Uint8Array {
   const K = m.symbols;
@@ -209,7 +199,7 @@ export function joinCodeTables(header: string, rows: Uint8Array): string {
   } catch {
     j = {};
   }
-  return JSON.stringify({ ...j, tables: toBase64(rows) });
+  return JSON.stringify({ ...j, tables: bytesToBase64(rows) });
 }
 
 /** Parses serializeCodeModel's string; throws a one-line Error naming `source` when it is not one. */
@@ -220,7 +210,7 @@ export function parseCodeModel(text: string, source: string): CodeModel {
     const K = j.symbols!;
     const S = j.stages!;
     if (!(Number.isInteger(K) && K >= 2 && K <= 65536) || !(Number.isInteger(S) && S >= 0 && S <= 64) || j.total_bits !== CODE_TOTAL_BITS || typeof j.tables !== "string") throw new Error("bad fields");
-    const bytes = fromBase64(j.tables);
+    const bytes = base64ToBytes(j.tables);
     if (bytes.length !== 2 * K * (K + 1) * S) throw new Error(`${bytes.length} table bytes for ${S} stages of ${K} symbols`);
     const v = new DataView(bytes.buffer);
     const row = (r: number) => new FrequencyTable(Array.from({ length: K }, (_, k) => v.getUint16(2 * (r * K + k), true) + 1), CODE_TOTAL_BITS);

@@ -5,7 +5,7 @@
  */
 import type * as OrtTypes from "onnxruntime-common";
 import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
-import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
+import { ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 import { BLOCK } from "./pipeline.js";
 import { UserError } from "../util/errors.js";
 import { loadFastFft } from "../audio/fft.js";
@@ -24,8 +24,12 @@ export function bundleVersionProblem(info: OnnxBundle["info"]): string | null {
 /** Codebooks from the bytes of a bundle's CODEBOOKS_FILE (little-endian float32; copied, so any alignment will do). */
 export function codebooksFrom(bytes: Uint8Array): Float32Array {
   if (bytes.length % 4) throw new UserError(`ONNX model: the codebooks file has ${bytes.length} bytes, not a whole number of float32 values`);
+  const out = new Float32Array(bytes.length / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return out; // little-endian host: the bytes are the values
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => v.getFloat32(4 * i, true));
+  for (let i = 0; i < out.length; i++) out[i] = v.getFloat32(4 * i, true);
+  return out;
 }
 
 export interface OnnxEngineOptions {
@@ -57,10 +61,16 @@ export const SESSION_OPTIONS = (threads: number, logSeverity: OnnxEngineOptions[
 
 export class OnnxEngine implements InferenceEngine {
   readonly name = "onnx";
+  /**
+   * Sessions are created on first use: building one costs ~0.1-0.5 s, and an encode needs the
+   * encoder's alone, a decode never needs it (a CLI run used to spend ~1 s building all five).
+   */
+  private readonly sessions = new Map<GraphName, Promise<OrtTypes.InferenceSession>>();
   private constructor(
     readonly info: EngineInfo,
     private ort: Ort,
-    private sessions: Record<GraphName, OrtTypes.InferenceSession>,
+    private graphs: Record<GraphName, Uint8Array>,
+    private options: OrtTypes.InferenceSession.SessionOptions,
     /** Set when the vocoder graph outputs a spectrum (Vocos-style generators). */
     private istft: InverseStft | null,
     /** Set when the vocoder graph outputs log-magnitude (a refiner): its prior and phase on the host. */
@@ -72,22 +82,34 @@ export class OnnxEngine implements InferenceEngine {
     const problem = bundleVersionProblem(bundle.info);
     if (problem) throw new UserError(`ONNX model was ${problem}: re-export it with \`flowmac export\``);
     ort.env.logLevel = LOG_LEVELS[logSeverity]; // the process-wide logger: read when the first session is created
-    const sessions = {} as Record<GraphName, OrtTypes.InferenceSession>;
-    for (const [name, bytes] of Object.entries(bundle.graphs) as [GraphName, Uint8Array][])
-      sessions[name] = await ort.InferenceSession.create(bytes, SESSION_OPTIONS(threads, logSeverity));
-    let istft: InverseStft | null = null;
-    let refiner: RefinerVocoder | null = null;
+    for (const name of ONNX_GRAPHS) if (!(bundle.graphs[name]?.length > 0)) throw new UserError(`ONNX model: no ${name} graph`);
+    // The vocoder's host side follows from its kind; its graph's outputs are checked when its session is built.
     const g = bundle.info.vocoder.generator;
-    if (sessions.vocoder.outputNames.includes("re")) {
-      if (g.kind !== "vocos") throw new UserError("ONNX model: the vocoder graph outputs a spectrum but the vocoder is not Vocos-style");
-      istft = new InverseStft(await loadFastFft(g.nFft), g.hop);
-    } else if (sessions.vocoder.outputNames.includes("logmag")) {
-      if (g.kind !== "refiner") throw new UserError("ONNX model: the vocoder graph outputs log-magnitude but the vocoder is not a refiner");
-      refiner = await RefinerVocoder.create(g);
-    }
+    const istft = g.kind === "vocos" ? new InverseStft(await loadFastFft(g.nFft), g.hop) : null;
+    const refiner = g.kind === "refiner" ? await RefinerVocoder.create(g) : null;
     const { stages, codebookSize, dim } = bundle.info.codec.rvq;
     if (bundle.codebooks.length !== stages * codebookSize * dim) throw new UserError(`ONNX model: ${bundle.codebooks.length} codebook values where the model has ${stages} x ${codebookSize} x ${dim}`);
-    return new OnnxEngine(bundle.info, ort, sessions, istft, refiner, new RvqSearch(bundle.codebooks, stages, codebookSize, dim));
+    return new OnnxEngine(bundle.info, ort, bundle.graphs, SESSION_OPTIONS(threads, logSeverity), istft, refiner, new RvqSearch(bundle.codebooks, stages, codebookSize, dim));
+  }
+
+  /** The session of graph `name`, built on first use. */
+  private session(name: GraphName): Promise<OrtTypes.InferenceSession> {
+    let s = this.sessions.get(name);
+    if (!s) {
+      s = this.ort.InferenceSession.create(this.graphs[name], this.options).then((session) => {
+        if (name === "vocoder") this.checkVocoderOutputs(session.outputNames);
+        return session;
+      });
+      this.sessions.set(name, s);
+    }
+    return s;
+  }
+
+  /** The vocoder graph must output what its kind's host side reads. */
+  private checkVocoderOutputs(outputs: readonly string[]): void {
+    const want = this.istft ? "re" : this.refiner ? "logmag" : "audio";
+    const kind = this.info.vocoder.generator.kind;
+    if (!outputs.includes(want)) throw new UserError(`ONNX model: the vocoder is ${kind} but its graph has no '${want}' output (outputs: ${outputs.join(", ")})`);
   }
 
   private f32(data: Float32Array, dims: number[]) {
@@ -95,22 +117,21 @@ export class OnnxEngine implements InferenceEngine {
   }
 
   async encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock> {
-    const out = await this.sessions.encoder.run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
+    const out = await (await this.session("encoder")).run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
     const { codes, prefixError } = this.rvq.search(out.scores.data as Float32Array, frames, search);
     return { codes, prefixError };
   }
 
   async prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array> {
     const S = this.info.codec.rvq.stages;
-    const out = await this.sessions.prior.run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S, frames]), valid: this.f32(valid, [frames]) });
+    const out = await (await this.session("prior")).run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S, frames]), valid: this.f32(valid, [frames]) });
     return out.mu.data as Float32Array;
   }
 
   async vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array> {
     const n = this.info.codec.nMels;
-    const s = batch === 2 ? this.sessions.cfm2 : batch === 1 ? this.sessions.cfm1 : null;
-    if (!s) throw new Error(`onnx engine: no CFM graph for batch ${batch}`);
-    const out = await s.run({ x: this.f32(x, [batch, frames, n]), mu: this.f32(mu, [batch, frames, n]), t_emb: this.f32(tEmb, [batch, tEmb.length / batch]) });
+    if (batch !== 1 && batch !== 2) throw new Error(`onnx engine: no CFM graph for batch ${batch}`);
+    const out = await (await this.session(batch === 2 ? "cfm2" : "cfm1")).run({ x: this.f32(x, [batch, frames, n]), mu: this.f32(mu, [batch, frames, n]), t_emb: this.f32(tEmb, [batch, tEmb.length / batch]) });
     return out.v.data as Float32Array;
   }
 
@@ -118,16 +139,17 @@ export class OnnxEngine implements InferenceEngine {
     if (this.refiner) {
       const n = this.info.codec.nMels;
       return this.refiner.vocode(mel, frames, async (m, logPrior, f) => {
-        const out = await this.sessions.vocoder.run({ mel: this.f32(m, [1, f, n]), prior: this.f32(logPrior, [1, f, logPrior.length / f]) });
+        const out = await (await this.session("vocoder")).run({ mel: this.f32(m, [1, f, n]), prior: this.f32(logPrior, [1, f, logPrior.length / f]) });
         return out.logmag.data as Float32Array;
       });
     }
-    const out = await this.sessions.vocoder.run({ mel: this.f32(mel, [1, frames, this.info.codec.nMels]) });
+    const out = await (await this.session("vocoder")).run({ mel: this.f32(mel, [1, frames, this.info.codec.nMels]) });
     if (this.istft) return this.istft.synthesise(out.re.data as Float32Array, out.im.data as Float32Array, frames);
     return out.audio.data as Float32Array;
   }
 
   dispose(): void {
-    for (const s of Object.values(this.sessions)) void s.release();
+    for (const s of this.sessions.values()) void s.then((session) => session.release(), () => {});
+    this.sessions.clear();
   }
 }

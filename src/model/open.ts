@@ -11,7 +11,7 @@ import type { InferenceEngine } from "./engine.js";
 import { CODEBOOKS_FILE, exportModelOnnx, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
 import { bundleVersionProblem, codebooksFrom, OnnxEngine } from "./onnx-engine.js";
 import { JaxEngine } from "./jax-engine.js";
-import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "./load.js";
+import { DEFAULT_MODEL_DIR, loadModel, modelIdOf, readModelDir, type LoadedModel } from "./load.js";
 
 export const ENGINES = ["onnx", "jax"] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -58,11 +58,20 @@ export async function onnxBundleFor(m: LoadedModel): Promise<OnnxBundle> {
 
 /** `verbose`: let onnxruntime log its warnings and errors (by default it is silent: errors reach the caller as exceptions). */
 export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: EngineName = "onnx", { verbose = false } = {}): Promise<InferenceEngine> {
+  const files = readModelDir(modelDir);
+  const options = { logSeverity: verbose ? (2 as const) : (4 as const) };
+  if (engine === "onnx") {
+    // A model exported before (same weight bytes: the cache is keyed by their hashes) runs from its
+    // graphs alone; loading the weights into jax-js would cost ~1 s of every CLI run for nothing.
+    const ids = { modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
+    const cached = readBundle(onnxCacheDir(ids), ids);
+    if (cached) return OnnxEngine.create((await import("onnxruntime-node")) as any, cached, options);
+  }
   await initJax();
-  const m = await loadModel(readModelDir(modelDir));
+  const m = await loadModel(files);
   if (engine === "jax") return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
   const ort = await import("onnxruntime-node");
-  const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m), { logSeverity: verbose ? 2 : 4 });
+  const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m), options);
   new JaxEngine(m.info, m.codec, m.buffers, m.generator).dispose();
   return engineOut;
 }

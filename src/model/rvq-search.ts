@@ -46,8 +46,8 @@ export interface IndexRate {
 
 export class RvqSearch {
   private readonly norms: Float64Array[];
-  /** c_u·c_s by stage pair (u < s): gram[u * S + s] [K, K]; row k holds c_{u,k}·c_{s,j} once done[k] is set. */
-  private readonly gram: { rows: Float32Array; done: Uint8Array }[];
+  /** c_u·c_s by stage pair (u < s): gram[u * S + s] [K, K]; row k holds c_{u,k}·c_{s,j} once views[k] is set. */
+  private readonly gram: { rows: Float32Array; views: (Float32Array | undefined)[] }[];
 
   /** `codebooks` [stages, K, dim], as the model stores them. */
   constructor(
@@ -66,20 +66,20 @@ export class RvqSearch {
   }
 
   /** The row offset of c_{u,k}·c_{s,·} in pair (u, s)'s matrix, computed on first use (most rows are never needed). */
-  private gramPair(u: number, s: number): { rows: Float32Array; done: Uint8Array } {
-    return (this.gram[u * this.stages + s] ??= { rows: new Float32Array(this.K * this.K), done: new Uint8Array(this.K) });
+  private gramPair(u: number, s: number): { rows: Float32Array; views: (Float32Array | undefined)[] } {
+    return (this.gram[u * this.stages + s] ??= { rows: new Float32Array(this.K * this.K), views: new Array(this.K) });
   }
 
   /** c_{u,k}·c_{s,j} for every j (u < s): row k of pair (u, s)'s matrix, filled on first use. */
   private gramRow(u: number, s: number, k: number): Float32Array {
     const { K, dim } = this;
     const g = this.gramPair(u, s);
-    if (!g.done[k]) {
-      const a = (u * K + k) * dim;
-      for (let j = 0; j < K; j++) g.rows[k * K + j] = dot(this.codebooks, a, this.codebooks, (s * K + j) * dim, dim);
-      g.done[k] = 1;
-    }
-    return g.rows.subarray(k * K, (k + 1) * K);
+    const done = g.views[k];
+    if (done) return done;
+    const a = (u * K + k) * dim;
+    for (let j = 0; j < K; j++) g.rows[k * K + j] = dot(this.codebooks, a, this.codebooks, (s * K + j) * dim, dim);
+    // The view is kept: the search asks for rows millions of times, and a fresh view each time is an allocation.
+    return (g.views[k] = g.rows.subarray(k * K, (k + 1) * K));
   }
 
   /** Scores z·c [T, S*K] of latents z [T, dim], on the host (the engines compute them in their graphs). */
@@ -115,7 +115,7 @@ export class RvqSearch {
     let nextErr = new Float64Array(beam);
     const candFrom = new Int32Array(beam);
     const candK = new Int32Array(beam);
-    const a = new Float32Array(K);
+    const a = new Float64Array(K);
     const rate = o.rate && o.rate.lambda > 0 ? o.rate : null;
     const priced = new Float64Array(K);
     for (let t = 0; t < T; t++) {
@@ -135,11 +135,7 @@ export class RvqSearch {
         let kept = 0;
         for (let p = 0; p < alive; p++) {
           // a_j = z·c_{s,j} - sum_{u<s} c_{u,k_u}·c_{s,j}: the residual of path p dotted with entry j.
-          for (let j = 0; j < K; j++) a[j] = scores[sc + j];
-          for (let u = 0; u < s; u++) {
-            const row = this.gramRow(u, s, path[p * stages + u]);
-            for (let j = 0; j < K; j++) a[j] -= row[j];
-          }
+          this.residualDots(scores, sc, path, p * stages, s, a);
           for (let j = 0; j < K; j++) {
             const e = err[p] + nrm[j] - 2 * a[j];
             if (kept === beam && !(e < nextErr[beam - 1])) continue;
@@ -169,6 +165,28 @@ export class RvqSearch {
       error[t] = prefixError[t * stages + here - 1];
     }
     return { codes, error, prefixError };
+  }
+
+  /**
+   * a[j] = scores[sc + j] - sum_{u<s} c_{u,k_u}·c_{s,j} with k_u = path[at + u]. Four stages'
+   * rows are summed per pass over a: with 16 stages this loop is the encoder's hot spot, and
+   * one load and store of a per row would cost as much as the additions.
+   */
+  private residualDots(scores: Float32Array, sc: number, path: Int32Array, at: number, s: number, a: Float64Array): void {
+    const K = this.K;
+    for (let j = 0; j < K; j++) a[j] = scores[sc + j];
+    let u = 0;
+    for (; u + 4 <= s; u += 4) {
+      const r0 = this.gramRow(u, s, path[at + u]);
+      const r1 = this.gramRow(u + 1, s, path[at + u + 1]);
+      const r2 = this.gramRow(u + 2, s, path[at + u + 2]);
+      const r3 = this.gramRow(u + 3, s, path[at + u + 3]);
+      for (let j = 0; j < K; j++) a[j] -= r0[j] + r1[j] + r2[j] + r3[j];
+    }
+    for (; u < s; u++) {
+      const r = this.gramRow(u, s, path[at + u]);
+      for (let j = 0; j < K; j++) a[j] -= r[j];
+    }
   }
 
   /** The error (less |z|^2) after each stage of `path` for frame t, into out[0 .. stages). */
