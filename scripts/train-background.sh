@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior16pa (annealed to step 6000, then it ends) + codec-prior16p (constant lr), both with short clips packed in, + refiner-decoded (the vocoder, fine-tuned on decoded mels)
+#   scripts/train-background.sh            # codec-prior16pa2: a second annealing cycle from codec-prior16pa (2026-12-03)
+#   RUNS="codec-prior16pa codec-prior16p refiner-decoded" scripts/train-background.sh   # the 2026-12-02 fifth session's runs (all three finished their schedules)
 #   RUNS="codec-prior16 refiner-decoded" scripts/train-background.sh   # the codec without packing (the default until the 2026-12-02 fifth session)
 #   RUNS="codec-prior16 codec-prior16p refiner-decoded" scripts/train-background.sh   # with the arm that packs short clips in (2026-12-02 fifth session)
 #   RUNS="codec-prior16p codec-prior16pa refiner-decoded" scripts/train-background.sh # the packing arm, constant and annealed (the fifth session's runs)
@@ -23,7 +24,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16pa codec-prior16p refiner-decoded}"
+RUNS="${RUNS:-codec-prior16pa2}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -109,6 +110,13 @@ for r in $RUNS; do
       # weights (0.0733 at step 0, 0.072-0.076 to step 2900, 2026-12-02 fifth session).
       RESUME_FROM="" start codec-prior16pa 10 codec --data "$DATA/corpus" --steps 6000 --frames 64 --batch 16 --lr 1e-4 --prior-weight 1 --cfm-weight 0 --engine onnx --pack-short \
         $([ -f "$DATA/runs/codec-prior16pa/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
+    codec-prior16pa2)
+      # A second annealing cycle from codec-prior16pa's final weights (step 6000): lr 5e-5 down to 2.5e-6
+      # over 6000 steps (2026-12-03). codec-prior16pa's first cycle gained at 3 and 6 kbit/s and in pitch.
+      # Without that run (a rebuilt machine) it starts from the shipped codec.
+      PA="$DATA/runs/codec-prior16pa/weights.safetensors"; [ -f "$PA" ] || PA="$REPO/models/default"
+      RESUME_FROM="" start codec-prior16pa2 10 codec --data "$DATA/corpus" --steps 6000 --frames 64 --batch 16 --lr 5e-5 --prior-weight 1 --cfm-weight 0 --engine onnx --pack-short \
+        $([ -f "$DATA/runs/codec-prior16pa2/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PA") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the

@@ -203,8 +203,19 @@ export class RvqSearch {
   }
 }
 
+/** x[i..i+n) · y[j..j+n) in float64; four partial sums (the gram rows of a cold encode are ~30 % of its search). */
 function dot(x: Float32Array, i: number, y: Float32Array, j: number, n: number): number {
-  let acc = 0;
-  for (let e = 0; e < n; e++) acc += x[i + e] * y[j + e];
-  return acc;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let e = 0;
+  for (; e + 4 <= n; e += 4) {
+    a0 += x[i + e] * y[j + e];
+    a1 += x[i + e + 1] * y[j + e + 1];
+    a2 += x[i + e + 2] * y[j + e + 2];
+    a3 += x[i + e + 3] * y[j + e + 3];
+  }
+  for (; e < n; e++) a0 += x[i + e] * y[j + e];
+  return a0 + a1 + (a2 + a3);
 }
