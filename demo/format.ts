@@ -6,4 +6,4 @@ export const bytesText = (n: number) => (n < 10_000 ? `${n} bytes` : `${(n / 100
 /** Real-time factor: seconds of audio per second of compute. */
 export const speed = (seconds: number, ms: number) => `${(seconds / (ms / 1000)).toFixed(seconds / (ms / 1000) < 10 ? 1 : 0)}× real time`;
 export const clock = (s: number) => `${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
-export const modeName = (m: Mode) => (m === "prior" ? "prior mel, 0 steps" : m === "lc" ? "LC, 1 step" : `${m} Euler steps`);
+export const modeName = (m: Mode) => (m === "prior" ? "prior mel, 0 steps" : m === "lc" ? "LC: prior mel, PGHI phase" : `${m} Euler steps`);

@@ -13,7 +13,7 @@ export { codeModelOf, type CodeModel } from "./bitstream/code-model.js";
 export { encodeStream, allocates, type RateChoice } from "./model/encode-stream.js";
 export { openEngine, ENGINES, type EngineName } from "./model/open.js";
 export type { InferenceEngine, EngineInfo } from "./model/engine.js";
-export { encodeAudio, encodeChunks, decodeAudio, decodeAudioChunks, decodeMel, vocodeMel, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
+export { encodeAudio, encodeChunks, decodeAudio, decodeAudioChunks, decodeMel, vocodeMel, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, PAPER_LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
 export { CODEC_CONFIGS, bitrate, FRAME_RATE, type CodecConfig } from "./model/config.js";
 export { VOCODER_CONFIGS, type VocoderConfig } from "./model/vocoder.js";
 export { DEFAULT_MODEL_DIR, loadModel, readModelDir } from "./model/load.js";

@@ -8,7 +8,7 @@ import { CODEBOOKS_FILE, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./
 import { codebooksFrom } from "./model/onnx-engine.js";
 import { OnnxEngine } from "./model/onnx-engine.js";
 
-export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
+export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, PAPER_LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
 export { readFmac, readFmacHeader, writeFmac, type FmacStream } from "./bitstream/fmac.js";
 /** A model's code tables for entropy-coded (version 3) streams: readFmac(bytes, name, codeModelOf(engine.info)). */
 export { codeModelOf } from "./bitstream/code-model.js";

@@ -85,7 +85,11 @@ describe("flowmac CLI on bad input", () => {
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--kbps", "2"), /--kbps/, out);
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--engine", "gpu"), /--engine must be one of onnx, jax/, out);
     expectCleanFailure(flowmac("roundtrip", ok, "-o", join(dir, "o.mp3"), "--model", model), /must end in \.wav/);
-    expectCleanFailure(flowmac("decode", ok, "-o", out, "--model", model, "--lc", "--steps", "4"), /--lc fixes 1 step/, out);
+    expectCleanFailure(flowmac("decode", ok, "-o", out, "--model", model, "--lc", "--steps", "4"), /--lc decodes the prior mel, with no flow steps/, out);
+    expectCleanFailure(flowmac("decode", ok, "-o", out, "--model", model, "--lc", "--temperature", "0.5"), /--lc decodes the prior mel/, out);
+    // The tiny model's vocoder is a Vocos: it has no phase iterations to set.
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--phase-iterations", "4"), /--phase-iterations sets the iterations of a refiner vocoder's phase; this model's vocoder is vocos/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--vocoder", "pghi", "--phase-iterations", "4"), /--vocoder pghi takes them in its name/, out);
     expect(flowmac("frobnicate").code).not.toBe(0);
   });
 
@@ -250,7 +254,7 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     expect(loud.stderr).toMatch(/onnxruntime/);
   });
 
-  it("decodes with noise temperature 0.7 (0.5 with --lc) unless --temperature says otherwise", () => {
+  it("decodes with noise temperature 0.7 unless --temperature says otherwise; --lc is the prior mel, as the default decoder with a Vocos", () => {
     const fmac = join(dir, "t.fmac");
     expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", model).code).toBe(0);
     const decode = (name: string, ...flags: string[]) => {
@@ -261,12 +265,31 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
       expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", model, "--lc", ...flags).code).toBe(0);
       return readFileSync(join(dir, name));
     };
-    const preset = lc("lc.wav");
-    expect(preset.equals(lc("lc-half.wav", "--temperature", "0.5"))).toBe(true);
-    expect(preset.equals(lc("lc-one.wav", "--temperature", "1"))).toBe(false);
+    const prior = (name: string) => {
+      expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", model).code).toBe(0);
+      return readFileSync(join(dir, name));
+    };
+    // LC changes only a refiner's phase iterations: with this Vocos it is the default decode.
+    expect(lc("lc.wav").equals(prior("prior.wav"))).toBe(true);
+    // The paper's one-step LC: the half temperature is its preset's, and the noise matters.
+    expect(flowmac("decode", fmac, "-o", join(dir, "paper-lc.wav"), "--model", model, "--steps", "1", "--guidance", "0", "--temperature", "0.5").code).toBe(0);
+    expect(readFileSync(join(dir, "paper-lc.wav")).equals(prior("prior2.wav"))).toBe(false);
     const plain = decode("d.wav");
     expect(plain.equals(decode("d-07.wav", "--temperature", "0.7"))).toBe(true);
     expect(plain.equals(decode("d-one.wav", "--temperature", "1"))).toBe(false);
+  });
+
+  it("with a refiner vocoder, --lc is PGHI without FGLA iterations (--phase-iterations 0), not the default 16", async () => {
+    const refinerModel = await writeTinyModelDir(join(dir, "refiner-model"), 8, "refiner-tiny");
+    const fmac = join(dir, "r.fmac");
+    expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", refinerModel).code).toBe(0);
+    const decode = (name: string, ...flags: string[]) => {
+      expect(flowmac("decode", fmac, "-o", join(dir, name), "--model", refinerModel, ...flags).code).toBe(0);
+      return readFileSync(join(dir, name));
+    };
+    const lc = decode("r-lc.wav", "--lc");
+    expect(lc.equals(decode("r-i0.wav", "--phase-iterations", "0"))).toBe(true);
+    expect(lc.equals(decode("r-default.wav"))).toBe(false);
   });
 
   it("decodes the prior mel by default (--steps 0); flow flags without --steps are refused", () => {

@@ -142,6 +142,22 @@ describe("refiner vocoder in the engines (tiny model)", () => {
     expect(maxAbsDiff(refined, reference) / peak).toBeLessThan(5e-3);
   });
 
+  it("phase iterations are a decode setting: 0 gives the training-free vocoder's PGHI alone on the refined magnitude, on both engines", async () => {
+    const m = tinyModel(6, "refiner-tiny"); // untrained: the refined magnitude is the NNLS prior
+    const jaxE = new JaxEngine(m.info, tree.ref(m.codec), tree.ref(m.buffers), tree.ref(m.generator));
+    const onnxE = await OnnxEngine.create(ort as any, exportModelOnnx(m));
+    const mel = testMel(BLOCK);
+    const pghiOnly = await jaxE.vocode(mel, BLOCK, 0);
+    const free = await createPhaseVocoder(parseVocoder("pghi") as VocoderChoice & { method: PhaseMethod });
+    const reference = free.vocode(mel, BLOCK);
+    const peak = reference.reduce((s, v) => Math.max(s, Math.abs(v)), 0);
+    expect(maxAbsDiff(pghiOnly, reference) / peak).toBeLessThan(5e-3);
+    expect(maxAbsDiff(await onnxE.vocode(mel, BLOCK, 0), pghiOnly) / peak).toBeLessThan(1e-4);
+    // The default (16 iterations) is another signal.
+    expect(maxAbsDiff(await jaxE.vocode(mel, BLOCK), pghiOnly) / peak).toBeGreaterThan(1e-2);
+    onnxE.dispose();
+  });
+
   it("a model directory with a refiner vocoder loads and vocodes on both engines; an unknown vocoder kind is a UserError", async () => {
     const { openEngine } = await import("../src/model/open.js");
     const { saveCheckpoint } = await import("../src/nn/checkpoint.js");

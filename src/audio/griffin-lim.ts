@@ -55,6 +55,7 @@ export class FrameGrid {
     const w = this.window;
     const f = this.frameBuf;
     for (let t = 0; t < frames; t++) {
+      if (allZero(re, im, t * this.bins, this.bins)) continue; // silence and a block's padding: nothing to add
       this.fft.inverse(re, im, t * this.bins, f);
       const o = t * this.hop;
       for (let i = 0; i < this.n; i++) out[o + i] += f[i] * w[i];
@@ -85,6 +86,11 @@ export class FrameGrid {
   crop(grid: Float32Array, length: number): Float32Array {
     return grid.slice(this.n / 2, this.n / 2 + length);
   }
+}
+
+function allZero(re: Float32Array, im: Float32Array, from: number, n: number): boolean {
+  for (let i = from; i < from + n; i++) if (re[i] !== 0 || im[i] !== 0) return false;
+  return true;
 }
 
 export interface GriffinLimOptions {
@@ -118,11 +124,12 @@ export function fastGriffinLim(grid: FrameGrid, mag: Float32Array, frames: numbe
     cRe.set(o.fixed.re.subarray(0, nFixed));
     cIm.set(o.fixed.im.subarray(0, nFixed));
   }
-  const tRe = Float32Array.from(cRe);
-  const tIm = Float32Array.from(cIm);
-  const xRe = new Float32Array(size);
-  const xIm = new Float32Array(size);
   const signal = new Float32Array(grid.length(frames));
+  // The iterates (none are needed without iterations: PGHI's phase alone).
+  const tRe = o.iterations > 0 ? Float32Array.from(cRe) : cRe;
+  const tIm = o.iterations > 0 ? Float32Array.from(cIm) : cIm;
+  const xRe = new Float32Array(o.iterations > 0 ? size : 0);
+  const xIm = new Float32Array(o.iterations > 0 ? size : 0);
   for (let it = 0; it < o.iterations; it++) {
     grid.synthesise(tRe, tIm, frames, signal);
     grid.analyse(signal, frames, xRe, xIm);

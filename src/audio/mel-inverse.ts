@@ -75,11 +75,16 @@ export function melInverse(config: MelConfig): MelInverse {
     magnitude(logMel, frames, iterations = NNLS_ITERATIONS) {
       const out = new Float32Array(frames * bins);
       for (let t = 0; t < frames; t++) {
+        let silent = true;
         for (let m = 0; m < bands; m++) {
           const v = Math.exp(logMel[t * bands + m]);
           // Values at the log floor were silence (or below it): aim for zero there.
           y[m] = v <= floor * 1.0001 ? 0 : v;
+          if (y[m] !== 0) silent = false;
         }
+        // A silent frame (digital silence, a block's padding beyond the signal) stays zero: the start
+        // and every update of a zero target are zero, so its iterations are skipped.
+        if (silent) continue;
         spread(y, fy);
         for (let m = 0; m < bands; m++) mel[m] = bandSum[m] > 0 ? y[m] / bandSum[m] : 0;
         spread(mel, s);

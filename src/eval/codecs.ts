@@ -34,6 +34,8 @@ interface DecodeOverrides {
   rd?: number;
   /** RateChoice.rdAhead. */
   ahead?: number;
+  /** A refiner vocoder's FGLA iterations after PGHI (":i4"). */
+  phaseIterations?: number;
 }
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
@@ -46,7 +48,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   }
   const { beam, fixed, plain, rd, ahead, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : ""].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", o.phaseIterations !== undefined ? ` --phase-iterations ${o.phaseIterations}` : ""].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -58,7 +60,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
       const { codes, frames, stages, frameStages } = readFmac(bits, "bitstream", codeModelOf(engine.info));
       const t1 = performance.now();
       const mel = await decodeMel(engine, codes, frames, stages, { ...decode, frameStages });
-      const out = await vocodeMel(engine, mel, frames, audio.length);
+      const out = await vocodeMel(engine, mel, frames, audio.length, undefined, decode.phaseIterations);
       const t2 = performance.now();
       return { audio: out, mel, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
     },
@@ -66,15 +68,15 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
 }
 
 /** The vocoder alone on the original mel: the ceiling any FlowMAC rate can reach. Not a codec (0 bytes). */
-function vocoderOnly(engine: InferenceEngine): EvalCodec {
+function vocoderOnly(engine: InferenceEngine, phaseIterations?: number): EvalCodec {
   return {
-    name: "vocoder-only",
+    name: `vocoder-only${phaseIterations !== undefined ? `:i${phaseIterations}` : ""}`,
     packages: [],
     async run(audio) {
       const t0 = performance.now();
       const mel = new MelFrontEnd().compute(audio);
-      const out = await vocodeMel(engine, mel.data, mel.frames, audio.length);
-      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: ["flowmac resynth (original mel -> vocoder)"] };
+      const out = await vocodeMel(engine, mel.data, mel.frames, audio.length, undefined, phaseIterations);
+      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${phaseIterations !== undefined ? ` --phase-iterations ${phaseIterations}` : ""} (original mel -> vocoder)`] };
     },
   };
 }
@@ -130,7 +132,7 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|fixed|plain))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|fixed|plain))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -141,11 +143,13 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part === "plain") o.plain = true;
       else if (part.startsWith("rd")) o.rd = Number(part.slice(2));
       else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
+      else if (part[0] === "i") o.phaseIterations = Number(part.slice(1));
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
   }
-  if (spec === "vocoder-only") return engine().then(vocoderOnly);
+  const only = /^vocoder-only(?::i(\d+))?$/.exec(spec);
+  if (only) return engine().then((e) => vocoderOnly(e, only[1] === undefined ? undefined : Number(only[1])));
   const lin = /^linear@(\d+(?:\.\d+)?)$/.exec(spec);
   if (lin) {
     const codec = readLinearCodec(linearFile, spec);

@@ -42,7 +42,10 @@ export interface InferenceEngine {
   prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
   vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;
-  /** Log-mel (not normalised) [T, nMels] -> audio [T * 512]. */
-  vocode(mel: Float32Array, frames: number): Promise<Float32Array>;
+  /**
+   * Log-mel (not normalised) [T, nMels] -> audio [T * 512]. `phaseIterations`: a refiner
+   * vocoder's FGLA iterations after PGHI (default its config's; other vocoders ignore it).
+   */
+  vocode(mel: Float32Array, frames: number, phaseIterations?: number): Promise<Float32Array>;
   dispose(): void;
 }

@@ -54,7 +54,7 @@ export class JaxEngine implements InferenceEngine {
     return Float32Array.from(out.dataSync() as Float32Array);
   }
 
-  async vocode(mel: Float32Array, frames: number): Promise<Float32Array> {
+  async vocode(mel: Float32Array, frames: number, phaseIterations?: number): Promise<Float32Array> {
     const v = this.info.vocoder;
     if (isRefinerConfig(v)) {
       this.refiner ??= RefinerVocoder.create(v.generator);
@@ -62,7 +62,7 @@ export class JaxEngine implements InferenceEngine {
       return (await this.refiner).vocode(mel, frames, async (m, logPrior, f) => {
         const out = this.refineFn!(tree.ref(this.generator), np.array(m).reshape([1, f, v.generator.nMels]), np.array(logPrior).reshape([1, f, bins]));
         return Float32Array.from(out.dataSync() as Float32Array);
-      });
+      }, phaseIterations);
     }
     const out = this.vocodeFn!(tree.ref(this.generator), np.array(mel).reshape([1, frames, this.info.codec.nMels]));
     return Float32Array.from(out.dataSync() as Float32Array);

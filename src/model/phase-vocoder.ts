@@ -75,8 +75,8 @@ export class PhaseStream {
     private readonly iterations: number,
   ) {}
 
-  /** Audio [frames * hop] (sample 0 at the centre of frame 0) for magnitudes [frames, bins] of the log-mel `mel` [frames, bands]. */
-  audio(mag: Float32Array, frames: number, mel: Float32Array, bands: number): Float32Array {
+  /** Audio [frames * hop] (sample 0 at the centre of frame 0) for magnitudes [frames, bins] of the log-mel `mel` [frames, bands]; `fglaIterations` overrides the stream's. */
+  audio(mag: Float32Array, frames: number, mel: Float32Array, bands: number, fglaIterations = this.iterations): Float32Array {
     const { grid, tail } = this;
     const bins = grid.bins;
     const continues = tail !== null && frames > OVERLAP && sameFrames(mel.subarray(0, OVERLAP * bands), tail.mel);
@@ -86,7 +86,7 @@ export class PhaseStream {
       const known = fixed ? { frames: OVERLAP, phase: Float32Array.from(fixed.re, (r, i) => Math.atan2(fixed.im[i], r)) } : undefined;
       phase = pghiPhase(mag, frames, grid.n, grid.hop, undefined, known);
     }
-    const iterations = this.method === "pghi" ? 0 : this.iterations;
+    const iterations = this.method === "pghi" ? 0 : fglaIterations;
     const r = fastGriffinLim(grid, mag, frames, { iterations, momentum: 0.99, initialPhase: phase, fixed });
     this.tail =
       frames > OVERLAP
@@ -118,7 +118,7 @@ export async function withVocoder(engine: InferenceEngine, choice: VocoderChoice
     encode: (m, f, s, v) => engine.encode(m, f, s, v),
     prior: (c, m, f, v) => engine.prior(c, m, f, v),
     vectorField: (x, mu, t, b, f) => engine.vectorField(x, mu, t, b, f),
-    vocode: async (mel, frames) => v.vocode(mel, frames),
+    vocode: async (mel, frames) => v.vocode(mel, frames), // a training-free vocoder keeps its own iterations
     dispose: () => engine.dispose(),
   };
 }

@@ -47,6 +47,8 @@ export interface DecodeOptions {
   stages?: number;
   /** Stages each frame carries, where a stream's frames differ (rate allocation; default: all in the stream). */
   frameStages?: Uint8Array;
+  /** A refiner vocoder's FGLA iterations after PGHI (default the model's, 16; LC: LC_PHASE_ITERATIONS). */
+  phaseIterations?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -62,12 +64,26 @@ export const DEFAULT_DECODE: DecodeOptions = { steps: 0, guidance: 1, temperatur
 /** The paper's flow decoder: 32 Euler steps, guidance 1, noise x0.7 (as Matcha-TTS's 0.667). */
 export const FLOW_DECODE: Partial<DecodeOptions> = { steps: 32, guidance: 1, temperature: 0.7 };
 /**
- * FlowMAC-LC: one Euler step, no guidance, one network evaluation. The initial
- * noise is halved: a single step from full-scale noise leaves part of it in the
- * mel (24 validation clips, codec step 3500, temperature 1 -> 0.5: log-mel L1
- * 1.004 -> 0.932, STOI 0.437 -> 0.468, MCD 3.40 -> 3.30; docs/results.md).
+ * FGLA iterations after PGHI in the LC decoder's refiner vocoder (the default decoder's: 16).
+ * The vocoder is ~90 % of a decode, and its FGLA iterations most of that (docs/results.md).
  */
-export const LC_DECODE: Partial<DecodeOptions> = { steps: 1, guidance: 0, temperature: 0.5 };
+export const LC_PHASE_ITERATIONS = 0;
+/**
+ * FlowMAC-LC, the low-complexity decoder: the prior mel, as the default decoder
+ * (no flow evaluation), with the vocoder's phase from PGHI and LC_PHASE_ITERATIONS
+ * FGLA iterations. The paper's LC spends its one network evaluation on the
+ * flow (PAPER_LC_DECODE); with this codec that evaluation made the mel worse
+ * (24 validation clips at 3 kbit/s, 2026-12-02: STOI 0.636 against 0.836 for
+ * the prior mel; the flow was never trained with the current codec), so LC keeps
+ * the prior and saves where the time is: the vocoder's iterations.
+ */
+export const LC_DECODE: Partial<DecodeOptions> = { steps: 0, phaseIterations: LC_PHASE_ITERATIONS };
+/**
+ * The paper's FlowMAC-LC: one Euler step, no guidance, one network evaluation,
+ * the initial noise halved (a single step from full-scale noise leaves part of
+ * it in the mel: codec step 3500, temperature 1 -> 0.5, log-mel L1 1.004 -> 0.932).
+ */
+export const PAPER_LC_DECODE: Partial<DecodeOptions> = { steps: 1, guidance: 0, temperature: 0.5 };
 
 let sharedFrontEnd: Promise<MelFrontEnd> | null = null;
 /** One front end for all calls (building its filterbank costs a few milliseconds), on the fastest FFT. */
@@ -324,7 +340,14 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
  * consecutive pieces that end at `length` samples. Exact: the vocoder's
  * receptive field lies within the block margins.
  */
-export async function* vocodeChunks(engine: InferenceEngine, chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>, frames: number, length: number, onProgress?: (d: number, t: number) => void): AsyncGenerator<Float32Array> {
+export async function* vocodeChunks(
+  engine: InferenceEngine,
+  chunks: AsyncIterable<Float32Array> | Iterable<Float32Array>,
+  frames: number,
+  length: number,
+  onProgress?: (d: number, t: number) => void,
+  phaseIterations?: number,
+): AsyncGenerator<Float32Array> {
   const n = engine.info.codec.nMels;
   const floorRow = new Float32Array(n).fill(Math.log(1e-5));
   const total = blockStarts(frames).length;
@@ -342,7 +365,7 @@ export async function* vocodeChunks(engine: InferenceEngine, chunks: AsyncIterab
       else if (r >= CORE && next && r - CORE < next.length / n) row = next.subarray((r - CORE) * n, (r - CORE + 1) * n);
       mel.set(row, i * n);
     }
-    const audio = await engine.vocode(mel, BLOCK);
+    const audio = await engine.vocode(mel, BLOCK, phaseIterations);
     const from = j * CORE * HOP;
     const to = Math.min(length, (j * CORE + cur!.length / n) * HOP, (j + 1) * CORE * HOP);
     onProgress?.(j + 1, total);
@@ -375,10 +398,10 @@ export async function decodeMel(engine: InferenceEngine, codes: Uint16Array, fra
 }
 
 /** Audio [length] from a whole log-mel [frames, nMels]. */
-export async function vocodeMel(engine: InferenceEngine, mel: Float32Array, frames: number, length: number, onProgress?: (d: number, t: number) => void): Promise<Float32Array> {
+export async function vocodeMel(engine: InferenceEngine, mel: Float32Array, frames: number, length: number, onProgress?: (d: number, t: number) => void, phaseIterations?: number): Promise<Float32Array> {
   const n = engine.info.codec.nMels;
   const chunks = blockStarts(frames).map((s) => mel.subarray(s * n, Math.min(frames, s + CORE) * n));
-  return collect(vocodeChunks(engine, chunks, frames, length, onProgress), length);
+  return collect(vocodeChunks(engine, chunks, frames, length, onProgress, phaseIterations), length);
 }
 
 /** Decoded audio in consecutive pieces (bounded memory: for long files, write them out as they come). */
@@ -386,7 +409,7 @@ export function decodeAudioChunks(engine: InferenceEngine, codes: Uint16Array, f
   if (frames !== framesFor(length)) throw new Error(`${frames} frames do not match ${length} samples`);
   const nb = blockStarts(frames).length;
   const mel = decodeMelChunks(engine, codes, frames, streamStages, { ...o, onProgress: (d) => o.onProgress?.(d, 2 * nb) });
-  return vocodeChunks(engine, mel, frames, length, (d) => o.onProgress?.(nb + d, 2 * nb));
+  return vocodeChunks(engine, mel, frames, length, (d) => o.onProgress?.(nb + d, 2 * nb), o.phaseIterations);
 }
 
 export async function decodeAudio(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, length: number, o: DecodeOptions): Promise<Float32Array> {

@@ -43,13 +43,13 @@ export class RefinerVocoder {
     return new RefinerVocoder(c, refinerMelInverse(c), new FrameGrid(await loadFastFft(c.nFft), c.hop));
   }
 
-  /** Log-mel [frames, nMels] -> audio [frames * hop] (sample 0 at the centre of frame 0). */
-  async vocode(mel: Float32Array, frames: number, net: LogMagnitudeNet): Promise<Float32Array> {
+  /** Log-mel [frames, nMels] -> audio [frames * hop] (sample 0 at the centre of frame 0); `iterations`: FGLA's after PGHI (default the config's). */
+  async vocode(mel: Float32Array, frames: number, net: LogMagnitudeNet, iterations = this.config.fglaIterations): Promise<Float32Array> {
     const logMag = await net(mel, logMagnitudePrior(this.inverse, mel, frames), frames);
     // At or below the floor is silence (as the mel inverse treats the mel's floor): zero, not 1e-5, for PGHI.
     const silence = Math.log(MAGNITUDE_FLOOR) + 1e-4;
     const mag = new Float32Array(logMag.length);
     for (let i = 0; i < mag.length; i++) mag[i] = logMag[i] <= silence ? 0 : Math.exp(logMag[i]);
-    return this.stream.audio(mag, frames, mel, this.config.nMels);
+    return this.stream.audio(mag, frames, mel, this.config.nMels, iterations);
   }
 }

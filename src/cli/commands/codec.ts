@@ -40,6 +40,7 @@ interface DecodeOpts extends ModelOpts {
   temperature?: number;
   format: WavSampleFormat;
   vocoder: VocoderChoice;
+  phaseIterations?: number;
 }
 
 function encodeOptions(cmd: Command): Command {
@@ -57,18 +58,28 @@ function decodeOptions(cmd: Command): Command {
   return cmd
     .option("--steps <n>", "Euler steps of the flow decoder (default 0 = the prior mel itself, no flow: the best-measured decoder of the bundled model; 32 = the paper's)", parseIntOption("steps", 0, 1000))
     .option("--guidance <w>", "classifier-free guidance scale of the flow (default 1; needs --steps >= 1)", parseFloatOption("guidance", 0, 10))
-    .option("--lc", "FlowMAC-LC: one Euler step, no guidance (1 network evaluation), noise temperature 0.5")
+    .option("--lc", "FlowMAC-LC, the low-complexity decoder: the prior mel as by default, the vocoder's phase by PGHI without FGLA iterations (~3x faster decoding, a little less clean). The paper's LC, one flow step: --steps 1 --guidance 0 --temperature 0.5")
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
-    .option("--temperature <t>", "scale of the flow's initial noise (default 0.7; 0.5 with --lc; needs --steps >= 1 or --lc)", parseFloatOption("temperature", 0, 2))
+    .option("--temperature <t>", "scale of the flow's initial noise (default 0.7; needs --steps >= 1)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16")
-    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
+    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"))
+    .option("--phase-iterations <n>", "the model's refiner vocoder: fast Griffin-Lim iterations after PGHI (default 16; 0 = PGHI alone, faster, a little less clean)", parseIntOption("phase-iterations", 0, 1000));
 }
 
 function decodeSettings(o: DecodeOpts): DecodeOptions {
-  if (o.lc && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError("--lc fixes 1 step without guidance; drop --steps/--guidance");
-  if (!o.lc && !o.steps && (o.guidance !== undefined || o.temperature !== undefined))
-    throw new UserError("--guidance and --temperature shape the flow decoder, which the default (--steps 0, the prior mel) skips: add --steps N (32 is the paper's) or --lc");
-  return { ...DEFAULT_DECODE, ...(o.lc ? LC_DECODE : {}), ...(o.steps !== undefined ? { steps: o.steps } : {}), ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), ...(o.temperature !== undefined ? { temperature: o.temperature } : {}), seed: o.seed };
+  if (o.lc && (o.steps !== undefined || o.guidance !== undefined || o.temperature !== undefined))
+    throw new UserError("--lc decodes the prior mel, with no flow steps: drop --steps/--guidance/--temperature (the paper's one-step LC is --steps 1 --guidance 0 --temperature 0.5)");
+  if (!o.steps && (o.guidance !== undefined || o.temperature !== undefined))
+    throw new UserError("--guidance and --temperature shape the flow decoder, which the default (--steps 0, the prior mel) skips: add --steps N (32 is the paper's)");
+  return {
+    ...DEFAULT_DECODE,
+    ...(o.lc ? LC_DECODE : {}),
+    ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
+    ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+    ...(o.phaseIterations !== undefined ? { phaseIterations: o.phaseIterations } : {}),
+    seed: o.seed,
+  };
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
@@ -105,6 +116,8 @@ function checkStream(s: Parameters<typeof streamMismatch>[0], source: string, en
 async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, modelEngine: InferenceEngine): Promise<void> {
   checkStream(s, source, modelEngine, o.model);
   const engine = await withVocoder(modelEngine, o.vocoder);
+  if (o.phaseIterations !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
+    throw new UserError(`--phase-iterations sets the iterations of a refiner vocoder's phase; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} takes them in its name (e.g. pghi-fgla:4)` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
   try {
