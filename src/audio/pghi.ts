@@ -77,6 +77,11 @@ class BucketQueue {
   }
 }
 
+function isSilent(mag: Float32Array, from: number, n: number): boolean {
+  for (let i = from; i < from + n; i++) if (mag[i] !== 0) return false;
+  return true;
+}
+
 /** Phases already decided for the first `frames` frames (e.g. the overlap with the previous block of a stream). */
 export interface KnownPhase {
   frames: number;
@@ -90,6 +95,17 @@ export interface KnownPhase {
  */
 export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: number, o: PghiOptions = PGHI_DEFAULTS, known?: KnownPhase): Float32Array {
   const bins = nFft / 2 + 1;
+  // Silent frames at the end (a block's padding after the signal) get phase 0 and steer nothing
+  // but their neighbour's time gradient: integrate up to one silent frame past the last sound.
+  let last = frames;
+  while (last > 0 && isSilent(mag, (last - 1) * bins, bins)) last--;
+  const used = Math.min(frames, last + 1);
+  if (used < frames && used > (known?.frames ?? 0)) {
+    const phase = new Float32Array(frames * bins);
+    phase.set(pghiPhase(mag.subarray(0, used * bins), used, nFft, hop, o, known));
+    for (let t = used; t < frames; t++) for (let k = 1; k < bins; k += 2) phase[t * bins + k] = Math.PI; // phase 0 about the centre
+    return phase;
+  }
   const size = frames * bins;
   const gamma = HANN_GAMMA * nFft * nFft;
   let max = 0;
