@@ -100,7 +100,7 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
   let last = frames;
   while (last > 0 && isSilent(mag, (last - 1) * bins, bins)) last--;
   const used = Math.min(frames, last + 1);
-  if (used < frames && used > (known?.frames ?? 0)) {
+  if (last > 0 && used < frames && used > (known?.frames ?? 0)) {
     const phase = new Float32Array(frames * bins);
     phase.set(pghiPhase(mag.subarray(0, used * bins), used, nFft, hop, o, known));
     for (let t = used; t < frames; t++) for (let k = 1; k < bins; k += 2) phase[t * bins + k] = Math.PI; // phase 0 about the centre
