@@ -70,8 +70,15 @@ export class FrameGrid {
     const w = this.window;
     const spec = this.spectrum;
     for (let t = 0; t < frames; t++) {
-      const buf = this.fft.inputBuffer();
       const o = t * this.hop;
+      const b0 = t * this.bins;
+      if (silentSpan(x, o, this.n)) {
+        // Silence (a block's padding): its spectrum is zero, without an FFT.
+        re.fill(0, b0, b0 + this.bins);
+        im.fill(0, b0, b0 + this.bins);
+        continue;
+      }
+      const buf = this.fft.inputBuffer();
       for (let i = 0; i < this.n; i++) buf[i] = x[o + i] * w[i];
       this.fft.forward(buf, spec);
       const b = t * this.bins;
@@ -86,6 +93,11 @@ export class FrameGrid {
   crop(grid: Float32Array, length: number): Float32Array {
     return grid.slice(this.n / 2, this.n / 2 + length);
   }
+}
+
+function silentSpan(x: Float32Array, from: number, n: number): boolean {
+  for (let i = from; i < from + n; i++) if (x[i] !== 0) return false;
+  return true;
 }
 
 function allZero(re: Float32Array, im: Float32Array, from: number, n: number): boolean {
