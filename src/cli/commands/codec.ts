@@ -9,7 +9,7 @@ import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
 import { DEFAULT_BEAM } from "../../model/rvq-search.js";
 import { modelHint } from "../model-lookup.js";
-import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE, type DecodeOptions } from "../../model/pipeline.js";
+import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE, LC_PHASE_ITERATIONS, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
@@ -58,7 +58,7 @@ function decodeOptions(cmd: Command): Command {
   return cmd
     .option("--steps <n>", "Euler steps of the flow decoder (default 0 = the prior mel itself, no flow: the best-measured decoder of the bundled model; 32 = the paper's)", parseIntOption("steps", 0, 1000))
     .option("--guidance <w>", "classifier-free guidance scale of the flow (default 1; needs --steps >= 1)", parseFloatOption("guidance", 0, 10))
-    .option("--lc", "FlowMAC-LC, the low-complexity decoder: the prior mel as by default, the vocoder's phase by PGHI without FGLA iterations (~3x faster decoding, a little less clean). The paper's LC, one flow step: --steps 1 --guidance 0 --temperature 0.5")
+    .option("--lc", `FlowMAC-LC, the low-complexity decoder: the prior mel as by default, the vocoder's phase by PGHI and ${LC_PHASE_ITERATIONS} fast Griffin-Lim iterations instead of 16 (about 2x faster decoding; STOI 0.827 against 0.836 at 3 kbit/s). The paper's LC, one flow step: --steps 1 --guidance 0 --temperature 0.5`)
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
     .option("--temperature <t>", "scale of the flow's initial noise (default 0.7; needs --steps >= 1)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16")
