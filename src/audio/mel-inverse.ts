@@ -54,6 +54,7 @@ export function melInverse(config: MelConfig): MelInverse {
   const fy = new Float64Array(bins);
   const s = new Float64Array(bins);
   const mel = new Float64Array(bands);
+  const melNext = new Float64Array(bands);
   const floor = config.logFloor;
 
   /** out[k] = sum_m F[k, m] v[m]. */
@@ -88,12 +89,26 @@ export function melInverse(config: MelConfig): MelInverse {
         spread(y, fy);
         for (let m = 0; m < bands; m++) mel[m] = bandSum[m] > 0 ? y[m] / bandSum[m] : 0;
         spread(mel, s);
+        // One pass over the bins per iteration: the update of s and the gather of the next
+        // iteration's F^T s (in the same order as gather(), so the same sums).
+        let cur = mel;
+        let nxt = melNext;
+        if (iterations > 0) gather(s, cur);
         for (let it = 0; it < iterations; it++) {
-          gather(s, mel);
+          const more = it + 1 < iterations;
+          if (more) nxt.fill(0);
           for (let k = 0; k < bins; k++) {
-            const back = weightA[k] * mel[bandA[k]] + weightB[k] * mel[bandB[k]];
-            s[k] = back > 1e-30 ? (s[k] * fy[k]) / back : 0;
+            const a = bandA[k];
+            const b = bandB[k];
+            const back = weightA[k] * cur[a] + weightB[k] * cur[b];
+            const v = back > 1e-30 ? (s[k] * fy[k]) / back : 0;
+            s[k] = v;
+            if (more) {
+              nxt[a] += weightA[k] * v;
+              nxt[b] += weightB[k] * v;
+            }
           }
+          [cur, nxt] = [nxt, cur];
         }
         for (let k = 0; k < bins; k++) out[t * bins + k] = s[k];
       }
