@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior16pa3: a third annealing cycle, from codec-prior16pa2 (2026-12-03)
+#   scripts/train-background.sh            # refiner-decoded2: the vocoder fine-tuned again on decoded mels (2026-12-03)
+#   RUNS=codec-prior16pa3 scripts/train-background.sh   # the third annealing cycle, from codec-prior16pa2 (finished at 8000, 2026-12-03)
 #   RUNS=codec-prior16pa2 scripts/train-background.sh   # the second cycle, from codec-prior16pa (finished at 6000, 2026-12-03)
 #   RUNS="codec-prior16pa codec-prior16p refiner-decoded" scripts/train-background.sh   # the 2026-12-02 fifth session's runs (all three finished their schedules)
 #   RUNS="codec-prior16 refiner-decoded" scripts/train-background.sh   # the codec without packing (the default until the 2026-12-02 fifth session)
@@ -25,7 +26,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16pa3}"
+RUNS="${RUNS:-refiner-decoded2}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -145,6 +146,15 @@ for r in $RUNS; do
         RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 4000 --lr 1e-4 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5
       else
         RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 4000 --lr 1e-4 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$REPO/models/default/vocoder.safetensors"
+      fi ;;
+    refiner-decoded2)
+      # A second fine-tune on decoded mels, from refiner-decoded's final weights (shipped 2026-12-03), at half its lr.
+      # Without that run, from the shipped vocoder.
+      if [ -f "$DATA/runs/refiner-decoded2/checkpoint.safetensors" ]; then
+        RESUME_FROM="" start refiner-decoded2 10 vocoder --data "$DATA/corpus" --steps 4000 --lr 5e-5 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5
+      else
+        RD="$DATA/runs/refiner-decoded/weights.safetensors"; [ -f "$RD" ] || RD="$REPO/models/default/vocoder.safetensors"
+        RESUME_FROM="" start refiner-decoded2 10 vocoder --data "$DATA/corpus" --steps 4000 --lr 5e-5 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$RD"
       fi ;;
     vocos) RESUME_FROM="$REPO/models/default/vocoder.safetensors" start vocos-small 15 vocoder --data "$DATA/corpus" --config vocos-small --steps 12000 ;;
     *) echo "unknown run '$r'" >&2; exit 2 ;;
