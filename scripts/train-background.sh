@@ -5,7 +5,7 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # refiner-decoded2: the vocoder fine-tuned again on decoded mels (2026-12-03)
+#   scripts/train-background.sh            # codec-prior16pd (a band-difference loss for the pitch) + refiner-decoded2 (the vocoder fine-tuned again on decoded mels), 2026-12-03
 #   RUNS=codec-prior16pa3 scripts/train-background.sh   # the third annealing cycle, from codec-prior16pa2 (finished at 8000, 2026-12-03)
 #   RUNS=codec-prior16pa2 scripts/train-background.sh   # the second cycle, from codec-prior16pa (finished at 6000, 2026-12-03)
 #   RUNS="codec-prior16pa codec-prior16p refiner-decoded" scripts/train-background.sh   # the 2026-12-02 fifth session's runs (all three finished their schedules)
@@ -26,7 +26,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-refiner-decoded2}"
+RUNS="${RUNS:-codec-prior16pd refiner-decoded2}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -126,6 +126,13 @@ for r in $RUNS; do
       PA="$DATA/runs/codec-prior16pa2/weights.safetensors"; [ -f "$PA" ] || PA="$REPO/models/default"
       RESUME_FROM="" start codec-prior16pa3 10 codec --data "$DATA/corpus" --steps 8000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --cfm-weight 0 --engine onnx --pack-short \
         $([ -f "$DATA/runs/codec-prior16pa3/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PA") ;;
+    codec-prior16pd)
+      # Pitch: the prior loss plus an L1 term on the error of adjacent-band differences (--band-delta-weight 1),
+      # from codec-prior16pa2's final weights (2026-12-03): the annealed codecs gained STOI but lost ~5 cents of
+      # median F0 error, and harmonics are peaks across bands. lr 5e-5, cosine over 12000 steps.
+      PA="$DATA/runs/codec-prior16pa2/weights.safetensors"; [ -f "$PA" ] || PA="$REPO/models/default"
+      RESUME_FROM="" start codec-prior16pd 10 codec --data "$DATA/corpus" --steps 12000 --frames 64 --batch 16 --lr 5e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short \
+        $([ -f "$DATA/runs/codec-prior16pd/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PA") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the

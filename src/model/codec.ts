@@ -75,19 +75,39 @@ export interface CodecLossAux {
   residuals: JArray;
 }
 
-/** L = lambda_p (MSE + MAE prior) + lambda_v commitment + L_CFM, returned with its parts. */
+/**
+ * [n, n] with x @ D = x[..., m + 1] - x[..., m] in column m (the last column 0, which keeps
+ * the width a multiple of the SIMD lanes).
+ */
+export function bandDifferences(n: number): JArray {
+  const d = new Float32Array(n * n);
+  for (let m = 0; m + 1 < n; m++) {
+    d[(m + 1) * n + m] = 1;
+    d[m * n + m] = -1;
+  }
+  return np.array(d).reshape([n, n]);
+}
+
+/**
+ * L = lambda_p (MSE + MAE prior) + lambda_v commitment + L_CFM (+ lambda_d times the MAE of the
+ * prior's band differences, where the config has `loss.bandDelta`), returned with its parts.
+ */
 export function codecLoss(p: CodecParams, buffers: CodecBuffers, c: CodecConfig, batch: CodecBatch): [JArray, CodecLossAux] {
   const sigma = c.cfm.sigmaMin;
   const z = encoderLatent(p, c, batch.mel.ref);
   const q = quantize(buffers, z, batch.stageMask);
   const mu = decoderPrior(p, c, q.zq);
   const diff = mu.ref.sub(batch.mel.ref);
+  const bandDelta = c.loss.bandDelta ?? 0;
+  const delta = bandDelta > 0 ? np.abs(mm(diff.ref, bandDifferences(c.nMels))).mean() : null;
   const prior = np.square(diff.ref).mean().add(np.abs(diff).mean());
+  /** The prior's share of the loss. */
+  const priorLoss = () => (delta ? prior.ref.mul(c.loss.prior).add(delta.mul(bandDelta)) : prior.ref.mul(c.loss.prior));
   const cfmWeight = c.loss.cfm ?? 1;
   if (cfmWeight === 0) {
     // Prior-first: no flow-matching term, so the CFM's parameters get zero gradients and the step skips its work.
     for (const x of [mu, batch.mel, batch.noise, batch.t, batch.tEmb, batch.condMask]) x.dispose();
-    const loss = prior.ref.mul(c.loss.prior).add(q.commit.ref.mul(c.loss.vq));
+    const loss = priorLoss().add(q.commit.ref.mul(c.loss.vq));
     // The logged CFM term is 0 (as prior × 0: jax-js's traced steps read a constant output as NaN).
     return [loss, { prior: prior.ref, cfm: prior.mul(0), commit: q.commit, codes: q.codes, residuals: q.residuals }];
   }
@@ -97,7 +117,7 @@ export function codecLoss(p: CodecParams, buffers: CodecBuffers, c: CodecConfig,
   const u = batch.mel.sub(batch.noise.mul(1 - sigma));
   const v = cfmVectorField(p.cfm, c.cfm, xt, mu.mul(batch.condMask), batch.tEmb);
   const cfm = np.square(v.sub(u)).mean();
-  const loss = prior.ref.mul(c.loss.prior).add(q.commit.ref.mul(c.loss.vq)).add(cfmWeight === 1 ? cfm.ref : cfm.ref.mul(cfmWeight));
+  const loss = priorLoss().add(q.commit.ref.mul(c.loss.vq)).add(cfmWeight === 1 ? cfm.ref : cfm.ref.mul(cfmWeight));
   return [loss, { prior, cfm, commit: q.commit, codes: q.codes, residuals: q.residuals }];
 }
 

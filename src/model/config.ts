@@ -53,9 +53,12 @@ export interface CodecConfig {
   /**
    * Loss weights. `cfm` (absent: 1) weights the flow-matching loss; 0 leaves the
    * CFM decoder out of the step altogether (a prior-first schedule: the default
-   * decoder is the prior mel, and the CFM is ~60 % of a step's work).
+   * decoder is the prior mel, and the CFM is ~60 % of a step's work). `bandDelta`
+   * (absent: 0) weights an L1 term on the prior's error in the differences between
+   * adjacent mel bands: harmonics are peaks across bands, which the prior's L1 + L2
+   * on levels alone smooths where it is unsure.
    */
-  loss: { prior: number; vq: number; cfm?: number };
+  loss: { prior: number; vq: number; cfm?: number; bandDelta?: number };
   /**
    * Residual linear paths around the encoder and decoder stacks: z = (x - m) V + enc(x),
    * mu = zq V^T + m + dec(zq), with trainable V [nMels, rvq.dim] and m [nMels]. With V, m

@@ -42,6 +42,7 @@ interface TrainOpts {
   initLinear?: string;
   initCfm?: string;
   priorWeight?: number;
+  bandDeltaWeight?: number;
   cfmWeight?: number;
   stageDropout?: number;
   packShort?: boolean;
@@ -227,6 +228,7 @@ export function registerTrain(program: Command): void {
     .option("--init-linear <linear.safetensors>", "warm start a -lin config from a linear codec ('flowmac fit-linear'): its PCA and codebooks, its mel statistics")
     .option("--init-cfm <model>", "start the CFM decoder from a model directory's (or codec weights file's) CFM weights")
     .option("--prior-weight <x>", "weight of the prior loss, lambda_p (default: the config's, 0.01; with --resume: the run's)", parseFloatOption("prior-weight", 0, 1000))
+    .option("--band-delta-weight <x>", "weight of an L1 term on the prior's error in the differences between adjacent mel bands, where harmonics show (default: the config's, 0; with --resume: the run's)", parseFloatOption("band-delta-weight", 0, 1000))
     .option("--cfm-weight <x>", "weight of the flow-matching loss (default: the config's, 1; 0 = prior-first: the CFM is left out of the step, ~2x faster, and keeps its weights)", parseFloatOption("cfm-weight", 0, 1000))
     .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .option("--pack-short", "train on clips shorter than a crop too, each packed with clips of its own source to fill the crop (default: such clips are left out)")
@@ -239,6 +241,7 @@ export function registerTrain(program: Command): void {
       let config = structuredClone(init || resumed ? ((init ?? resumed)!.config as CodecConfig) : CODEC_CONFIGS[name]);
       if (o.priorWeight !== undefined) config = { ...config, loss: { ...config.loss, prior: o.priorWeight } };
       if (o.cfmWeight !== undefined) config = { ...config, loss: { ...config.loss, cfm: o.cfmWeight } };
+      if (o.bandDeltaWeight !== undefined) config = { ...config, loss: { ...config.loss, bandDelta: o.bandDeltaWeight } };
       if (o.stageDropout !== undefined) config = { ...config, rvq: { ...config.rvq, dropoutProb: o.stageDropout } };
       if (start.linear) checkLinearFits(config, start.linear, o.initLinear!);
       if (start.cfm) checkCfmFits(start.cfm, config); // before the data is read
