@@ -28,7 +28,7 @@ import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { DEFAULT_MODEL_DIR, loadModel, readModelDir, type LoadedModel } from "../src/model/load.js";
 import type { InferenceEngine } from "../src/model/engine.js";
-import { decodeAudio, decodeMel, encodeAudio, BLOCK, LC_PHASE_ITERATIONS } from "../src/model/pipeline.js";
+import { decodeAudio, decodeMel, encodeAudio, BLOCK, LC_NNLS_ITERATIONS, LC_PHASE_ITERATIONS } from "../src/model/pipeline.js";
 import { allocates, encodeStream } from "../src/model/encode-stream.js";
 import { blockJoinStats } from "../src/eval/joins.js";
 import { defaultStages } from "../src/cli/bitrate.js";
@@ -162,7 +162,7 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
   rows.push({ name: `${engine.name}: block joins: largest frame-to-frame mel change at joins / elsewhere`, value: joins.maxRatio, unit: "ratio", ms: 0 });
   for (const [label, o] of [
     [`decode default at ${kbps} kbit/s (the prior mel, no flow steps)`, { steps: 0, guidance: 0 }],
-    [`decode LC (the prior mel, PGHI + ${LC_PHASE_ITERATIONS} FGLA iterations)`, { steps: 0, guidance: 0, phaseIterations: LC_PHASE_ITERATIONS }],
+    [`decode LC (the prior mel, NNLS ${LC_NNLS_ITERATIONS}, PGHI + ${LC_PHASE_ITERATIONS} FGLA iterations)`, { steps: 0, guidance: 0, phaseIterations: LC_PHASE_ITERATIONS, nnlsIterations: LC_NNLS_ITERATIONS }],
     ["decode, the paper's LC (1 flow step, no guidance, 1 NFE)", { steps: 1, guidance: 0 }],
     ["decode flow, the paper's (32 steps, guidance 1, 64 NFE)", { steps: 32, guidance: 1 }],
   ] as const) {

@@ -12,7 +12,7 @@ import { BIN, expectCleanFailure as expectCleanFailureIn, runCli, type CliResult
 import { testSignal, writeTinyModelDir } from "./tiny-model.js";
 import { makeAudioFolder } from "./audio-folder.js";
 import { modelIdOf, readCodecConfig } from "../src/model/load.js";
-import { LC_PHASE_ITERATIONS } from "../src/model/pipeline.js";
+import { LC_NNLS_ITERATIONS, LC_PHASE_ITERATIONS } from "../src/model/pipeline.js";
 
 
 let dir: string;
@@ -91,6 +91,8 @@ describe("flowmac CLI on bad input", () => {
     // The tiny model's vocoder is a Vocos: it has no phase iterations to set.
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--phase-iterations", "4"), /--phase-iterations sets the iterations of a refiner vocoder's phase; this model's vocoder is vocos/, out);
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--vocoder", "pghi", "--phase-iterations", "4"), /--vocoder pghi takes them in its name/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--nnls-iterations", "20"), /--nnls-iterations sets the iterations of a refiner vocoder's magnitude prior; this model's vocoder is vocos/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--nnls-iterations", "0"), /--nnls-iterations/, out);
     expect(flowmac("frobnicate").code).not.toBe(0);
   });
 
@@ -280,7 +282,7 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     expect(plain.equals(decode("d-one.wav", "--temperature", "1"))).toBe(false);
   });
 
-  it("with a refiner vocoder, --lc is PGHI with LC_PHASE_ITERATIONS FGLA iterations, not the default 16", async () => {
+  it("with a refiner vocoder, --lc is LC_NNLS_ITERATIONS of NNLS and PGHI with LC_PHASE_ITERATIONS FGLA iterations, not the default 40 and 16", async () => {
     const refinerModel = await writeTinyModelDir(join(dir, "refiner-model"), 8, "refiner-tiny");
     const fmac = join(dir, "r.fmac");
     expect(flowmac("encode", join(dir, "ok.wav"), "-o", fmac, "--model", refinerModel).code).toBe(0);
@@ -289,7 +291,8 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
       return readFileSync(join(dir, name));
     };
     const lc = decode("r-lc.wav", "--lc");
-    expect(lc.equals(decode("r-i2.wav", "--phase-iterations", String(LC_PHASE_ITERATIONS)))).toBe(true);
+    expect(lc.equals(decode("r-i2.wav", "--phase-iterations", String(LC_PHASE_ITERATIONS), "--nnls-iterations", String(LC_NNLS_ITERATIONS)))).toBe(true);
+    expect(lc.equals(decode("r-i2-n40.wav", "--phase-iterations", String(LC_PHASE_ITERATIONS)))).toBe(false);
     expect(lc.equals(decode("r-i0.wav", "--phase-iterations", "0"))).toBe(false);
     expect(lc.equals(decode("r-default.wav"))).toBe(false);
   });

@@ -51,7 +51,7 @@ export function interruptible(engine: InferenceEngine): InferenceEngine {
     encode: async (melNorm, frames, search, valid) => (await nextTurn(), engine.encode(melNorm, frames, search, valid)),
     prior: async (codes, mask, frames, valid) => (await nextTurn(), engine.prior(codes, mask, frames, valid)),
     vectorField: async (x, mu, tEmb, batch, frames) => (await nextTurn(), engine.vectorField(x, mu, tEmb, batch, frames)),
-    vocode: async (mel, frames, phaseIterations) => (await nextTurn(), engine.vocode(mel, frames, phaseIterations)),
+    vocode: async (mel, frames, o) => (await nextTurn(), engine.vocode(mel, frames, o)),
     dispose: () => engine.dispose(),
   };
 }

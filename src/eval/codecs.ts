@@ -6,7 +6,8 @@ import { describeRates, rateFor } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { encodeStream, type RateChoice } from "../model/encode-stream.js";
-import { decodeMel, DEFAULT_DECODE, LC_DECODE, vocodeMel } from "../model/pipeline.js";
+import { decodeMel, DEFAULT_DECODE, LC_DECODE, vocodeMel, vocodeSettings } from "../model/pipeline.js";
+import type { VocodeSettings } from "../model/engine.js";
 import { MelFrontEnd } from "../audio/mel.js";
 import { denormalizeMel, normalizeMel } from "../audio/stats.js";
 import { decodeLinear, encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
@@ -36,6 +37,8 @@ interface DecodeOverrides {
   ahead?: number;
   /** A refiner vocoder's FGLA iterations after PGHI (":i4"). */
   phaseIterations?: number;
+  /** A refiner vocoder's NNLS iterations (":n20"). */
+  nnlsIterations?: number;
 }
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
@@ -48,7 +51,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   }
   const { beam, fixed, plain, rd, ahead, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", o.phaseIterations !== undefined ? ` --phase-iterations ${o.phaseIterations}` : ""].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", o.phaseIterations !== undefined ? ` --phase-iterations ${o.phaseIterations}` : "", o.nnlsIterations !== undefined ? ` --nnls-iterations ${o.nnlsIterations}` : ""].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -60,7 +63,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
       const { codes, frames, stages, frameStages } = readFmac(bits, "bitstream", codeModelOf(engine.info));
       const t1 = performance.now();
       const mel = await decodeMel(engine, codes, frames, stages, { ...decode, frameStages });
-      const out = await vocodeMel(engine, mel, frames, audio.length, undefined, decode.phaseIterations);
+      const out = await vocodeMel(engine, mel, frames, audio.length, undefined, vocodeSettings(decode));
       const t2 = performance.now();
       return { audio: out, mel, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
     },
@@ -68,15 +71,18 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
 }
 
 /** The vocoder alone on the original mel: the ceiling any FlowMAC rate can reach. Not a codec (0 bytes). */
-function vocoderOnly(engine: InferenceEngine, phaseIterations?: number): EvalCodec {
+function vocoderOnly(engine: InferenceEngine, o: VocodeSettings = {}): EvalCodec {
+  const { phaseIterations, nnlsIterations } = o;
+  const suffix = `${phaseIterations !== undefined ? `:i${phaseIterations}` : ""}${nnlsIterations !== undefined ? `:n${nnlsIterations}` : ""}`;
+  const flags = `${phaseIterations !== undefined ? ` --phase-iterations ${phaseIterations}` : ""}${nnlsIterations !== undefined ? ` --nnls-iterations ${nnlsIterations}` : ""}`;
   return {
-    name: `vocoder-only${phaseIterations !== undefined ? `:i${phaseIterations}` : ""}`,
+    name: `vocoder-only${suffix}`,
     packages: [],
     async run(audio) {
       const t0 = performance.now();
       const mel = new MelFrontEnd().compute(audio);
-      const out = await vocodeMel(engine, mel.data, mel.frames, audio.length, undefined, phaseIterations);
-      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${phaseIterations !== undefined ? ` --phase-iterations ${phaseIterations}` : ""} (original mel -> vocoder)`] };
+      const out = await vocodeMel(engine, mel.data, mel.frames, audio.length, undefined, o);
+      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${flags} (original mel -> vocoder)`] };
     },
   };
 }
@@ -132,7 +138,7 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|fixed|plain))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|fixed|plain))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -144,12 +150,13 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part.startsWith("rd")) o.rd = Number(part.slice(2));
       else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
       else if (part[0] === "i") o.phaseIterations = Number(part.slice(1));
+      else if (part[0] === "n") o.nnlsIterations = Number(part.slice(1));
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
   }
-  const only = /^vocoder-only(?::i(\d+))?$/.exec(spec);
-  if (only) return engine().then((e) => vocoderOnly(e, only[1] === undefined ? undefined : Number(only[1])));
+  const only = /^vocoder-only(?::i(\d+))?(?::n(\d+))?$/.exec(spec);
+  if (only) return engine().then((e) => vocoderOnly(e, { phaseIterations: only[1] === undefined ? undefined : Number(only[1]), nnlsIterations: only[2] === undefined ? undefined : Number(only[2]) }));
   const lin = /^linear@(\d+(?:\.\d+)?)$/.exec(spec);
   if (lin) {
     const codec = readLinearCodec(linearFile, spec);

@@ -26,6 +26,14 @@ export interface EncodedBlock {
   prefixError: Float64Array;
 }
 
+/** How much work a refiner vocoder does (both default to its config's / the trained setting). */
+export interface VocodeSettings {
+  /** FGLA iterations after PGHI (default the config's, 16). */
+  phaseIterations?: number;
+  /** NNLS iterations of the magnitude prior from the mel (default NNLS_ITERATIONS, 40, as trained). */
+  nnlsIterations?: number;
+}
+
 export interface InferenceEngine {
   readonly name: string;
   readonly info: EngineInfo;
@@ -42,10 +50,7 @@ export interface InferenceEngine {
   prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
   vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;
-  /**
-   * Log-mel (not normalised) [T, nMels] -> audio [T * 512]. `phaseIterations`: a refiner
-   * vocoder's FGLA iterations after PGHI (default its config's; other vocoders ignore it).
-   */
-  vocode(mel: Float32Array, frames: number, phaseIterations?: number): Promise<Float32Array>;
+  /** Log-mel (not normalised) [T, nMels] -> audio [T * 512]; `o`: a refiner vocoder's work (other vocoders ignore it). */
+  vocode(mel: Float32Array, frames: number, o?: VocodeSettings): Promise<Float32Array>;
   dispose(): void;
 }

@@ -7,6 +7,7 @@ import { cfmVectorField } from "./cfm.js";
 import { generate, type AnyVocoderParams } from "./vocoder.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
 import { RefinerVocoder } from "./refiner-host.js";
+import type { VocodeSettings } from "./engine.js";
 import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
 
 export class JaxEngine implements InferenceEngine {
@@ -54,7 +55,7 @@ export class JaxEngine implements InferenceEngine {
     return Float32Array.from(out.dataSync() as Float32Array);
   }
 
-  async vocode(mel: Float32Array, frames: number, phaseIterations?: number): Promise<Float32Array> {
+  async vocode(mel: Float32Array, frames: number, o?: VocodeSettings): Promise<Float32Array> {
     const v = this.info.vocoder;
     if (isRefinerConfig(v)) {
       this.refiner ??= RefinerVocoder.create(v.generator);
@@ -62,7 +63,7 @@ export class JaxEngine implements InferenceEngine {
       return (await this.refiner).vocode(mel, frames, async (m, logPrior, f) => {
         const out = this.refineFn!(tree.ref(this.generator), np.array(m).reshape([1, f, v.generator.nMels]), np.array(logPrior).reshape([1, f, bins]));
         return Float32Array.from(out.dataSync() as Float32Array);
-      }, phaseIterations);
+      }, o);
     }
     const out = this.vocodeFn!(tree.ref(this.generator), np.array(mel).reshape([1, frames, this.info.codec.nMels]));
     return Float32Array.from(out.dataSync() as Float32Array);

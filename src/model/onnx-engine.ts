@@ -4,7 +4,7 @@
  * intra-op thread. Same interface, same block shapes as the jax-js engine.
  */
 import type * as OrtTypes from "onnxruntime-common";
-import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
+import type { EncodedBlock, EngineInfo, InferenceEngine, VocodeSettings } from "./engine.js";
 import { ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 import { BLOCK } from "./pipeline.js";
 import { UserError } from "../util/errors.js";
@@ -135,13 +135,13 @@ export class OnnxEngine implements InferenceEngine {
     return out.v.data as Float32Array;
   }
 
-  async vocode(mel: Float32Array, frames: number, phaseIterations?: number): Promise<Float32Array> {
+  async vocode(mel: Float32Array, frames: number, o?: VocodeSettings): Promise<Float32Array> {
     if (this.refiner) {
       const n = this.info.codec.nMels;
       return this.refiner.vocode(mel, frames, async (m, logPrior, f) => {
         const out = await (await this.session("vocoder")).run({ mel: this.f32(m, [1, f, n]), prior: this.f32(logPrior, [1, f, logPrior.length / f]) });
         return out.logmag.data as Float32Array;
-      }, phaseIterations);
+      }, o);
     }
     const out = await (await this.session("vocoder")).run({ mel: this.f32(mel, [1, frames, this.info.codec.nMels]) });
     if (this.istft) return this.istft.synthesise(out.re.data as Float32Array, out.im.data as Float32Array, frames);

@@ -10,6 +10,7 @@ import { FLOWMAC_MEL } from "../audio/mel.js";
 import { melInverse, type MelInverse } from "../audio/mel-inverse.js";
 import { PhaseStream } from "./phase-vocoder.js";
 import type { RefinerConfig } from "./refiner.js";
+import type { VocodeSettings } from "./engine.js";
 
 /** Magnitudes are floored here before the log, in the prior and in the training target alike. */
 export const MAGNITUDE_FLOOR = 1e-5;
@@ -20,8 +21,8 @@ export function refinerMelInverse(c: Pick<RefinerConfig, "nMels" | "nFft" | "hop
 }
 
 /** log(max(NNLS magnitude, 1e-5)) [frames, bins] of a log-mel [frames, nMels]. */
-export function logMagnitudePrior(inverse: MelInverse, mel: Float32Array, frames: number): Float32Array {
-  const mag = inverse.magnitude(mel, frames);
+export function logMagnitudePrior(inverse: MelInverse, mel: Float32Array, frames: number, nnlsIterations?: number): Float32Array {
+  const mag = inverse.magnitude(mel, frames, nnlsIterations);
   for (let i = 0; i < mag.length; i++) mag[i] = Math.log(Math.max(mag[i], MAGNITUDE_FLOOR));
   return mag;
 }
@@ -43,9 +44,10 @@ export class RefinerVocoder {
     return new RefinerVocoder(c, refinerMelInverse(c), new FrameGrid(await loadFastFft(c.nFft), c.hop));
   }
 
-  /** Log-mel [frames, nMels] -> audio [frames * hop] (sample 0 at the centre of frame 0); `iterations`: FGLA's after PGHI (default the config's). */
-  async vocode(mel: Float32Array, frames: number, net: LogMagnitudeNet, iterations = this.config.fglaIterations): Promise<Float32Array> {
-    const logMag = await net(mel, logMagnitudePrior(this.inverse, mel, frames), frames);
+  /** Log-mel [frames, nMels] -> audio [frames * hop] (sample 0 at the centre of frame 0); `o`: iterations other than the trained ones. */
+  async vocode(mel: Float32Array, frames: number, net: LogMagnitudeNet, o: VocodeSettings = {}): Promise<Float32Array> {
+    const iterations = o.phaseIterations ?? this.config.fglaIterations;
+    const logMag = await net(mel, logMagnitudePrior(this.inverse, mel, frames, o.nnlsIterations), frames);
     // At or below the floor is silence (as the mel inverse treats the mel's floor): zero, not 1e-5, for PGHI.
     const silence = Math.log(MAGNITUDE_FLOOR) + 1e-4;
     const mag = new Float32Array(logMag.length);

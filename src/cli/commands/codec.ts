@@ -9,7 +9,7 @@ import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
 import { DEFAULT_BEAM } from "../../model/rvq-search.js";
 import { modelHint } from "../model-lookup.js";
-import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE, LC_PHASE_ITERATIONS, type DecodeOptions } from "../../model/pipeline.js";
+import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE, LC_NNLS_ITERATIONS, LC_PHASE_ITERATIONS, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
@@ -41,6 +41,7 @@ interface DecodeOpts extends ModelOpts {
   format: WavSampleFormat;
   vocoder: VocoderChoice;
   phaseIterations?: number;
+  nnlsIterations?: number;
 }
 
 function encodeOptions(cmd: Command): Command {
@@ -58,12 +59,13 @@ function decodeOptions(cmd: Command): Command {
   return cmd
     .option("--steps <n>", "Euler steps of the flow decoder (default 0 = the prior mel itself, no flow: the best-measured decoder of the bundled model; 32 = the paper's)", parseIntOption("steps", 0, 1000))
     .option("--guidance <w>", "classifier-free guidance scale of the flow (default 1; needs --steps >= 1)", parseFloatOption("guidance", 0, 10))
-    .option("--lc", `FlowMAC-LC, the low-complexity decoder: the prior mel as by default, the vocoder's phase by PGHI and ${LC_PHASE_ITERATIONS} fast Griffin-Lim iterations instead of 16 (about 2x faster decoding; STOI 0.827 against 0.836 at 3 kbit/s). The paper's LC, one flow step: --steps 1 --guidance 0 --temperature 0.5`)
+    .option("--lc", `FlowMAC-LC, the low-complexity decoder: the prior mel as by default, the vocoder's phase by PGHI and ${LC_PHASE_ITERATIONS} fast Griffin-Lim iterations instead of 16 and ${LC_NNLS_ITERATIONS} NNLS iterations instead of 40 (about 2-3x faster decoding; STOI 0.829 against 0.838 at 3 kbit/s). The paper's LC, one flow step: --steps 1 --guidance 0 --temperature 0.5`)
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
     .option("--temperature <t>", "scale of the flow's initial noise (default 0.7; needs --steps >= 1)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16")
     .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"))
-    .option("--phase-iterations <n>", "the model's refiner vocoder: fast Griffin-Lim iterations after PGHI (default 16; 0 = PGHI alone, faster, a little less clean)", parseIntOption("phase-iterations", 0, 1000));
+    .option("--phase-iterations <n>", "the model's refiner vocoder: fast Griffin-Lim iterations after PGHI (default 16; 0 = PGHI alone, faster, a little less clean)", parseIntOption("phase-iterations", 0, 1000))
+    .option("--nnls-iterations <n>", "the model's refiner vocoder: iterations of its magnitude prior from the mel (default 40, as trained; fewer are faster)", parseIntOption("nnls-iterations", 1, 1000));
 }
 
 function decodeSettings(o: DecodeOpts): DecodeOptions {
@@ -78,6 +80,7 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
     ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
     ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
     ...(o.phaseIterations !== undefined ? { phaseIterations: o.phaseIterations } : {}),
+    ...(o.nnlsIterations !== undefined ? { nnlsIterations: o.nnlsIterations } : {}),
     seed: o.seed,
   };
 }
@@ -118,6 +121,8 @@ async function decodeToFile(s: FmacStream, source: string, out: string, o: Decod
   const engine = await withVocoder(modelEngine, o.vocoder);
   if (o.phaseIterations !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
     throw new UserError(`--phase-iterations sets the iterations of a refiner vocoder's phase; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} takes them in its name (e.g. pghi-fgla:4)` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
+  if (o.nnlsIterations !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
+    throw new UserError(`--nnls-iterations sets the iterations of a refiner vocoder's magnitude prior; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} has none` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
   try {
