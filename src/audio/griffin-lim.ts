@@ -11,6 +11,7 @@
  * Stft.frame and InverseStft use), periodic Hann analysis and synthesis windows.
  */
 import type { RealFft } from "./fft.js";
+import { isZeroSpan } from "./silence.js";
 import { hannWindow } from "./stft.js";
 
 /** Least-squares ISTFT and STFT on one zero-padded frame grid: their composition is the projection onto consistent spectrograms. */
@@ -55,7 +56,8 @@ export class FrameGrid {
     const w = this.window;
     const f = this.frameBuf;
     for (let t = 0; t < frames; t++) {
-      if (allZero(re, im, t * this.bins, this.bins)) continue; // silence and a block's padding: nothing to add
+      // Silence and a block's padding: nothing to add.
+      if (isZeroSpan(re, t * this.bins, this.bins) && isZeroSpan(im, t * this.bins, this.bins)) continue;
       this.fft.inverse(re, im, t * this.bins, f);
       const o = t * this.hop;
       for (let i = 0; i < this.n; i++) out[o + i] += f[i] * w[i];
@@ -71,17 +73,16 @@ export class FrameGrid {
     const spec = this.spectrum;
     for (let t = 0; t < frames; t++) {
       const o = t * this.hop;
-      const b0 = t * this.bins;
-      if (silentSpan(x, o, this.n)) {
+      const b = t * this.bins;
+      if (isZeroSpan(x, o, this.n)) {
         // Silence (a block's padding): its spectrum is zero, without an FFT.
-        re.fill(0, b0, b0 + this.bins);
-        im.fill(0, b0, b0 + this.bins);
+        re.fill(0, b, b + this.bins);
+        im.fill(0, b, b + this.bins);
         continue;
       }
       const buf = this.fft.inputBuffer();
       for (let i = 0; i < this.n; i++) buf[i] = x[o + i] * w[i];
       this.fft.forward(buf, spec);
-      const b = t * this.bins;
       for (let k = 0; k < this.bins; k++) {
         re[b + k] = spec[2 * k];
         im[b + k] = spec[2 * k + 1];
@@ -93,16 +94,6 @@ export class FrameGrid {
   crop(grid: Float32Array, length: number): Float32Array {
     return grid.slice(this.n / 2, this.n / 2 + length);
   }
-}
-
-function silentSpan(x: Float32Array, from: number, n: number): boolean {
-  for (let i = from; i < from + n; i++) if (x[i] !== 0) return false;
-  return true;
-}
-
-function allZero(re: Float32Array, im: Float32Array, from: number, n: number): boolean {
-  for (let i = from; i < from + n; i++) if (re[i] !== 0 || im[i] !== 0) return false;
-  return true;
 }
 
 export interface GriffinLimOptions {

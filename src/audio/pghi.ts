@@ -14,6 +14,8 @@
  * Redundancy 4 (n_fft 2048, hop 512) is the least at which PGHI works well.
  */
 
+import { isZeroSpan } from "./silence.js";
+
 /** gamma / L^2 of the Gaussian closest to a Hann window (the PGHI paper's table). */
 const HANN_GAMMA = 0.25645;
 
@@ -77,11 +79,6 @@ class BucketQueue {
   }
 }
 
-function isSilent(mag: Float32Array, from: number, n: number): boolean {
-  for (let i = from; i < from + n; i++) if (mag[i] !== 0) return false;
-  return true;
-}
-
 /** Phases already decided for the first `frames` frames (e.g. the overlap with the previous block of a stream). */
 export interface KnownPhase {
   frames: number;
@@ -98,7 +95,7 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
   // Silent frames at the end (a block's padding after the signal) get phase 0 and steer nothing
   // but their neighbour's time gradient: integrate up to one silent frame past the last sound.
   let last = frames;
-  while (last > 0 && isSilent(mag, (last - 1) * bins, bins)) last--;
+  while (last > 0 && isZeroSpan(mag, (last - 1) * bins, bins)) last--;
   const used = Math.min(frames, last + 1);
   if (last > 0 && used < frames && used > (known?.frames ?? 0)) {
     const phase = new Float32Array(frames * bins);

@@ -4,10 +4,9 @@ import { codeModelOf } from "../bitstream/code-model.js";
 import { CRC_BYTES, HEADER_BYTES, payloadBytes, readFmac, writeFmac } from "../bitstream/fmac.js";
 import { describeRates, rateFor } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
-import type { InferenceEngine } from "../model/engine.js";
+import type { InferenceEngine, VocodeSettings } from "../model/engine.js";
 import { encodeStream, type RateChoice } from "../model/encode-stream.js";
 import { decodeMel, DEFAULT_DECODE, LC_DECODE, vocodeMel, vocodeSettings } from "../model/pipeline.js";
-import type { VocodeSettings } from "../model/engine.js";
 import { MelFrontEnd } from "../audio/mel.js";
 import { denormalizeMel, normalizeMel } from "../audio/stats.js";
 import { decodeLinear, encodeLinear, parseLinearCodec, type LinearCodec } from "../model/linear-codec.js";
@@ -51,7 +50,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   }
   const { beam, fixed, plain, rd, ahead, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", o.phaseIterations !== undefined ? ` --phase-iterations ${o.phaseIterations}` : "", o.nnlsIterations !== undefined ? ` --nnls-iterations ${o.nnlsIterations}` : ""].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", vocodeFlags(o)].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -71,10 +70,13 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
 }
 
 /** The vocoder alone on the original mel: the ceiling any FlowMAC rate can reach. Not a codec (0 bytes). */
+/** The CLI flags of a refiner vocoder's iteration settings (" --phase-iterations 2 --nnls-iterations 10"). */
+function vocodeFlags(o: VocodeSettings): string {
+  return `${o.phaseIterations !== undefined ? ` --phase-iterations ${o.phaseIterations}` : ""}${o.nnlsIterations !== undefined ? ` --nnls-iterations ${o.nnlsIterations}` : ""}`;
+}
+
 function vocoderOnly(engine: InferenceEngine, o: VocodeSettings = {}): EvalCodec {
-  const { phaseIterations, nnlsIterations } = o;
-  const suffix = `${phaseIterations !== undefined ? `:i${phaseIterations}` : ""}${nnlsIterations !== undefined ? `:n${nnlsIterations}` : ""}`;
-  const flags = `${phaseIterations !== undefined ? ` --phase-iterations ${phaseIterations}` : ""}${nnlsIterations !== undefined ? ` --nnls-iterations ${nnlsIterations}` : ""}`;
+  const suffix = `${o.phaseIterations !== undefined ? `:i${o.phaseIterations}` : ""}${o.nnlsIterations !== undefined ? `:n${o.nnlsIterations}` : ""}`;
   return {
     name: `vocoder-only${suffix}`,
     packages: [],
@@ -82,7 +84,7 @@ function vocoderOnly(engine: InferenceEngine, o: VocodeSettings = {}): EvalCodec
       const t0 = performance.now();
       const mel = new MelFrontEnd().compute(audio);
       const out = await vocodeMel(engine, mel.data, mel.frames, audio.length, undefined, o);
-      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${flags} (original mel -> vocoder)`] };
+      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${vocodeFlags(o)} (original mel -> vocoder)`] };
     },
   };
 }

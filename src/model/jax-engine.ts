@@ -7,8 +7,7 @@ import { cfmVectorField } from "./cfm.js";
 import { generate, type AnyVocoderParams } from "./vocoder.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
 import { RefinerVocoder } from "./refiner-host.js";
-import type { VocodeSettings } from "./engine.js";
-import type { EncodedBlock, EngineInfo, InferenceEngine } from "./engine.js";
+import type { EncodedBlock, EngineInfo, InferenceEngine, VocodeSettings } from "./engine.js";
 
 export class JaxEngine implements InferenceEngine {
   readonly name = "jax";

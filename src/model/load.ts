@@ -87,7 +87,8 @@ function restoreInto<T>(file: LoadedFile, prefix: string, like: T): T {
   return out;
 }
 
-export async function loadModel(files: ModelFiles): Promise<LoadedModel> {
+/** `ids`: the files' model ids where the caller has hashed them already (openEngine's cache lookup). */
+export async function loadModel(files: ModelFiles, ids?: { modelId: string; vocoderId: string }): Promise<LoadedModel> {
   const codecFile = parseCheckpoint(files.codec, files.codecSource, "codec");
   const vocoderFile = parseCheckpoint(files.vocoder, files.vocoderSource, "vocoder");
   const codecConfig = codecFile.config as CodecConfig;
@@ -100,7 +101,7 @@ export async function loadModel(files: ModelFiles): Promise<LoadedModel> {
   const codec = restoreInto(codecFile, "params.codec", like.params);
   const buffers = restoreInto(codecFile, "buffers", like.buffers);
   const generator = restoreInto(vocoderFile, "params.gen", initAnyVocoder(new Rng(0), vocoderConfig));
-  const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
+  const info: EngineInfo = { codec: codecConfig, vocoder: vocoderConfig, stats, modelId: ids?.modelId ?? (await modelIdOf(files.codec)), vocoderId: ids?.vocoderId ?? (await modelIdOf(files.vocoder)) };
   const header = codecFile.metadata.code_model;
   if (header !== undefined) {
     const rows = codecFile.tensors.get(CODE_TABLES_TENSOR);

@@ -60,15 +60,16 @@ export async function onnxBundleFor(m: LoadedModel): Promise<OnnxBundle> {
 export async function openEngine(modelDir: string = DEFAULT_MODEL_DIR, engine: EngineName = "onnx", { verbose = false } = {}): Promise<InferenceEngine> {
   const files = readModelDir(modelDir);
   const options = { logSeverity: verbose ? (2 as const) : (4 as const) };
+  let ids: { modelId: string; vocoderId: string } | undefined;
   if (engine === "onnx") {
     // A model exported before (same weight bytes: the cache is keyed by their hashes) runs from its
     // graphs alone; loading the weights into jax-js would cost ~1 s of every CLI run for nothing.
-    const ids = { modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
+    ids = { modelId: await modelIdOf(files.codec), vocoderId: await modelIdOf(files.vocoder) };
     const cached = readBundle(onnxCacheDir(ids), ids);
     if (cached) return OnnxEngine.create((await import("onnxruntime-node")) as any, cached, options);
   }
   await initJax();
-  const m = await loadModel(files);
+  const m = await loadModel(files, ids);
   if (engine === "jax") return new JaxEngine(m.info, m.codec, m.buffers, m.generator);
   const ort = await import("onnxruntime-node");
   const engineOut = await OnnxEngine.create(ort as any, await onnxBundleFor(m), options);

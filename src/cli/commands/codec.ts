@@ -119,10 +119,14 @@ function checkStream(s: Parameters<typeof streamMismatch>[0], source: string, en
 async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, modelEngine: InferenceEngine): Promise<void> {
   checkStream(s, source, modelEngine, o.model);
   const engine = await withVocoder(modelEngine, o.vocoder);
-  if (o.phaseIterations !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
-    throw new UserError(`--phase-iterations sets the iterations of a refiner vocoder's phase; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} takes them in its name (e.g. pghi-fgla:4)` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
-  if (o.nnlsIterations !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
-    throw new UserError(`--nnls-iterations sets the iterations of a refiner vocoder's magnitude prior; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} has none` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
+  // The iteration flags set a refiner vocoder's work: other vocoders have none to set.
+  const refinerFlags = [
+    { flag: "--phase-iterations", set: o.phaseIterations, what: "phase", otherVocoder: "takes them in its name (e.g. pghi-fgla:4)" },
+    { flag: "--nnls-iterations", set: o.nnlsIterations, what: "magnitude prior", otherVocoder: "has none" },
+  ];
+  for (const f of refinerFlags)
+    if (f.set !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
+      throw new UserError(`${f.flag} sets the iterations of a refiner vocoder's ${f.what}; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} ${f.otherVocoder}` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
   try {
