@@ -13,6 +13,7 @@ import { testSignal, writeTinyModelDir } from "./tiny-model.js";
 import { makeAudioFolder } from "./audio-folder.js";
 import { modelIdOf, readCodecConfig } from "../src/model/load.js";
 import { LC_NNLS_ITERATIONS, LC_PHASE_ITERATIONS } from "../src/model/pipeline.js";
+import { TRUE_MEL_PROJECTION } from "../src/model/refiner-host.js";
 
 
 let dir: string;
@@ -93,6 +94,8 @@ describe("flowmac CLI on bad input", () => {
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--vocoder", "pghi", "--phase-iterations", "4"), /--vocoder pghi takes them in its name/, out);
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--nnls-iterations", "20"), /--nnls-iterations sets the iterations of a refiner vocoder's magnitude prior; this model's vocoder is vocos/, out);
     expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--nnls-iterations", "0"), /--nnls-iterations/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--mel-projection", "5"), /--mel-projection sets the iterations of a refiner vocoder's mel projection; this model's vocoder is vocos/, out);
+    expectCleanFailure(flowmac("roundtrip", ok, "-o", out, "--model", model, "--mel-projection", "-1"), /--mel-projection/, out);
     expect(flowmac("frobnicate").code).not.toBe(0);
   });
 
@@ -295,6 +298,18 @@ describe("flowmac CLI round trip with a (tiny, untrained) model", () => {
     expect(lc.equals(decode("r-i2-n40.wav", "--phase-iterations", String(LC_PHASE_ITERATIONS)))).toBe(false);
     expect(lc.equals(decode("r-i0.wav", "--phase-iterations", "0"))).toBe(false);
     expect(lc.equals(decode("r-default.wav"))).toBe(false);
+    // Mel projection: off by default in decode, on by default in resynth (the true mel), and a real change.
+    expect(decode("r-p0.wav", "--mel-projection", "0").equals(decode("r-default2.wav"))).toBe(true);
+    expect(decode("r-p5.wav", "--mel-projection", "5").equals(decode("r-default3.wav"))).toBe(false);
+    const resynth = (name: string, ...flags: string[]) => {
+      expect(flowmac("resynth", join(dir, "ok.wav"), "-o", join(dir, name), "--model", refinerModel, ...flags).code).toBe(0);
+      return readFileSync(join(dir, name));
+    };
+    const byDefault = resynth("rs.wav");
+    expect(byDefault.equals(resynth("rs-p.wav", "--mel-projection", String(TRUE_MEL_PROJECTION)))).toBe(true);
+    expect(byDefault.equals(resynth("rs-p0.wav", "--mel-projection", "0"))).toBe(false);
+    const out = join(dir, "rs-bad.wav");
+    expectCleanFailure(flowmac("resynth", join(dir, "ok.wav"), "-o", out, "--model", refinerModel, "--vocoder", "fgla", "--mel-projection", "3"), /--mel-projection sets the iterations of a refiner vocoder's mel projection; --vocoder fgla:64 has none/, out);
   });
 
   it("decodes the prior mel by default (--steps 0); flow flags without --steps are refused", () => {

@@ -76,7 +76,16 @@ describe("evaluation codec specs", () => {
     expect(run.commands[0]).toMatch(/--kbps 0.5 --steps 8 --guidance 0.5 --temperature 0.7/);
     expect((await codecFromSpec("flowmac-lc@1", engine)).name).toBe("flowmac-lc@1");
   });
+  it("name a refiner's settings, and vocoder rows' commands reproduce them", async () => {
+    const only = await codecFromSpec("vocoder-only:i4:p0", engine);
+    expect(only.name).toBe("vocoder-only:i4:p0");
+    expect((await only.run(testSignal(0.3))).commands[0]).toBe("flowmac resynth --phase-iterations 4 --mel-projection 0 (original mel -> vocoder)");
+    const swapped = await codecFromSpec("vocoder-only/pghi", engine);
+    expect(swapped.name).toBe("vocoder-only/pghi");
+    expect((await swapped.run(testSignal(0.3))).commands[0]).toBe("flowmac resynth --vocoder pghi (original mel -> vocoder)");
+    expect((await codecFromSpec("flowmac-lc@1:p3", engine)).name).toBe("flowmac-lc@1:p3");
+  });
   it("refuses malformed specs with a message naming them", () => {
-    for (const bad of ["flowmac@3:x1", "flowmac@3:g", "flowmac@3:-1", "flowmac3", "opus@"]) expect(() => codecFromSpec(bad, engine), bad).toThrow(/flowmac@3|at least 1|unknown codec/);
+    for (const bad of ["flowmac@3:x1", "flowmac@3:g", "flowmac@3:-1", "flowmac3", "opus@", "vocoder-only:q3", "vocoder-only:p"]) expect(() => codecFromSpec(bad, engine), bad).toThrow(/flowmac@3|at least 1|unknown codec/);
   });
 });

@@ -126,6 +126,31 @@ describe("magnitude from the mel (NNLS through the Slaney filterbank)", () => {
     expect(e40).toBeLessThan(e2 / 2);
   });
 
+  it("projection pulls a magnitude with its own fine structure toward the mel, keeping zeros", () => {
+    const x = harmonic(0.6);
+    const mel = fe.compute(x);
+    const m = inv.magnitude(mel.data, mel.frames, 40);
+    // A refiner-like output: the NNLS magnitude with a comb across bins and one band-wide tilt.
+    const start = Float32Array.from(m, (v, i) => v * (1.5 + Math.cos((i % inv.bins) * 0.7)) * (i % inv.bins < 200 ? 2 : 0.5));
+    start[5] = 0;
+    const before = reMelError(mel.data, start, mel.frames);
+    const projected = start.slice();
+    inv.project(mel.data, projected, mel.frames, 10);
+    const after = reMelError(mel.data, projected, mel.frames);
+    expect(before).toBeGreaterThan(0.3);
+    expect(after).toBeLessThan(before / 3);
+    expect(projected[5]).toBe(0); // multiplicative updates keep a zero a zero
+    expect(projected.every((v) => v >= 0)).toBe(true);
+    // Zero iterations change nothing; a silent frame's magnitude becomes zero.
+    const same = start.slice();
+    inv.project(mel.data, same, mel.frames, 0);
+    expect(same).toEqual(start);
+    const silent = new Float32Array(128).fill(Math.log(1e-5));
+    const row = new Float32Array(inv.bins).fill(1);
+    inv.project(silent, row, 1, 3);
+    expect(row.every((v) => v === 0)).toBe(true);
+  });
+
   it("a mel at the log floor (silence) gives zero magnitude", () => {
     const mel = new Float32Array(3 * 128).fill(Math.log(1e-5));
     expect(inv.magnitude(mel, 3).every((v) => v === 0)).toBe(true);

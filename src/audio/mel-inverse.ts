@@ -19,6 +19,11 @@ export interface MelInverse {
   readonly bands: number;
   /** Log-mel [frames, bands] (natural log) -> magnitudes [frames, bins]. */
   magnitude(logMel: Float32Array, frames: number, iterations?: number): Float32Array;
+  /**
+   * The same updates started from `start` [frames, bins] instead of the band-flat spread: pulls a
+   * magnitude with its own fine structure (a refiner's) toward re-analysing to the log-mel, in place.
+   */
+  project(logMel: Float32Array, start: Float32Array, frames: number, iterations: number): void;
 }
 
 /** Default iterations: the re-analysed mel's L1 to the target falls below 0.01 nats on speech by ~30. */
@@ -70,49 +75,71 @@ export function melInverse(config: MelConfig): MelInverse {
     }
   };
 
+  /** y = the frame's mel target (0 at the floor), fy = F y; false for a silent frame. */
+  const target = (logMel: Float32Array, t: number): boolean => {
+    let silent = true;
+    for (let m = 0; m < bands; m++) {
+      const v = Math.exp(logMel[t * bands + m]);
+      // Values at the log floor were silence (or below it): aim for zero there.
+      y[m] = v <= floor * 1.0001 ? 0 : v;
+      if (y[m] !== 0) silent = false;
+    }
+    if (!silent) spread(y, fy);
+    return !silent;
+  };
+  /** `iterations` multiplicative updates of s toward F^T s = y (fy = F y). */
+  const iterate = (iterations: number) => {
+    // One pass over the bins per iteration: the update of s and the gather of the next
+    // iteration's F^T s (in the same order as gather(), so the same sums).
+    let cur = mel;
+    let nxt = melNext;
+    if (iterations > 0) gather(s, cur);
+    for (let it = 0; it < iterations; it++) {
+      const more = it + 1 < iterations;
+      if (more) nxt.fill(0);
+      for (let k = 0; k < bins; k++) {
+        const a = bandA[k];
+        const b = bandB[k];
+        const back = weightA[k] * cur[a] + weightB[k] * cur[b];
+        const v = back > 1e-30 ? (s[k] * fy[k]) / back : 0;
+        s[k] = v;
+        if (more) {
+          nxt[a] += weightA[k] * v;
+          nxt[b] += weightB[k] * v;
+        }
+      }
+      [cur, nxt] = [nxt, cur];
+    }
+  };
+
   return {
     bins,
     bands,
     magnitude(logMel, frames, iterations = NNLS_ITERATIONS) {
       const out = new Float32Array(frames * bins);
       for (let t = 0; t < frames; t++) {
-        let silent = true;
-        for (let m = 0; m < bands; m++) {
-          const v = Math.exp(logMel[t * bands + m]);
-          // Values at the log floor were silence (or below it): aim for zero there.
-          y[m] = v <= floor * 1.0001 ? 0 : v;
-          if (y[m] !== 0) silent = false;
-        }
         // A silent frame (digital silence, a block's padding beyond the signal) stays zero: the start
         // and every update of a zero target are zero, so its iterations are skipped.
-        if (silent) continue;
-        spread(y, fy);
+        if (!target(logMel, t)) continue;
         for (let m = 0; m < bands; m++) mel[m] = bandSum[m] > 0 ? y[m] / bandSum[m] : 0;
         spread(mel, s);
-        // One pass over the bins per iteration: the update of s and the gather of the next
-        // iteration's F^T s (in the same order as gather(), so the same sums).
-        let cur = mel;
-        let nxt = melNext;
-        if (iterations > 0) gather(s, cur);
-        for (let it = 0; it < iterations; it++) {
-          const more = it + 1 < iterations;
-          if (more) nxt.fill(0);
-          for (let k = 0; k < bins; k++) {
-            const a = bandA[k];
-            const b = bandB[k];
-            const back = weightA[k] * cur[a] + weightB[k] * cur[b];
-            const v = back > 1e-30 ? (s[k] * fy[k]) / back : 0;
-            s[k] = v;
-            if (more) {
-              nxt[a] += weightA[k] * v;
-              nxt[b] += weightB[k] * v;
-            }
-          }
-          [cur, nxt] = [nxt, cur];
-        }
+        iterate(iterations);
         for (let k = 0; k < bins; k++) out[t * bins + k] = s[k];
       }
       return out;
+    },
+    project(logMel, start, frames, iterations) {
+      if (iterations <= 0) return;
+      for (let t = 0; t < frames; t++) {
+        const row = start.subarray(t * bins, (t + 1) * bins);
+        if (!target(logMel, t)) {
+          row.fill(0);
+          continue;
+        }
+        for (let k = 0; k < bins; k++) s[k] = row[k];
+        iterate(iterations);
+        for (let k = 0; k < bins; k++) row[k] = s[k];
+      }
     },
   };
 }

@@ -5,6 +5,7 @@ import { CRC_BYTES, HEADER_BYTES, payloadBytes, readFmac, writeFmac } from "../b
 import { describeRates, rateFor } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine, VocodeSettings } from "../model/engine.js";
+import { TRUE_MEL_PROJECTION } from "../model/refiner-host.js";
 import { encodeStream, type RateChoice } from "../model/encode-stream.js";
 import { decodeMel, DEFAULT_DECODE, LC_DECODE, vocodeMel, vocodeSettings } from "../model/pipeline.js";
 import { MelFrontEnd } from "../audio/mel.js";
@@ -38,7 +39,16 @@ interface DecodeOverrides {
   phaseIterations?: number;
   /** A refiner vocoder's NNLS iterations (":n20"). */
   nnlsIterations?: number;
+  /** A refiner vocoder's mel-projection iterations (":p10"). */
+  melProjection?: number;
 }
+
+/** A refiner vocoder's settings in a spec (":i4:n10:p30") and as `flowmac` flags. */
+const VOCODE_SPEC = [
+  { letter: "i", key: "phaseIterations", flag: "--phase-iterations" },
+  { letter: "n", key: "nnlsIterations", flag: "--nnls-iterations" },
+  { letter: "p", key: "melProjection", flag: "--mel-projection" },
+] as const;
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
   const { rvq } = engine.info.codec;
@@ -70,13 +80,16 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
 }
 
 /** The vocoder alone on the original mel: the ceiling any FlowMAC rate can reach. Not a codec (0 bytes). */
-/** The CLI flags of a refiner vocoder's iteration settings (" --phase-iterations 2 --nnls-iterations 10"). */
+/** The CLI flags of a refiner vocoder's settings (" --phase-iterations 2 --nnls-iterations 10"). */
 function vocodeFlags(o: VocodeSettings): string {
-  return `${o.phaseIterations !== undefined ? ` --phase-iterations ${o.phaseIterations}` : ""}${o.nnlsIterations !== undefined ? ` --nnls-iterations ${o.nnlsIterations}` : ""}`;
+  return VOCODE_SPEC.map(({ key, flag }) => (o[key] !== undefined ? ` ${flag} ${o[key]}` : "")).join("");
 }
 
-function vocoderOnly(engine: InferenceEngine, o: VocodeSettings = {}): EvalCodec {
-  const suffix = `${o.phaseIterations !== undefined ? `:i${o.phaseIterations}` : ""}${o.nnlsIterations !== undefined ? `:n${o.nnlsIterations}` : ""}`;
+/** The vocoder alone, as `flowmac resynth` runs it: its mel is the true one, so with TRUE_MEL_PROJECTION unless the spec sets one. */
+function vocoderOnly(engine: InferenceEngine, given: VocodeSettings = {}): EvalCodec {
+  const suffix = VOCODE_SPEC.map(({ letter, key }) => (given[key] !== undefined ? `:${letter}${given[key]}` : "")).join("");
+  const o = { melProjection: TRUE_MEL_PROJECTION, ...given };
+  const flags = vocodeFlags(given);
   return {
     name: `vocoder-only${suffix}`,
     packages: [],
@@ -84,7 +97,7 @@ function vocoderOnly(engine: InferenceEngine, o: VocodeSettings = {}): EvalCodec
       const t0 = performance.now();
       const mel = new MelFrontEnd().compute(audio);
       const out = await vocodeMel(engine, mel.data, mel.frames, audio.length, undefined, o);
-      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${vocodeFlags(o)} (original mel -> vocoder)`] };
+      return { audio: out, bytes: 0, encodeSeconds: 0, decodeSeconds: (performance.now() - t0) / 1000, commands: [`flowmac resynth${flags} (original mel -> vocoder)`] };
     },
   };
 }
@@ -131,7 +144,16 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
   if (!/^(flowmac|vocoder-only|linear)/.test(base)) throw new UserError(`${spec}: only flowmac, linear and vocoder-only rows take a vocoder after '/'`);
   const choice = parseVocoder(spec.slice(slash + 1));
   const swapped = () => engine().then((e) => withVocoder(e, choice));
-  return Promise.resolve(codecFromBaseSpec(base, swapped, linearFile)).then((c) => ({ ...c, name: `${c.name}/${choice.name}` }));
+  // The row's commands name the vocoder too (before their parenthesised note), so that they reproduce it.
+  const withFlag = (cmd: string) => cmd.replace(/^(flowmac [^(]*?)( \(|$)/, `$1 --vocoder ${choice.name}$2`);
+  return Promise.resolve(codecFromBaseSpec(base, swapped, linearFile)).then((c) => ({
+    ...c,
+    name: `${c.name}/${choice.name}`,
+    run: async (audio: Float32Array) => {
+      const r = await c.run(audio);
+      return { ...r, commands: r.commands.map(withFlag) };
+    },
+  }));
 }
 
 /**
@@ -140,7 +162,7 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|fixed|plain))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|p\d+|fixed|plain))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -153,12 +175,17 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
       else if (part[0] === "i") o.phaseIterations = Number(part.slice(1));
       else if (part[0] === "n") o.nnlsIterations = Number(part.slice(1));
+      else if (part[0] === "p") o.melProjection = Number(part.slice(1));
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
   }
-  const only = /^vocoder-only(?::i(\d+))?(?::n(\d+))?$/.exec(spec);
-  if (only) return engine().then((e) => vocoderOnly(e, { phaseIterations: only[1] === undefined ? undefined : Number(only[1]), nnlsIterations: only[2] === undefined ? undefined : Number(only[2]) }));
+  const only = /^vocoder-only((?::[inp]\d+)*)$/.exec(spec);
+  if (only) {
+    const given: VocodeSettings = {};
+    for (const part of only[1].split(":").slice(1)) given[VOCODE_SPEC.find((v) => v.letter === part[0])!.key] = Number(part.slice(1));
+    return engine().then((e) => vocoderOnly(e, given));
+  }
   const lin = /^linear@(\d+(?:\.\d+)?)$/.exec(spec);
   if (lin) {
     const codec = readLinearCodec(linearFile, spec);

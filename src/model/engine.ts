@@ -32,6 +32,12 @@ export interface VocodeSettings {
   phaseIterations?: number;
   /** NNLS iterations of the magnitude prior from the mel (default NNLS_ITERATIONS, 40, as trained). */
   nnlsIterations?: number;
+  /**
+   * Iterations that pull the refined magnitude toward re-analysing to the mel (MelInverse.project;
+   * default 0). Worth it where the mel is the true one (resynth: TRUE_MEL_PROJECTION); a decoded
+   * mel carries errors that the refiner learned to correct, and projecting brings them back.
+   */
+  melProjection?: number;
 }
 
 export interface InferenceEngine {

@@ -35,7 +35,8 @@ export function validFrames(start: number, frames: number): Float32Array {
   return v;
 }
 
-export interface DecodeOptions {
+/** Decoding: the flow's settings, the stream's stages, and the vocoder's work (VocodeSettings; LC: LC_DECODE). */
+export interface DecodeOptions extends VocodeSettings {
   /** Euler steps (default 0: the prior mel mu itself, no noise, no CFM evaluation; the paper uses 32). */
   steps: number;
   /** Classifier-free guidance scale w (default 1; 0 = no guidance, one evaluation per step). */
@@ -47,10 +48,6 @@ export interface DecodeOptions {
   stages?: number;
   /** Stages each frame carries, where a stream's frames differ (rate allocation; default: all in the stream). */
   frameStages?: Uint8Array;
-  /** A refiner vocoder's FGLA iterations after PGHI (default the model's, 16; LC: LC_PHASE_ITERATIONS). */
-  phaseIterations?: number;
-  /** A refiner vocoder's NNLS iterations for its magnitude prior (default 40, as trained; LC: LC_NNLS_ITERATIONS). */
-  nnlsIterations?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -428,8 +425,8 @@ export function decodeAudioChunks(engine: InferenceEngine, codes: Uint16Array, f
 }
 
 /** The vocoder's share of decode options. */
-export function vocodeSettings(o: Pick<DecodeOptions, "phaseIterations" | "nnlsIterations">): VocodeSettings {
-  return { phaseIterations: o.phaseIterations, nnlsIterations: o.nnlsIterations };
+export function vocodeSettings(o: VocodeSettings): VocodeSettings {
+  return { phaseIterations: o.phaseIterations, nnlsIterations: o.nnlsIterations, melProjection: o.melProjection };
 }
 
 export async function decodeAudio(engine: InferenceEngine, codes: Uint16Array, frames: number, streamStages: number, length: number, o: DecodeOptions): Promise<Float32Array> {

@@ -20,6 +20,7 @@ import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption, parsePositiveOption, requireOutput } from "../options.js";
 import { progressBar } from "../progress.js";
 import { refuseOutputsOverInputs } from "../same-file.js";
+import { checkRefinerFlags, refinerOptions, refinerSettings, type RefinerFlags } from "../refiner-flags.js";
 
 interface EncodeOpts extends ModelOpts {
   output: string;
@@ -31,7 +32,7 @@ interface EncodeOpts extends ModelOpts {
   rdWeight?: number;
 }
 
-interface DecodeOpts extends ModelOpts {
+interface DecodeOpts extends ModelOpts, RefinerFlags {
   output: string;
   steps?: number;
   guidance?: number;
@@ -40,8 +41,6 @@ interface DecodeOpts extends ModelOpts {
   temperature?: number;
   format: WavSampleFormat;
   vocoder: VocoderChoice;
-  phaseIterations?: number;
-  nnlsIterations?: number;
 }
 
 function encodeOptions(cmd: Command): Command {
@@ -56,16 +55,14 @@ function encodeOptions(cmd: Command): Command {
 }
 
 function decodeOptions(cmd: Command): Command {
-  return cmd
+  return refinerOptions(cmd, "default 0")
     .option("--steps <n>", "Euler steps of the flow decoder (default 0 = the prior mel itself, no flow: the best-measured decoder of the bundled model; 32 = the paper's)", parseIntOption("steps", 0, 1000))
     .option("--guidance <w>", "classifier-free guidance scale of the flow (default 1; needs --steps >= 1)", parseFloatOption("guidance", 0, 10))
     .option("--lc", `FlowMAC-LC, the low-complexity decoder: the prior mel as by default, the vocoder's phase by PGHI and ${LC_PHASE_ITERATIONS} fast Griffin-Lim iterations instead of 16 and ${LC_NNLS_ITERATIONS} NNLS iterations instead of 40 (about 2-3x faster decoding; STOI 0.829 against 0.838 at 3 kbit/s). The paper's LC, one flow step: --steps 1 --guidance 0 --temperature 0.5`)
     .option("--seed <n>", "noise seed (decoding is deterministic for a seed)", parseIntOption("seed", 0, 2 ** 31 - 1), 0)
     .option("--temperature <t>", "scale of the flow's initial noise (default 0.7; needs --steps >= 1)", parseFloatOption("temperature", 0, 2))
     .option("--format <fmt>", "output WAV samples: pcm16 or float32", parseChoice("format", ["pcm16", "float32"] as const), "pcm16")
-    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"))
-    .option("--phase-iterations <n>", "the model's refiner vocoder: fast Griffin-Lim iterations after PGHI (default 16; 0 = PGHI alone, faster, a little less clean)", parseIntOption("phase-iterations", 0, 1000))
-    .option("--nnls-iterations <n>", "the model's refiner vocoder: iterations of its magnitude prior from the mel (default 40, as trained; fewer are faster)", parseIntOption("nnls-iterations", 1, 1000));
+    .option("--vocoder <name>", `mel-to-audio stage: ${VOCODER_HELP}`, parseVocoder, parseVocoder("model"));
 }
 
 function decodeSettings(o: DecodeOpts): DecodeOptions {
@@ -79,8 +76,7 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
     ...(o.steps !== undefined ? { steps: o.steps } : {}),
     ...(o.guidance !== undefined ? { guidance: o.guidance } : {}),
     ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
-    ...(o.phaseIterations !== undefined ? { phaseIterations: o.phaseIterations } : {}),
-    ...(o.nnlsIterations !== undefined ? { nnlsIterations: o.nnlsIterations } : {}),
+    ...refinerSettings(o),
     seed: o.seed,
   };
 }
@@ -119,14 +115,7 @@ function checkStream(s: Parameters<typeof streamMismatch>[0], source: string, en
 async function decodeToFile(s: FmacStream, source: string, out: string, o: DecodeOpts, modelEngine: InferenceEngine): Promise<void> {
   checkStream(s, source, modelEngine, o.model);
   const engine = await withVocoder(modelEngine, o.vocoder);
-  // The iteration flags set a refiner vocoder's work: other vocoders have none to set.
-  const refinerFlags = [
-    { flag: "--phase-iterations", set: o.phaseIterations, what: "phase", otherVocoder: "takes them in its name (e.g. pghi-fgla:4)" },
-    { flag: "--nnls-iterations", set: o.nnlsIterations, what: "magnitude prior", otherVocoder: "has none" },
-  ];
-  for (const f of refinerFlags)
-    if (f.set !== undefined && (o.vocoder.method !== "model" || engine.info.vocoder.generator.kind !== "refiner"))
-      throw new UserError(`${f.flag} sets the iterations of a refiner vocoder's ${f.what}; ${o.vocoder.method !== "model" ? `--vocoder ${o.vocoder.name} ${f.otherVocoder}` : `this model's vocoder is ${engine.info.vocoder.generator.kind}`}`);
+  checkRefinerFlags(o, o.vocoder, engine);
   const bar = progressBar("decode", 100, "%");
   const writer = new WavFileWriter(out, SAMPLE_RATE, s.length, o.format);
   try {
