@@ -22,6 +22,7 @@ export class FrameGrid {
   private frameBuf: Float32Array;
   private spectrum: Float64Array;
   private envelopes = new Map<number, Float32Array>();
+  private scratches: Float32Array[] = [];
 
   constructor(
     readonly fft: RealFft,
@@ -32,6 +33,16 @@ export class FrameGrid {
     this.window = Float32Array.from(hannWindow(this.n));
     this.frameBuf = new Float32Array(this.n);
     this.spectrum = new Float64Array(2 * this.bins);
+  }
+
+  /**
+   * Work buffer `slot` of at least `size` values, kept between calls (a block's spectra are a few MB
+   * each: allocating them anew every block costs page faults and zeroing). Its contents are stale.
+   */
+  scratch(slot: number, size: number): Float32Array {
+    const b = this.scratches[slot];
+    if (b && b.length >= size) return b.subarray(0, size);
+    return (this.scratches[slot] = new Float32Array(size));
   }
 
   /** Samples of the grid: frame t covers [t * hop, t * hop + n). Sample half = n/2 is time 0. */
@@ -117,22 +128,30 @@ export function fastGriffinLim(grid: FrameGrid, mag: Float32Array, frames: numbe
   // c: the magnitude-projected iterate; t: with momentum (what is made consistent next).
   const cRe = new Float32Array(size);
   const cIm = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const p = o.initialPhase ? o.initialPhase[i] : 0;
-    cRe[i] = mag[i] * Math.cos(p);
-    cIm[i] = mag[i] * Math.sin(p);
-  }
   const nFixed = o.fixed ? o.fixed.frames * grid.bins : 0;
+  for (let i = nFixed; i < size; i++) {
+    const p = o.initialPhase ? o.initialPhase[i] : 0;
+    // Zero phase (PGHI's below its tolerance) needs no trigonometry: the same values.
+    if (p === 0) cRe[i] = mag[i];
+    else {
+      cRe[i] = mag[i] * Math.cos(p);
+      cIm[i] = mag[i] * Math.sin(p);
+    }
+  }
   if (o.fixed) {
     cRe.set(o.fixed.re.subarray(0, nFixed));
     cIm.set(o.fixed.im.subarray(0, nFixed));
   }
   const signal = new Float32Array(grid.length(frames));
   // The iterates (none are needed without iterations: PGHI's phase alone).
-  const tRe = o.iterations > 0 ? Float32Array.from(cRe) : cRe;
-  const tIm = o.iterations > 0 ? Float32Array.from(cIm) : cIm;
-  const xRe = new Float32Array(o.iterations > 0 ? size : 0);
-  const xIm = new Float32Array(o.iterations > 0 ? size : 0);
+  const tRe = o.iterations > 0 ? grid.scratch(0, size) : cRe;
+  const tIm = o.iterations > 0 ? grid.scratch(1, size) : cIm;
+  if (o.iterations > 0) {
+    tRe.set(cRe);
+    tIm.set(cIm);
+  }
+  const xRe = grid.scratch(2, o.iterations > 0 ? size : 0);
+  const xIm = grid.scratch(3, o.iterations > 0 ? size : 0);
   for (let it = 0; it < o.iterations; it++) {
     grid.synthesise(tRe, tIm, frames, signal);
     grid.analyse(signal, frames, xRe, xIm);

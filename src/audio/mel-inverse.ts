@@ -55,6 +55,12 @@ export function melInverse(config: MelConfig): MelInverse {
     bandSum[bandA[k]] += weightA[k];
     bandSum[bandB[k]] += weightB[k];
   }
+  // Runs of consecutive bins in the same two bands: within one, the bands' sums stay in registers
+  // (a scatter-add to memory per bin chains every bin on the last one's store). A band's sum is
+  // carried from one run to the next in bin order, so every sum is added up exactly as before.
+  const runStart: number[] = [];
+  for (let k = 0; k < bins; k++) if (k === 0 || bandA[k] !== bandA[k - 1] || bandB[k] !== bandB[k - 1]) runStart.push(k);
+  runStart.push(bins);
   const y = new Float64Array(bands);
   const fy = new Float64Array(bins);
   const s = new Float64Array(bins);
@@ -95,18 +101,26 @@ export function melInverse(config: MelConfig): MelInverse {
     let nxt = melNext;
     if (iterations > 0) gather(s, cur);
     for (let it = 0; it < iterations; it++) {
-      const more = it + 1 < iterations;
-      if (more) nxt.fill(0);
-      for (let k = 0; k < bins; k++) {
-        const a = bandA[k];
-        const b = bandB[k];
-        const back = weightA[k] * cur[a] + weightB[k] * cur[b];
-        const v = back > 1e-30 ? (s[k] * fy[k]) / back : 0;
-        s[k] = v;
-        if (more) {
-          nxt[a] += weightA[k] * v;
-          nxt[b] += weightB[k] * v;
+      nxt.fill(0);
+      for (let r = 0; r + 1 < runStart.length; r++) {
+        const k0 = runStart[r];
+        const a = bandA[k0];
+        const b = bandB[k0];
+        const ca = cur[a];
+        const cb = cur[b];
+        // a === b: a bin in one band only (its weightB is 0, adding nothing).
+        const two = a !== b;
+        let sumA = nxt[a];
+        let sumB = two ? nxt[b] : 0;
+        for (let k = k0; k < runStart[r + 1]; k++) {
+          const back = weightA[k] * ca + weightB[k] * cb;
+          const v = back > 1e-30 ? (s[k] * fy[k]) / back : 0;
+          s[k] = v;
+          sumA += weightA[k] * v;
+          if (two) sumB += weightB[k] * v;
         }
+        nxt[a] = sumA;
+        if (two) nxt[b] = sumB;
       }
       [cur, nxt] = [nxt, cur];
     }

@@ -79,16 +79,21 @@ class BucketQueue {
   }
 }
 
-/** Phases already decided for the first `frames` frames (e.g. the overlap with the previous block of a stream). */
+/**
+ * The first `frames` frames are decided by the caller (the overlap with the previous block of a
+ * stream, whose coefficients it keeps): integration continues from the last of them, whose phase
+ * `lastPhase` [bins] is in the same convention as the result (relative to the frame's first sample).
+ * Only that frame borders undecided coefficients, so the others' phases are not needed.
+ */
 export interface KnownPhase {
   frames: number;
-  /** [frames, bins], in the same convention as the result (relative to each frame's first sample). */
-  phase: Float32Array;
+  lastPhase: Float32Array;
 }
 
 /**
  * Phase [frames, bins] (radians, each frame's phase relative to its first sample) for magnitudes
- * [frames, bins]. With `known`, integration starts from those frames' phases and keeps them.
+ * [frames, bins]. With `known`, integration starts from the last known frame's phase; the known
+ * frames themselves hold 0 (the caller's coefficients stand there).
  */
 export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: number, o: PghiOptions = PGHI_DEFAULTS, known?: KnownPhase): Float32Array {
   const bins = nFft / 2 + 1;
@@ -108,30 +113,47 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
   let max = 0;
   for (let i = 0; i < size; i++) if (mag[i] > max) max = mag[i];
   const phase = new Float32Array(size);
-  if (max === 0) {
-    if (known) phase.set(known.phase.subarray(0, known.frames * bins));
-    return phase;
-  }
+  if (max === 0) return phase;
   const logMag = new Float32Array(size);
-  for (let i = 0; i < size; i++) logMag[i] = Math.log(Math.max(mag[i], max * 1e-10));
-  // Phase derivatives: tGrad per frame step, fGrad per bin step (centred differences, one-sided at the edges).
+  const least = max * 1e-10;
+  const logLeast = Math.log(least);
+  for (let i = 0; i < size; i++) logMag[i] = mag[i] > least ? Math.log(mag[i]) : logLeast; // silence: no log to take
+  // Phase derivatives: tGrad per frame step, fGrad per bin step (centred differences, one-sided at
+  // the edges; the edges outside the inner loop, which then has no branches).
   const tGrad = new Float32Array(size);
   const fGrad = new Float32Array(size);
-  for (let t = 0; t < frames; t++)
+  const omega = Float64Array.from({ length: bins }, (_, k) => (2 * Math.PI * k) / nFft);
+  const perBin = nFft / gamma;
+  const perFrame = -gamma / (hop * nFft);
+  for (let t = 0; t < frames; t++) {
+    const row = t * bins;
+    // The neighbours in time: a row's frame differences as (next - prev) / scale.
+    const next = t + 1 < frames ? row + bins : row;
+    const prev = t > 0 ? row - bins : row;
+    const centred = frames > 1 && t > 0 && t + 1 < frames;
     for (let k = 0; k < bins; k++) {
-      const i = t * bins + k;
-      const dk = k === 0 ? logMag[i + 1] - logMag[i] : k === bins - 1 ? logMag[i] - logMag[i - 1] : (logMag[i + 1] - logMag[i - 1]) / 2;
-      const dn = frames === 1 ? 0 : t === 0 ? logMag[i + bins] - logMag[i] : t === frames - 1 ? logMag[i] - logMag[i - bins] : (logMag[i + bins] - logMag[i - bins]) / 2;
-      tGrad[i] = hop * ((2 * Math.PI * k) / nFft + (nFft / gamma) * dk);
-      fGrad[i] = (-gamma / (hop * nFft)) * dn;
+      const i = row + k;
+      const dn = frames === 1 ? 0 : centred ? (logMag[next + k] - logMag[prev + k]) / 2 : logMag[next + k] - logMag[prev + k];
+      fGrad[i] = perFrame * dn;
     }
+    tGrad[row] = hop * (omega[0] + perBin * (logMag[row + 1] - logMag[row]));
+    for (let k = 1; k < bins - 1; k++) tGrad[row + k] = hop * (omega[k] + perBin * ((logMag[row + k + 1] - logMag[row + k - 1]) / 2));
+    tGrad[row + bins - 1] = hop * (omega[bins - 1] + perBin * (logMag[row + bins - 1] - logMag[row + bins - 2]));
+  }
   const done = new Uint8Array(size);
-  if (known)
-    for (let i = 0; i < known.frames * bins; i++) {
-      // Stored relative to the frame's first sample; integrated here relative to its centre.
-      phase[i] = known.phase[i] - ((i % bins) % 2) * Math.PI;
-      done[i] = 1;
-    }
+  const nKnown = known ? known.frames * bins : 0;
+  if (known) {
+    done.fill(1, 0, nKnown);
+    // Stored relative to the frame's first sample; integrated here relative to its centre.
+    const last = nKnown - bins;
+    for (let k = 0; k < bins; k++) phase[last + k] = known.lastPhase[k] - (k % 2) * Math.PI;
+  }
+  /** Whether coefficient i borders one not yet integrated: only those can pass a phase on. */
+  const frontier = (i: number): boolean => {
+    const t = (i / bins) | 0;
+    const k = i - t * bins;
+    return (t + 1 < frames && !done[i + bins]) || (t > 0 && !done[i - bins]) || (k + 1 < bins && !done[i + 1]) || (k > 0 && !done[i - 1]);
+  };
   const queue = new BucketQueue(logMag, Math.log(max * o.tol), Math.log(max));
   const seeds = queue.descending();
   let nextSeed = 0;
@@ -142,8 +164,10 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
   };
   for (const tol of [o.firstPassTol, o.tol]) {
     const limit = tol * max;
-    // Continue from every coefficient already integrated, then seed new islands at their largest coefficient.
-    for (let i = 0; i < size; i++) if (done[i]) queue.push(i);
+    // Continue from every coefficient already integrated, then seed new islands at their largest
+    // coefficient. Those with no undone neighbour would pass nothing on when popped, so they are
+    // left out: the integration (order and values) is the same, the queue much shorter.
+    for (let i = 0; i < size; i++) if (done[i] && frontier(i)) queue.push(i);
     for (;;) {
       while (!queue.empty) {
         const i = queue.pop();
@@ -165,6 +189,6 @@ export function pghiPhase(mag: Float32Array, frames: number, nFft: number, hop: 
   }
   // Centred-window phase to first-sample phase: the frame's middle is n/2 samples in, a factor e^{-i pi k}.
   for (let t = 0; t < frames; t++) for (let k = 1; k < bins; k++) phase[t * bins + k] += k % 2 ? Math.PI : 0;
-  if (known) phase.set(known.phase.subarray(0, known.frames * bins)); // bit-exact, not the round trip through -k pi
+  phase.fill(0, 0, nKnown);
   return phase;
 }

@@ -83,7 +83,8 @@ export class PhaseStream {
     const fixed = continues ? { frames: OVERLAP, re: tail!.re, im: tail!.im } : undefined;
     let phase: Float32Array | undefined;
     if (this.method !== "fgla") {
-      const known = fixed ? { frames: OVERLAP, phase: Float32Array.from(fixed.re, (r, i) => Math.atan2(fixed.im[i], r)) } : undefined;
+      const last = (OVERLAP - 1) * bins;
+      const known = fixed ? { frames: OVERLAP, lastPhase: Float32Array.from(fixed.re.subarray(last, last + bins), (r, k) => Math.atan2(fixed.im[last + k], r)) } : undefined;
       phase = pghiPhase(mag, frames, grid.n, grid.hop, undefined, known);
     }
     const iterations = this.method === "pghi" ? 0 : fglaIterations;
