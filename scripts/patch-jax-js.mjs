@@ -328,7 +328,15 @@ if (!jaxDir) {
   process.exit(1);
 }
 const dist = join(jaxDir, "dist");
-for (const patch of PATCHES) {
+// FLOWMAC_JAX_PATCHES_SKIP="name,name": leave those patches out (to measure what each one earns,
+// docs/architecture.md); an unknown name is an error, so a typo cannot measure the wrong thing.
+const skip = (process.env.FLOWMAC_JAX_PATCHES_SKIP ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+for (const name of skip)
+  if (!PATCHES.some((p) => p.name === name)) {
+    console.error(`patch-jax-js: FLOWMAC_JAX_PATCHES_SKIP names no patch '${name}' (patches: ${PATCHES.map((p) => p.name).join(", ")})`);
+    process.exit(1);
+  }
+for (const patch of PATCHES.filter((p) => !skip.includes(p.name))) {
   const files = patch.files(dist);
   if (files.length === 0) {
     console.error(`patch-jax-js: no files for the "${patch.name}" patch (is @jax-js/jax still pinned to 0.1.25?)`);

@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior16pd (a band-difference loss for the pitch) + refiner-decoded2 (the vocoder fine-tuned again on decoded mels), 2026-12-03
+#   scripts/train-background.sh            # codec-prior16pd2 (the band-difference loss at weight 2, from codec-prior16pd) + refiner-decoded2 (the vocoder fine-tuned again on decoded mels), 2026-12-03 second session
+#   RUNS=codec-prior16pd scripts/train-background.sh   # the band-difference loss at weight 1, from codec-prior16pa2 (finished at 12000, shipped 2026-12-03)
 #   RUNS=codec-prior16pa3 scripts/train-background.sh   # the third annealing cycle, from codec-prior16pa2 (finished at 8000, 2026-12-03)
 #   RUNS=codec-prior16pa2 scripts/train-background.sh   # the second cycle, from codec-prior16pa (finished at 6000, 2026-12-03)
 #   RUNS="codec-prior16pa codec-prior16p refiner-decoded" scripts/train-background.sh   # the 2026-12-02 fifth session's runs (all three finished their schedules)
@@ -26,7 +27,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16pd refiner-decoded2}"
+RUNS="${RUNS:-codec-prior16pd2 refiner-decoded2}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -133,6 +134,13 @@ for r in $RUNS; do
       PA="$DATA/runs/codec-prior16pa2/weights.safetensors"; [ -f "$PA" ] || PA="$REPO/models/default"
       RESUME_FROM="" start codec-prior16pd 10 codec --data "$DATA/corpus" --steps 12000 --frames 64 --batch 16 --lr 5e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short \
         $([ -f "$DATA/runs/codec-prior16pd/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PA") ;;
+    codec-prior16pd2)
+      # codec-prior16pd's band-difference loss at twice the weight (--band-delta-weight 2), from its final
+      # weights (shipped 2026-12-03, second session: it gained pitch and STOI at 3 and 6 kbit/s over
+      # codec-prior16pa2's start); lr 3e-5, cosine over 8000 steps. Without that run, from the shipped codec.
+      PD="$DATA/runs/codec-prior16pd/weights.safetensors"; [ -f "$PD" ] || PD="$REPO/models/default"
+      RESUME_FROM="" start codec-prior16pd2 10 codec --data "$DATA/corpus" --steps 8000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 2 --cfm-weight 0 --engine onnx --pack-short \
+        $([ -f "$DATA/runs/codec-prior16pd2/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PD") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the
