@@ -22,7 +22,6 @@ export class FrameGrid {
   private frameBuf: Float32Array;
   private spectrum: Float64Array;
   private envelopes = new Map<number, Float32Array>();
-  private scratches: Float32Array[] = [];
 
   constructor(
     readonly fft: RealFft,
@@ -33,16 +32,6 @@ export class FrameGrid {
     this.window = Float32Array.from(hannWindow(this.n));
     this.frameBuf = new Float32Array(this.n);
     this.spectrum = new Float64Array(2 * this.bins);
-  }
-
-  /**
-   * Work buffer `slot` of at least `size` values, kept between calls (a block's spectra are a few MB
-   * each: allocating them anew every block costs page faults and zeroing). Its contents are stale.
-   */
-  scratch(slot: number, size: number): Float32Array {
-    const b = this.scratches[slot];
-    if (b && b.length >= size) return b.subarray(0, size);
-    return (this.scratches[slot] = new Float32Array(size));
   }
 
   /** Samples of the grid: frame t covers [t * hop, t * hop + n). Sample half = n/2 is time 0. */
@@ -144,14 +133,10 @@ export function fastGriffinLim(grid: FrameGrid, mag: Float32Array, frames: numbe
   }
   const signal = new Float32Array(grid.length(frames));
   // The iterates (none are needed without iterations: PGHI's phase alone).
-  const tRe = o.iterations > 0 ? grid.scratch(0, size) : cRe;
-  const tIm = o.iterations > 0 ? grid.scratch(1, size) : cIm;
-  if (o.iterations > 0) {
-    tRe.set(cRe);
-    tIm.set(cIm);
-  }
-  const xRe = grid.scratch(2, o.iterations > 0 ? size : 0);
-  const xIm = grid.scratch(3, o.iterations > 0 ? size : 0);
+  const tRe = o.iterations > 0 ? cRe.slice() : cRe;
+  const tIm = o.iterations > 0 ? cIm.slice() : cIm;
+  const xRe = new Float32Array(o.iterations > 0 ? size : 0);
+  const xIm = new Float32Array(o.iterations > 0 ? size : 0);
   for (let it = 0; it < o.iterations; it++) {
     grid.synthesise(tRe, tIm, frames, signal);
     grid.analyse(signal, frames, xRe, xIm);
