@@ -5,6 +5,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initJax, jit, lax, np, type JArray } from "../src/nn/runtime.js";
 import { Rng } from "../src/nn/rng.js";
@@ -45,6 +47,14 @@ describe("jax-js patches", () => {
     const marks = ["/* flowmac-patch: contiguous dot operands */", "/* flowmac-patch: SIMD math */", "/* flowmac-patch: matmul micro-tile */", "/* flowmac-patch: shared matmul pointers */", "/* flowmac-patch: SIMD max reduction */", "/* flowmac-patch: one instance per kernel */", "/* flowmac-patch: strided lane loads */", "/* flowmac-patch: matmul pointer offsets */", "/* flowmac-patch: lane-uniform masks */", "/* flowmac-patch: SIMD sin and cos */"];
     const files = readdirSync(jaxDist).filter((f) => /^(index|backend-.*)\.c?js$/.test(f));
     for (const mark of marks) expect(files.filter((f) => readFileSync(join(jaxDist, f), "utf8").includes(mark)).length, mark).toBe(2);
+  });
+
+  it("the patch script refuses to skip a patch it does not have, in one line, before touching the bundle", () => {
+    const script = join(dirname(fileURLToPath(import.meta.url)), "../scripts/patch-jax-js.mjs");
+    const r = spawnSync(process.execPath, [script], { env: { ...process.env, FLOWMAC_JAX_PATCHES_SKIP: "SIMD math,no such patch" }, encoding: "utf8" });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/FLOWMAC_JAX_PATCHES_SKIP names no patch 'no such patch' \(patches: contiguous dot operands, SIMD math,/);
   });
 
   it("batched and broadcast matmuls (the shared-pointer patch's cases) equal a float64 host product", () => {
