@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # codec-prior16pd2 (the band-difference loss at weight 2, from codec-prior16pd) + refiner-decoded2 (the vocoder fine-tuned again on decoded mels), 2026-12-03 second session
+#   scripts/train-background.sh            # refiner-decoded2 (the vocoder fine-tuned again on decoded mels, now the shipped codec-prior16pd's), 2026-12-03 second stop
+#   RUNS=codec-prior16pd2 scripts/train-background.sh  # the band-difference loss at weight 2, from codec-prior16pd (finished at 8000, 2026-12-03)
 #   RUNS=codec-prior16pd scripts/train-background.sh   # the band-difference loss at weight 1, from codec-prior16pa2 (finished at 12000, shipped 2026-12-03)
 #   RUNS=codec-prior16pa3 scripts/train-background.sh   # the third annealing cycle, from codec-prior16pa2 (finished at 8000, 2026-12-03)
 #   RUNS=codec-prior16pa2 scripts/train-background.sh   # the second cycle, from codec-prior16pa (finished at 6000, 2026-12-03)
@@ -27,7 +28,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16pd2 refiner-decoded2}"
+RUNS="${RUNS:-refiner-decoded2}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
