@@ -8,16 +8,14 @@ import type { VocoderChoice } from "../model/phase-vocoder.js";
 import { UserError } from "../util/errors.js";
 import { parseIntOption } from "./options.js";
 
-export interface RefinerFlags {
-  phaseIterations?: number;
-  nnlsIterations?: number;
-  melProjection?: number;
-}
+/** The flags' values: the vocoder settings they set, under the same names. */
+export type RefinerFlags = VocodeSettings;
 
-const FLAGS = [
-  { flag: "--phase-iterations", key: "phaseIterations", what: "phase", otherVocoder: "takes them in its name (e.g. pghi-fgla:4)" },
-  { flag: "--nnls-iterations", key: "nnlsIterations", what: "magnitude prior", otherVocoder: "has none" },
-  { flag: "--mel-projection", key: "melProjection", what: "mel projection", otherVocoder: "has none" },
+/** Each setting's flag, and its letter in `flowmac eval` specs (":i4:n10:p30"). */
+export const REFINER_FLAGS = [
+  { flag: "--phase-iterations", key: "phaseIterations", letter: "i", what: "phase", otherVocoder: "takes them in its name (e.g. pghi-fgla:4)" },
+  { flag: "--nnls-iterations", key: "nnlsIterations", letter: "n", what: "magnitude prior", otherVocoder: "has none" },
+  { flag: "--mel-projection", key: "melProjection", letter: "p", what: "mel projection", otherVocoder: "has none" },
 ] as const;
 
 /** Adds the three flags; `projectionDefault` names the command's default mel projection in its help. */
@@ -31,14 +29,19 @@ export function refinerOptions(cmd: Command, projectionDefault: string): Command
 /** The flags as vocoder settings (unset ones absent, so that defaults apply). */
 export function refinerSettings(o: RefinerFlags): VocodeSettings {
   const out: VocodeSettings = {};
-  for (const { key } of FLAGS) if (o[key] !== undefined) out[key] = o[key];
+  for (const { key } of REFINER_FLAGS) if (o[key] !== undefined) out[key] = o[key];
   return out;
+}
+
+/** The settings as command-line flags (" --phase-iterations 2 --nnls-iterations 10"). */
+export function refinerFlagText(o: VocodeSettings): string {
+  return REFINER_FLAGS.map(({ key, flag }) => (o[key] !== undefined ? ` ${flag} ${o[key]}` : "")).join("");
 }
 
 /** A one-line error when a flag is set but the vocoder in use is not the model's refiner. */
 export function checkRefinerFlags(o: RefinerFlags, choice: VocoderChoice, engine: InferenceEngine): void {
   const kind = engine.info.vocoder.generator.kind;
-  for (const f of FLAGS)
+  for (const f of REFINER_FLAGS)
     if (o[f.key] !== undefined && (choice.method !== "model" || kind !== "refiner"))
       throw new UserError(`${f.flag} sets the iterations of a refiner vocoder's ${f.what}; ${choice.method !== "model" ? `--vocoder ${choice.name} ${f.otherVocoder}` : `this model's vocoder is ${kind}`}`);
 }

@@ -6,6 +6,7 @@ import { describeRates, rateFor } from "../cli/bitrate.js";
 import { FRAME_RATE } from "../model/config.js";
 import type { InferenceEngine, VocodeSettings } from "../model/engine.js";
 import { TRUE_MEL_PROJECTION } from "../model/refiner-host.js";
+import { REFINER_FLAGS, refinerFlagText } from "../cli/refiner-flags.js";
 import { encodeStream, type RateChoice } from "../model/encode-stream.js";
 import { decodeMel, DEFAULT_DECODE, LC_DECODE, vocodeMel, vocodeSettings } from "../model/pipeline.js";
 import { MelFrontEnd } from "../audio/mel.js";
@@ -23,7 +24,7 @@ export interface EvalCodec {
 }
 
 /** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam, ":fixed" no rate allocation, ":plain" allocation without entropy coding). */
-interface DecodeOverrides {
+interface DecodeOverrides extends VocodeSettings {
   steps?: number;
   guidance?: number;
   temperature?: number;
@@ -35,20 +36,12 @@ interface DecodeOverrides {
   rd?: number;
   /** RateChoice.rdAhead. */
   ahead?: number;
-  /** A refiner vocoder's FGLA iterations after PGHI (":i4"). */
-  phaseIterations?: number;
-  /** A refiner vocoder's NNLS iterations (":n20"). */
-  nnlsIterations?: number;
-  /** A refiner vocoder's mel-projection iterations (":p10"). */
-  melProjection?: number;
 }
 
-/** A refiner vocoder's settings in a spec (":i4:n10:p30") and as `flowmac` flags. */
-const VOCODE_SPEC = [
-  { letter: "i", key: "phaseIterations", flag: "--phase-iterations" },
-  { letter: "n", key: "nnlsIterations", flag: "--nnls-iterations" },
-  { letter: "p", key: "melProjection", flag: "--mel-projection" },
-] as const;
+/** Sets a refiner setting from its spec part (":i4", ":n20", ":p10"; REFINER_FLAGS' letters). */
+function setVocodeSpec(o: VocodeSettings, part: string): void {
+  o[REFINER_FLAGS.find((v) => v.letter === part[0])!.key] = Number(part.slice(1));
+}
 
 function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOverrides, suffix: string): EvalCodec {
   const { rvq } = engine.info.codec;
@@ -60,7 +53,7 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   }
   const { beam, fixed, plain, rd, ahead, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", vocodeFlags(o)].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", refinerFlagText(o)].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -80,16 +73,11 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
 }
 
 /** The vocoder alone on the original mel: the ceiling any FlowMAC rate can reach. Not a codec (0 bytes). */
-/** The CLI flags of a refiner vocoder's settings (" --phase-iterations 2 --nnls-iterations 10"). */
-function vocodeFlags(o: VocodeSettings): string {
-  return VOCODE_SPEC.map(({ key, flag }) => (o[key] !== undefined ? ` ${flag} ${o[key]}` : "")).join("");
-}
-
 /** The vocoder alone, as `flowmac resynth` runs it: its mel is the true one, so with TRUE_MEL_PROJECTION unless the spec sets one. */
 function vocoderOnly(engine: InferenceEngine, given: VocodeSettings = {}): EvalCodec {
-  const suffix = VOCODE_SPEC.map(({ letter, key }) => (given[key] !== undefined ? `:${letter}${given[key]}` : "")).join("");
+  const suffix = REFINER_FLAGS.map(({ letter, key }) => (given[key] !== undefined ? `:${letter}${given[key]}` : "")).join("");
   const o = { melProjection: TRUE_MEL_PROJECTION, ...given };
-  const flags = vocodeFlags(given);
+  const flags = refinerFlagText(given);
   return {
     name: `vocoder-only${suffix}`,
     packages: [],
@@ -173,9 +161,7 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part === "plain") o.plain = true;
       else if (part.startsWith("rd")) o.rd = Number(part.slice(2));
       else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
-      else if (part[0] === "i") o.phaseIterations = Number(part.slice(1));
-      else if (part[0] === "n") o.nnlsIterations = Number(part.slice(1));
-      else if (part[0] === "p") o.melProjection = Number(part.slice(1));
+      else if (/^[inp]\d/.test(part)) setVocodeSpec(o, part);
       else o.steps = Number(part);
     }
     return engine().then((e) => flowmac(e, Number(m[2]), !!m[1], o, m[3]));
@@ -183,7 +169,7 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
   const only = /^vocoder-only((?::[inp]\d+)*)$/.exec(spec);
   if (only) {
     const given: VocodeSettings = {};
-    for (const part of only[1].split(":").slice(1)) given[VOCODE_SPEC.find((v) => v.letter === part[0])!.key] = Number(part.slice(1));
+    for (const part of only[1].split(":").slice(1)) setVocodeSpec(given, part);
     return engine().then((e) => vocoderOnly(e, given));
   }
   const lin = /^linear@(\d+(?:\.\d+)?)$/.exec(spec);

@@ -29,12 +29,12 @@ function common(cmd: Command, projectionDefault: string): Command {
   ), projectionDefault);
 }
 
+/** `defaults`: the command's refiner settings, under the flags (vocoders other than a refiner ignore them). */
 async function vocodeToFile(mel: Float32Array, frames: number, length: number, o: Opts, defaults: VocodeSettings = {}): Promise<void> {
   const engine = await withVocoder(await openModel(o), o.vocoder);
   checkRefinerFlags(o, o.vocoder, engine);
-  const refiner = o.vocoder.method === "model" && engine.info.vocoder.generator.kind === "refiner";
   const bar = progressBar("vocode", 1);
-  const audio = await vocodeMel(engine, mel, frames, length, (d, t) => bar.update(d / t), { ...(refiner ? defaults : {}), ...refinerSettings(o) });
+  const audio = await vocodeMel(engine, mel, frames, length, (d, t) => bar.update(d / t), { ...defaults, ...refinerSettings(o) });
   bar.stop();
   writeFileAtomic(o.output, encodeWav([audio], SAMPLE_RATE, "pcm16"));
   console.log(`${o.output}: ${(length / SAMPLE_RATE).toFixed(2)} s`);
