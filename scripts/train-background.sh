@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # refiner-decoded2 (the vocoder fine-tuned again on decoded mels, now the shipped codec-prior16pd's), 2026-12-03 second stop
+#   scripts/train-background.sh            # (default) issue 19's A/B: the wider corpus against the one before 0ad-data joined (2026-12-03 third session)
+#   RUNS=refiner-decoded2 scripts/train-background.sh  # refiner-decoded2 (the vocoder fine-tuned again on decoded mels, now the shipped codec-prior16pd's), 2026-12-03 second stop
 #   RUNS=codec-prior16pd2 scripts/train-background.sh  # the band-difference loss at weight 2, from codec-prior16pd (finished at 8000, 2026-12-03)
 #   RUNS=codec-prior16pd scripts/train-background.sh   # the band-difference loss at weight 1, from codec-prior16pa2 (finished at 12000, shipped 2026-12-03)
 #   RUNS=codec-prior16pa3 scripts/train-background.sh   # the third annealing cycle, from codec-prior16pa2 (finished at 8000, 2026-12-03)
@@ -28,7 +29,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-refiner-decoded2}"
+RUNS="${RUNS:-codec-prior16pe codec-prior16pe-old}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -142,6 +143,22 @@ for r in $RUNS; do
       PD="$DATA/runs/codec-prior16pd/weights.safetensors"; [ -f "$PD" ] || PD="$REPO/models/default"
       RESUME_FROM="" start codec-prior16pd2 10 codec --data "$DATA/corpus" --steps 8000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 2 --cfm-weight 0 --engine onnx --pack-short \
         $([ -f "$DATA/runs/codec-prior16pd2/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PD") ;;
+    codec-prior16pe|codec-prior16pe-old)
+      # Issue 19's A/B at equal steps: the same recipe on the wider corpus (0ad-data's music joined it,
+      # 2026-12-03 third session) and on the corpus before it (corpus-old: the same manifest without the
+      # sources added that day). From codec-prior16pd's final weights (the shipped codec), band-difference
+      # weight 1, lr 3e-5 cosine over 4000 steps.
+      CORPUS="$DATA/corpus"
+      if [ "$r" = codec-prior16pe-old ]; then
+        CORPUS="$DATA/corpus-old"
+        if [ ! -f "$CORPUS/manifest.jsonl" ]; then
+          mkdir -p "$CORPUS" && ln -sfn "$DATA/corpus/clips" "$CORPUS/clips"
+          grep -v -E '"source":"(openarena-voices|0ad-voices|0ad-music)"' "$DATA/corpus/manifest.jsonl" > "$CORPUS/manifest.jsonl.tmp" && mv "$CORPUS/manifest.jsonl.tmp" "$CORPUS/manifest.jsonl"
+        fi
+      fi
+      PD="$DATA/runs/codec-prior16pd/weights.safetensors"; [ -f "$PD" ] || PD="$REPO/models/default"
+      RESUME_FROM="" start "$r" 10 codec --data "$CORPUS" --steps 4000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short \
+        $([ -f "$DATA/runs/$r/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PD") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the

@@ -17,6 +17,8 @@ import { partialSibling, settle } from "../util/partial-files.js";
 import { randomMidi } from "./midi.js";
 
 export type ClipKind = "speech-real" | "music-real" | "speech-synthetic" | "music-synthetic";
+/** "unseen": whole sources no model trains on (new speakers), to measure how the codec generalises. */
+export type Split = "train" | "validation" | "unseen";
 
 export interface ManifestEntry {
   id: string;
@@ -26,7 +28,7 @@ export interface ManifestEntry {
   licence: string;
   kind: ClipKind;
   seconds: number;
-  split: "train" | "validation";
+  split: Split;
 }
 
 interface RealSource {
@@ -38,6 +40,13 @@ interface RealSource {
   maxSeconds: number;
   /** Budget for the whole source. */
   totalSeconds: number;
+  /**
+   * Files inside archives: this matches the package's zip archives (0 A.D.'s public.zip, Quake 3
+   * .pk3), and `match` the entries inside them, which are extracted one at a time with unzip.
+   */
+  archive?: RegExp;
+  /** The whole source goes to the "unseen" split: speakers that training never draws, kept for evaluation. */
+  heldOut?: boolean;
 }
 
 export const REAL_SOURCES: RealSource[] = [
@@ -71,9 +80,18 @@ export const WIDER_SOURCES: RealSource[] = [
   // Announcer and voice lines (~2 min) and the 12 music tracks.
   { name: "redeclipse-voices", pkg: "redeclipse-data", kind: "speech-real", match: /\/data\/sounds\/(voice|announcer)\/[^/]*\.ogg$/, maxSeconds: 30, totalSeconds: 600 },
   { name: "redeclipse-music", pkg: "redeclipse-data", kind: "music-real", match: /\/data\/sounds\/music\/[^/]*\.ogg$/, maxSeconds: 150, totalSeconds: 1800 },
+  // Read from zip archives. Both voice sources are held out whole (the "unseen" split): real speakers
+  // that no model trains on, our only check of unseen voices; 4 min would add ~1.5 % to real speech.
+  // OpenArena's 41 "rott" team orders (English, 16 kHz, ~42 s; the package's other voices are
+  // Festival TTS, its announcer lines are in openarena-081-misc, which the issue does not name).
+  { name: "openarena-voices", pkg: "openarena-data", kind: "speech-real", archive: /\/mp-pak0\.pk3$/, match: /^sound\/voices\/rott\/[^/]*\.ogg$/, maxSeconds: 30, totalSeconds: 600, heldOut: true },
+  // 0 A.D.'s unit voices (Greek, Latin, Napatan, Persian; ~3.6 min) and its 61 music tracks (2.9 h,
+  // ~2.5 h after the 150 s cap): 228 MB of the 3.26 GB public.zip, the rest is art and effects.
+  { name: "0ad-voices", pkg: "0ad-data", kind: "speech-real", archive: /\/public\/public\.zip$/, match: /^audio\/voice\/.*\.ogg$/, maxSeconds: 30, totalSeconds: 600, heldOut: true },
+  { name: "0ad-music", pkg: "0ad-data", kind: "music-real", archive: /\/public\/public\.zip$/, match: /^audio\/music\/[^/]*\.ogg$/, maxSeconds: 150, totalSeconds: 9600 },
 ];
 
-const TOOL_PACKAGES = ["sox", "libsox-fmt-all", "opus-tools", "espeak-ng", "festival", "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-ru", "flite", "fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont", "musescore-general-soundfont"];
+const TOOL_PACKAGES = ["unzip", "sox", "libsox-fmt-all", "opus-tools", "espeak-ng", "festival", "festvox-kallpc16k", "festvox-us-slt-hts", "festvox-ru", "flite", "fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont", "musescore-general-soundfont"];
 
 export interface BuildOptions {
   out: string;
@@ -166,13 +184,13 @@ export function buildCorpus(o: BuildOptions): ManifestEntry[] {
   mkdirSync(tmp, { recursive: true });
   const rng = new Rng(o.seed);
   const entries: ManifestEntry[] = [];
-  const add = (e: Omit<ManifestEntry, "seconds" | "split">, group: string) => {
+  const add = (e: Omit<ManifestEntry, "seconds" | "split">, group: string, heldOut = false) => {
     const secs = usable(join(o.out, e.path));
     if (secs === null) {
       rmSync(join(o.out, e.path), { force: true });
       return 0;
     }
-    entries.push({ ...e, seconds: Math.round(secs * 1000) / 1000, split: splitOf(group) });
+    entries.push({ ...e, seconds: Math.round(secs * 1000) / 1000, split: heldOut ? "unseen" : splitOf(group) });
     return secs;
   };
 
@@ -186,16 +204,46 @@ export function buildCorpus(o: BuildOptions): ManifestEntry[] {
   return entries;
 }
 
-type Adder = (e: Omit<ManifestEntry, "seconds" | "split">, group: string) => number;
+type Adder = (e: Omit<ManifestEntry, "seconds" | "split">, group: string, heldOut?: boolean) => number;
 
 /** Seed of a wider source's own stream: the build seed and the source's name (FNV-1a). */
 export function sourceSeed(seed: number, name: string): number {
   return fnv1a(name, 2166136261 ^ seed);
 }
 
+/** A source file: a path in the package, or "<archive>!<entry>" for an entry of a zip archive. */
+function sourceFiles(src: RealSource): string[] {
+  const paths = run("dpkg", ["-L", src.pkg]).split("\n");
+  if (!src.archive) return paths.filter((f) => src.match.test(f)).sort();
+  const files: string[] = [];
+  for (const zip of paths.filter((f) => src.archive!.test(f)).sort())
+    for (const entry of run("unzip", ["-Z1", zip]).split("\n")) if (src.match.test(entry)) files.push(`${zip}!${entry}`);
+  return files.sort();
+}
+
+/** unzip reads its entry arguments as wildcard patterns: escape those characters to name one entry. */
+export const unzipLiteral = (entry: string) => entry.replace(/[[\]*?\\]/g, "\\$&");
+
+/** A path sox can read for a source file; an archive entry is extracted to tmpDir first. */
+export function extracted(file: string, tmpDir: string): string {
+  const bang = file.indexOf("!");
+  if (bang < 0) return file;
+  const [zip, entry] = [file.slice(0, bang), file.slice(bang + 1)];
+  const out = join(tmpDir, `entry${extname(entry).toLowerCase()}`);
+  writeFileSync(out, execFileSync("unzip", ["-p", zip, unzipLiteral(entry)], { maxBuffer: 1 << 30 }));
+  return out;
+}
+
+/** The clip id of a source file: its path under /usr/share, or its archive's name and entry path. */
+export function clipId(src: RealSource, file: string): string {
+  const bang = file.indexOf("!");
+  const name = bang < 0 ? file.replace(/^\/usr\/share\//, "") : `${basename(file.slice(0, bang)).replace(/\.[^.]*$/, "")}/${file.slice(bang + 1)}`;
+  return `${src.name}/${safeId(name)}`.replace(/\.(ogg|wav|opus|gsm)$/, "");
+}
+
 /** Converts a source's files in a seeded random order until its budget is spent (music: a middle segment). */
 function takeSource(o: BuildOptions, src: RealSource, rng: Rng, tmp: string, add: Adder): void {
-  const files = run("dpkg", ["-L", src.pkg]).split("\n").filter((f) => src.match.test(f)).sort();
+  const files = sourceFiles(src);
   rng.shuffle(files);
   const dir = join(o.out, "clips", src.name);
   mkdirSync(dir, { recursive: true });
@@ -204,15 +252,15 @@ function takeSource(o: BuildOptions, src: RealSource, rng: Rng, tmp: string, add
   let n = 0;
   for (const f of files) {
     if (total >= src.totalSeconds * o.scale) break;
-    const id = `${src.name}/${safeId(f.replace(/^\/usr\/share\//, ""))}`.replace(/\.(ogg|wav|opus|gsm)$/, "");
+    const id = clipId(src, f);
     const rel = `clips/${id}.wav`;
     if (!existsSync(join(o.out, rel))) {
-      const input = soxReadable(f, tmp);
+      const input = soxReadable(extracted(f, tmp), tmp);
       const dur = soxDuration(input);
       const take = Math.min(dur, src.maxSeconds);
       convert(input, join(o.out, rel), dur > take ? (dur - take) / 2 : 0, dur > take ? take : undefined);
     }
-    total += add({ id, path: rel, source: src.name, package: src.pkg, licence, kind: src.kind }, f);
+    total += add({ id, path: rel, source: src.name, package: src.pkg, licence, kind: src.kind }, f, src.heldOut);
     n++;
   }
   o.log(`${src.name}: ${n} files, ${(total / 60).toFixed(1)} min`);

@@ -18,6 +18,7 @@ export function registerCorpus(program: Command): void {
       const entries = buildCorpus({ out: opts.out, seed: opts.seed, scale: opts.scale, log: (m) => console.error(m) });
       const hours = entries.reduce((s, e) => s + e.seconds, 0) / 3600;
       const val = entries.filter((e) => e.split === "validation").length;
-      console.log(`${opts.out}: ${entries.length} clips, ${hours.toFixed(2)} h (${val} validation) in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+      const unseen = entries.filter((e) => e.split === "unseen").length;
+      console.log(`${opts.out}: ${entries.length} clips, ${hours.toFixed(2)} h (${val} validation, ${unseen} unseen) in ${((Date.now() - t0) / 60000).toFixed(1)} min`);
     });
 }

@@ -1,9 +1,10 @@
 import type { Command } from "commander";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { listAudioFiles } from "../../audio/files.js";
 import { loadAudio } from "../../audio/load.js";
 import { readManifest } from "../../train/data.js";
+import type { ManifestEntry, Split } from "../../corpus/build.js";
 import { codecFromSpec, type EvalCodec } from "../../eval/codecs.js";
 import { installPeers } from "../../eval/peers.js";
 import { contentKindOfCorpusClip, contentKindOfFileName, markdownTable, runEval, writeReport, type Clip, type ContentKind } from "../../eval/run.js";
@@ -16,18 +17,38 @@ import { progressBar } from "../progress.js";
 interface EvalOpts extends ModelOpts {
   codecs: string;
   output: string;
-  split: "train" | "validation";
+  split: Split;
   maxClips?: number;
   maxSeconds?: number;
   plotClip?: string;
   linear?: string;
+  clips?: string;
 }
 
+type ClipPath = { name: string; path: string; kind: ContentKind };
+
 /** Clips from audio files (kind guessed from the name), or from a corpus directory's split (kind from its manifest). */
-function clipPaths(inputs: string[], split: string): { name: string; path: string; kind: ContentKind }[] {
-  if (inputs.length === 1 && existsSync(inputs[0]) && statSync(inputs[0]).isDirectory() && existsSync(join(inputs[0], "manifest.jsonl")))
-    return readManifest(inputs[0]).filter((e) => e.split === split).map((e) => ({ name: e.id, path: join(inputs[0], e.path), kind: contentKindOfCorpusClip(e.kind) }));
+function clipPaths(inputs: string[], split: string): ClipPath[] {
+  if (isCorpus(inputs)) return readManifest(inputs[0]).filter((e) => e.split === split).map((e) => corpusClip(inputs[0], e));
   return listAudioFiles(inputs).map((p) => ({ name: basename(p), path: p, kind: contentKindOfFileName(basename(p)) }));
+}
+
+const isCorpus = (inputs: string[]) => inputs.length === 1 && existsSync(inputs[0]) && statSync(inputs[0]).isDirectory() && existsSync(join(inputs[0], "manifest.jsonl"));
+const corpusClip = (dir: string, e: ManifestEntry): ClipPath => ({ name: e.id, path: join(dir, e.path), kind: contentKindOfCorpusClip(e.kind) });
+
+/**
+ * The corpus clips a list file names, in its order: a fixed set stays the same clips when the
+ * corpus grows (an evenly spread pick of a split shifts with every added clip).
+ */
+function listedClips(inputs: string[], listFile: string): ClipPath[] {
+  if (!isCorpus(inputs)) throw new UserError("--clips names clips of a corpus: pass one corpus directory (with manifest.jsonl)");
+  if (!existsSync(listFile)) throw new UserError(`${listFile}: no such clip list`);
+  const ids = readFileSync(listFile, "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (ids.length === 0) throw new UserError(`${listFile}: names no clips`);
+  const byId = new Map(readManifest(inputs[0]).map((e) => [e.id, e]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length) throw new UserError(`${listFile}: ${missing.length} clip(s) not in ${inputs[0]}, e.g. ${missing[0]}`);
+  return ids.map((id) => corpusClip(inputs[0], byId.get(id)!));
 }
 
 const REPORT_HELP = `
@@ -55,7 +76,8 @@ export function registerEval(program: Command): void {
     .argument("<inputs...>", "audio files, a directory of them, or a corpus directory (uses its --split)")
     .option("--codecs <list>", "comma-separated: flowmac@3, flowmac@1.5, flowmac-lc@3, flowmac@3:8 (8 steps; :0 = the prior mel, no flow), flowmac@3:g0.5:t0.7 (guidance, temperature), flowmac@3:fixed (the same stages every frame, no rate allocation), flowmac@3:plain (allocated, no entropy coding), vocoder-only, linear@3, any flowmac/linear/vocoder-only row with '/<vocoder>' (e.g. flowmac-lc@3/pghi-fgla, vocoder-only/fgla:64), a refiner vocoder's work as :i<phase iterations>:n<NNLS iterations>:p<mel projection> (e.g. vocoder-only:i32, flowmac-lc@3:i4), opus@6, codec2@3200, codec2@1600, speex@0", "flowmac@3,flowmac@1.5,flowmac-lc@3,opus@6,codec2@3200,codec2@1600,speex@0")
     .requiredOption("-o, --output <report-dir>", "report directory")
-    .option("--split <name>", "corpus split to evaluate", parseChoice("split", ["validation", "train"] as const), "validation")
+    .option("--split <name>", "corpus split to evaluate (unseen: the held-out speakers no model trains on)", parseChoice("split", ["validation", "train", "unseen"] as const), "validation")
+    .option("--clips <file>", "evaluate the corpus clips this file names, one id per line (instead of --split and --max-clips)")
     .option("--max-clips <n>", "evaluate at most n clips (evenly spread)", parseIntOption("max-clips", 1, 1e6))
     .option("--max-seconds <s>", "cut clips to their first s seconds", parseFloatOption("max-seconds", 0.5, 3600))
     .option("--plot-clip <name>", "clip whose spectrograms are plotted (default: the first)")
@@ -70,7 +92,7 @@ export function registerEval(program: Command): void {
       const codecs: EvalCodec[] = [];
       for (const s of specs) codecs.push(await codecFromSpec(s, getEngine, o.linear));
       installPeers(codecs.filter((c) => c.packages.length > 0) as any, (m) => console.error(m));
-      const paths = spread(clipPaths(inputs, o.split), o.maxClips);
+      const paths = o.clips ? listedClips(inputs, o.clips) : spread(clipPaths(inputs, o.split), o.maxClips);
       if (paths.length === 0) throw new UserError(`no clips found in ${inputs.join(", ")}`);
       const clips: Clip[] = [];
       for (const p of paths) {
