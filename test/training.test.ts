@@ -65,6 +65,14 @@ describe("training runs resume bit for bit", () => {
     expect(ta.has("opt.m.codec.cfm.finalProj.w")).toBe(true);
   });
 
+  it("codec with speaker perturbation (--warp): resumes bit for bit and trains on other crops than without", async () => {
+    const t = { ...CODEC_TRAIN.tiny, steps: 4 };
+    const warped = await resumeIsExact(() => createCodecTask(CODEC_CONFIGS.tiny, { ...t, warp: 0.15 }, train, val, stats, 0), 4, 2);
+    const plain = await resumeIsExact(() => createCodecTask(CODEC_CONFIGS.tiny, t, train, val, stats, 0), 4, 2);
+    const same = (name: string) => Buffer.compare(Buffer.from(warped.get(name)!.data.buffer), Buffer.from(plain.get(name)!.data.buffer)) === 0;
+    expect([...warped.keys()].filter((k) => !same(k)).length).toBeGreaterThan(0);
+  });
+
   it("vocoder (tiny, GAN on): 4 steps == 2 steps + resume + 2 steps", async () => {
     const t = { ...VOCODER_TRAIN["vocos-tiny"], steps: 4 };
     await resumeIsExact(() => createVocoderTask(VOCODER_CONFIGS["vocos-tiny"], t, train, val, 0), 4, 2);

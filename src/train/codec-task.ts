@@ -1,4 +1,5 @@
 /** Training task for the codec (encoder + RVQ + decoder + CFM, jointly), plugged into the shared runner. */
+import { bandWarp, drawWarpFactor, warpLogMel } from "../audio/mel-warp.js";
 import { normalizeMel, type MelStats } from "../audio/stats.js";
 import { codecLoss, encoderLatent, initCodec, sampleCodecBatch, sampleCodecBatchHost, type CodecBuffers, type CodecParams } from "../model/codec.js";
 import type { CodecConfig } from "../model/config.js";
@@ -74,7 +75,9 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const drawMel = (rng: Rng) => {
     const mel = new Float32Array(N * 128);
     for (let b = 0; b < B; b++) {
-      const crop = packer ? packer.crop(sampler.pick(rng), T, rng) : randomCrop(sampler.pick(rng), T, rng).mel;
+      let crop = packer ? packer.crop(sampler.pick(rng), T, rng) : randomCrop(sampler.pick(rng), T, rng).mel;
+      // Drawn only when on, so runs without it keep their random stream.
+      if (t.warp) crop = warpLogMel(crop, 128, bandWarp(drawWarpFactor(t.warp, rng.uniform())));
       const gain = t.gainDb > 0 ? ((rng.uniform() * 2 - 1) * t.gainDb * Math.log(10)) / 20 : 0;
       mel.set(prepareMel(crop, stats, gain), b * T * 128);
     }

@@ -31,6 +31,8 @@ export interface TrainSettings {
   valFrames?: number;
   /** Clips shorter than a crop are packed with others of their source (train/pack.ts) instead of left out. */
   packShort?: boolean;
+  /** Speaker perturbation (codec): each crop's spectrum scaled in frequency by a factor in [1 / (1 + warp), 1 + warp]; 0 or absent: off. */
+  warp?: number;
 }
 
 export interface TrainGroup {

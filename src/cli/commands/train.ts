@@ -46,6 +46,7 @@ interface TrainOpts {
   cfmWeight?: number;
   stageDropout?: number;
   packShort?: boolean;
+  warp?: number;
   valFraction: number;
   maxHours?: number;
   valEvery: number;
@@ -208,6 +209,7 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
   if (o.lr) t.lr = o.lr;
   if (o.steps) t.steps = o.steps;
   if (o.packShort) t.packShort = true;
+  if (o.warp) t.warp = o.warp;
   noteShortClips(data.train, data.val, t);
   return { train: data.train, val: data.val, t };
 }
@@ -232,6 +234,7 @@ export function registerTrain(program: Command): void {
     .option("--cfm-weight <x>", "weight of the flow-matching loss (default: the config's, 1; 0 = prior-first: the CFM is left out of the step, ~2x faster, and keeps its weights)", parseFloatOption("cfm-weight", 0, 1000))
     .option("--engine <name>", "where loss and gradients are computed: jax (reference) or onnx (the exported step on onnxruntime)", parseChoice("engine", TRAIN_ENGINES), "jax")
     .option("--pack-short", "train on clips shorter than a crop too, each packed with clips of its own source to fill the crop (default: such clips are left out)")
+    .option("--warp <w>", "speaker perturbation (VTLP): scale each crop's spectrum in frequency by a factor drawn log-uniformly from [1/(1+w), 1+w], pitch and formants together (default: 0, off; give it again with --resume)", parseFloatOption("warp", 0, 0.5))
     .option("--stage-dropout <p>", "quantizer dropout: the share of examples trained with a random number of stages, uniform from the config's fewest to all (default: the config's, 0.5; with --resume: the run's; 1 = every count equally often)", parseFloatOption("stage-dropout", 0, 1))
     .action(async (o: TrainOpts) => {
       const init = initWeights(o, "codec");
