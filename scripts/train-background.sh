@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # (default) speaker perturbation at 10 % and 20 % (codec-prior16pw1, pw2), 2026-12-03 third session
+#   scripts/train-background.sh            # (default) codec-prior16pe and codec-prior16pw1 (speaker perturbation 10 %) continued to 12000 steps, 2026-12-03 third session
+#   RUNS="codec-prior16pw1 codec-prior16pw2" scripts/train-background.sh  # speaker perturbation at 10 % and 20 % (pw2 finished at 4000)
 #   RUNS="codec-prior16pe codec-prior16pe-old" scripts/train-background.sh  # issue 19's A/B: the wider corpus against the one before 0ad-data joined (2026-12-03 third session)
 #   RUNS=refiner-decoded2 scripts/train-background.sh  # refiner-decoded2 (the vocoder fine-tuned again on decoded mels, now the shipped codec-prior16pd's), 2026-12-03 second stop
 #   RUNS=codec-prior16pd2 scripts/train-background.sh  # the band-difference loss at weight 2, from codec-prior16pd (finished at 8000, 2026-12-03)
@@ -30,7 +31,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16pw1 codec-prior16pw2}"
+RUNS="${RUNS:-codec-prior16pe codec-prior16pw1}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -158,16 +159,18 @@ for r in $RUNS; do
         fi
       fi
       PD="$DATA/runs/codec-prior16pd/weights.safetensors"; [ -f "$PD" ] || PD="$REPO/models/default"
-      RESUME_FROM="" start "$r" 10 codec --data "$CORPUS" --steps 4000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short \
+      STEPS=4000; [ "$r" = codec-prior16pe ] && STEPS=12000 # pe continues past the A/B (same cosine, a longer schedule)
+      RESUME_FROM="" start "$r" 10 codec --data "$CORPUS" --steps "$STEPS" --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short \
         $([ -f "$DATA/runs/$r/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PD") ;;
     codec-prior16pw1|codec-prior16pw2)
       # Speaker perturbation (--warp, VTLP on the mel): codec-prior16pe's recipe (wider corpus, from
       # codec-prior16pd's weights, 4000 steps) with each crop's spectrum scaled in frequency by up to
       # 10 % (pw1) or 20 % (pw2). On the unseen speakers the shipped codec loses to Codec 2 at
       # 1.5 kbit/s (2026-12-03, third session); codec-prior16pe is the arm without it.
-      W=0.1; [ "$r" = codec-prior16pw2 ] && W=0.2
+      # Since the third 2026-12-03 session pw1 continues to 12000 steps beside codec-prior16pe (pw2 stopped at 4000).
+      W=0.1; STEPS=12000; [ "$r" = codec-prior16pw2 ] && W=0.2 && STEPS=4000
       PD="$DATA/runs/codec-prior16pd/weights.safetensors"; [ -f "$PD" ] || PD="$REPO/models/default"
-      RESUME_FROM="" start "$r" 10 codec --data "$DATA/corpus" --steps 4000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short --warp "$W" \
+      RESUME_FROM="" start "$r" 10 codec --data "$DATA/corpus" --steps "$STEPS" --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short --warp "$W" \
         $([ -f "$DATA/runs/$r/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PD") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
