@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { initJax } from "../src/nn/runtime.js";
 import { CODEC_CONFIGS } from "../src/model/config.js";
 import { VOCODER_CONFIGS } from "../src/model/vocoder.js";
-import { CODEC_TRAIN, createCodecTask } from "../src/train/codec-task.js";
+import { CODEC_TRAIN, createCodecTask, heldOutValidation } from "../src/train/codec-task.js";
 import { createVocoderTask, VOCODER_TRAIN } from "../src/train/vocoder-task.js";
 import { clipMel, loadClips, type Clip } from "../src/train/data.js";
 import { checkpointPath, initFromWeights, runTraining, weightsPath, type TrainTask } from "../src/train/runner.js";
@@ -71,6 +71,25 @@ describe("training runs resume bit for bit", () => {
     const plain = await resumeIsExact(() => createCodecTask(CODEC_CONFIGS.tiny, t, train, val, stats, 0), 4, 2);
     const same = (name: string) => Buffer.compare(Buffer.from(warped.get(name)!.data.buffer), Buffer.from(plain.get(name)!.data.buffer)) === 0;
     expect([...warped.keys()].filter((k) => !same(k)).length).toBeGreaterThan(0);
+  });
+
+  it("held-out speakers get a validation curve of their own, from their clips laid end to end", () => {
+    const t = { ...CODEC_TRAIN.tiny, steps: 1 };
+    const plain = createCodecTask(CODEC_CONFIGS.tiny, t, train, val, stats, 0).validate();
+    const withHeldOut = createCodecTask(CODEC_CONFIGS.tiny, t, train, val, stats, 0, { heldOut: val }).validate();
+    expect(Object.keys(plain).some((k) => k.startsWith("unseen"))).toBe(false);
+    for (const [k, v] of Object.entries(plain)) expect(withHeldOut[k]).toBe(v); // the seen curve is unchanged
+    const S = CODEC_CONFIGS.tiny.rvq.stages;
+    const keys = ["unseen_prior", `unseen_prior_${Math.max(1, S / 2)}stages`, `unseen_prior_${Math.max(1, S / 4)}stages`];
+    for (const k of new Set(keys)) expect(Number.isFinite(withHeldOut[k]), k).toBe(true);
+    // Batches of consecutive frames across clip boundaries, normalised as training crops are.
+    const [B, T] = [t.batch, t.frames];
+    const batches = heldOutValidation(val, B, T, stats);
+    const laid = val.flatMap((c) => [...c.mel(0, c.frames)]);
+    expect(batches.length).toBe(Math.min(8, Math.floor(laid.length / 128 / (B * T))));
+    const second = batches[1] ?? batches[0];
+    const at = (batches.length > 1 ? 1 : 0) * B * T * 128 + 5 * 128 + 7; // frame 5, band 7 of that batch
+    expect(second[5 * 128 + 7]).toBeCloseTo((laid[at] - stats.mean[7]) / stats.std[7], 4);
   });
 
   it("vocoder (tiny, GAN on): 4 steps == 2 steps + resume + 2 steps", async () => {

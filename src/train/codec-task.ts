@@ -54,7 +54,7 @@ export type TrainEngine = (typeof TRAIN_ENGINES)[number];
  * linear paths and codebooks (the step-0 k-means is then skipped), from a model
  * the CFM decoder. The linear codec's mel statistics must be `stats`.
  */
-export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number, start: CodecStart & { engine?: TrainEngine } = {}): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
+export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip[], val: Clip[], stats: MelStats, seed: number, start: CodecStart & { engine?: TrainEngine; heldOut?: Clip[] } = {}): TrainTask & { params(): CodecParams; buffersOf(): CodecBuffers } {
   const engine: TrainEngine = start.engine ?? "jax";
   const initRng = new Rng(seed ^ 0x5eed);
   const init = initCodec(initRng, c);
@@ -114,7 +114,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     }
     valBatches.push(mel);
   }
-
+  const heldOutBatches = heldOutValidation(start.heldOut ?? [], B, T, stats);
   const task = {
     model: "codec",
     config: c,
@@ -160,44 +160,58 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
     },
 
     validate(): Record<string, number> {
-      const sums = { prior: 0, cfm: 0, commit: 0, prior4: 0 };
       const ew = evalParams(group);
-      const vr = new Rng(1234);
-      for (const mel of valBatches) {
-        for (const stages of [S, Math.max(1, S / 2)]) {
-          const evalWeights = tree.ref(ew);
-          const t01 = Float32Array.from({ length: B }, (_, b) => (b + 0.5) / B);
-          const sm = new Float32Array(S * B);
-          sm.fill(1, 0, stages * B);
-          const batch = {
-            mel: np.array(mel).reshape([B, T, 128]),
-            noise: np.array(vr.normalArray(N * 128)).reshape([B, T, 128]),
-            t: np.array(t01).reshape([B, 1, 1]),
-            tEmb: sinusoidalEmbedding(t01, c.cfm.channels[0]),
-            condMask: np.ones([B, 1, 1]),
-            stageMask: np.array(sm).reshape([S, B]),
-          };
-          const [loss, aux] = lossOnly(evalWeights, tree.ref(task.buffers), batch) as unknown as [JArray, any];
-          loss.dispose();
-          aux.codes.dispose();
-          aux.residuals.dispose();
-          const prior = (aux.prior.dataSync() as Float32Array)[0];
-          if (stages === S) {
-            sums.prior += prior;
-            sums.cfm += (aux.cfm.dataSync() as Float32Array)[0];
-            sums.commit += (aux.commit.dataSync() as Float32Array)[0];
-          } else {
-            sums.prior4 += prior;
-            aux.cfm.dispose();
-            aux.commit.dispose();
-          }
-        }
+      const half = Math.max(1, S / 2);
+      const seen = validationLosses(ew, valBatches, [S, half]);
+      const out: Record<string, number> = { prior: seen.prior[0], cfm: seen.cfm, commit: seen.commit, [`prior_${half}stages`]: seen.prior[1] };
+      if (heldOutBatches.length > 0) {
+        // The held-out speakers at all, half and a quarter of the stages (a quarter: the 1.5 kbit/s regime).
+        const counts = [S, half, Math.max(1, S / 4)];
+        const unseen = validationLosses(ew, heldOutBatches, counts);
+        counts.forEach((n, i) => (out[n === S ? "unseen_prior" : `unseen_prior_${n}stages`] = unseen.prior[i]));
       }
       tree.dispose(ew);
-      const n = Math.max(1, valBatches.length);
-      return { prior: sums.prior / n, cfm: sums.cfm / n, commit: sums.commit / n, [`prior_${Math.max(1, S / 2)}stages`]: sums.prior4 / n };
+      return out;
     },
   };
+
+  /** Mean losses over fixed batches (fixed noise and flow times), the prior's at each stage count. */
+  function validationLosses(ew: Params, batches: Float32Array[], stageCounts: number[]): { prior: number[]; cfm: number; commit: number } {
+    const prior = stageCounts.map(() => 0);
+    let cfm = 0;
+    let commit = 0;
+    const vr = new Rng(1234);
+    for (const mel of batches) {
+      for (const [i, stages] of stageCounts.entries()) {
+        const evalWeights = tree.ref(ew);
+        const t01 = Float32Array.from({ length: B }, (_, b) => (b + 0.5) / B);
+        const sm = new Float32Array(S * B);
+        sm.fill(1, 0, stages * B);
+        const batch = {
+          mel: np.array(mel).reshape([B, T, 128]),
+          noise: np.array(vr.normalArray(N * 128)).reshape([B, T, 128]),
+          t: np.array(t01).reshape([B, 1, 1]),
+          tEmb: sinusoidalEmbedding(t01, c.cfm.channels[0]),
+          condMask: np.ones([B, 1, 1]),
+          stageMask: np.array(sm).reshape([S, B]),
+        };
+        const [loss, aux] = lossOnly(evalWeights, tree.ref(task.buffers), batch) as unknown as [JArray, any];
+        loss.dispose();
+        aux.codes.dispose();
+        aux.residuals.dispose();
+        prior[i] += (aux.prior.dataSync() as Float32Array)[0];
+        if (i === 0) {
+          cfm += (aux.cfm.dataSync() as Float32Array)[0];
+          commit += (aux.commit.dataSync() as Float32Array)[0];
+        } else {
+          aux.cfm.dispose();
+          aux.commit.dispose();
+        }
+      }
+    }
+    const n = Math.max(1, batches.length);
+    return { prior: prior.map((p) => p / n), cfm: cfm / n, commit: commit / n };
+  }
 
   /** Each frame's weight in the EMA update [S, N]: whether its stage was active for its example. */
   function stageWeights(stageMask: Float32Array): Float32Array {
@@ -296,4 +310,28 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   }
 
   return task;
+}
+
+/** Most held-out batches a validation reads (with batch 16 and 64 frames: 2.9 min of audio). */
+const HELD_OUT_BATCHES = 8;
+
+/**
+ * Fixed validation batches from held-out speakers' clips (most shorter than a crop): their mels
+ * laid end to end in clip order, cut into consecutive crops, as training packs short clips.
+ */
+export function heldOutValidation(clips: Clip[], batch: number, frames: number, stats: MelStats): Float32Array[] {
+  const crop = batch * frames;
+  const total = Math.min(clips.reduce((s, c) => s + c.frames, 0), HELD_OUT_BATCHES * crop);
+  const batches: Float32Array[] = [];
+  if (total < crop) return batches;
+  const mel = new Float32Array(Math.floor(total / crop) * crop * 128);
+  let at = 0;
+  for (const c of clips) {
+    if (at >= mel.length) break;
+    const m = c.mel(0, c.frames);
+    mel.set(m.subarray(0, Math.min(m.length, mel.length - at)), at);
+    at += m.length;
+  }
+  for (let i = 0; i < mel.length; i += crop * 128) batches.push(prepareMel(mel.subarray(i, i + crop * 128), stats, 0));
+  return batches;
 }

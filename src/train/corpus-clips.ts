@@ -10,7 +10,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, renameSync, s
 import { join } from "node:path";
 import { MelFrontEnd } from "../audio/mel.js";
 import { decodeWavFrames, parseWavHeader, readWav, type WavLayout } from "../audio/wav.js";
-import type { ManifestEntry } from "../corpus/build.js";
+import type { ManifestEntry, Split } from "../corpus/build.js";
 import { UserError } from "../util/errors.js";
 import { fnv1a } from "../util/fnv.js";
 import { BANDS, zeroPadded, type Clip } from "./clip.js";
@@ -79,7 +79,7 @@ function writeMelCache(dir: string, entries: ManifestEntry[], offsets: number[],
 }
 
 /** The clips of one split, their mels from the on-disk cache (built first if missing). */
-export function loadClips(dir: string, split: "train" | "validation", log: (m: string) => void = () => {}): Clip[] {
+export function loadClips(dir: string, split: Split, log: (m: string) => void = () => {}): Clip[] {
   const entries = readManifest(dir).filter((e) => e.split === split);
   if (entries.length === 0) throw new UserError(`${dir}: the ${split} split is empty`);
   const t0 = Date.now();

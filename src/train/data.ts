@@ -9,7 +9,7 @@ import type { ClipKind } from "../corpus/build.js";
 import type { Rng } from "../nn/rng.js";
 import { UserError } from "../util/errors.js";
 import type { Clip } from "./clip.js";
-import { isCorpusDir, loadClips } from "./corpus-clips.js";
+import { isCorpusDir, loadClips, readManifest } from "./corpus-clips.js";
 import type { CacheOptions } from "./folder-cache.js";
 import { loadFolderClips } from "./folder-clips.js";
 
@@ -29,6 +29,8 @@ export const DEFAULT_VAL_FRACTION = 0.05;
 export interface TrainingData {
   train: Clip[];
   val: Clip[];
+  /** A corpus's held-out speakers (its "unseen" split), empty for a plain folder or a corpus without them. */
+  unseen: Clip[];
   kind: "corpus" | "folder";
 }
 
@@ -43,9 +45,12 @@ export interface DataOptions extends CacheOptions {
 export async function openTrainingData(dir: string, o: DataOptions): Promise<TrainingData> {
   if (!existsSync(dir)) throw new UserError(`${dir}: no such directory`);
   if (!statSync(dir).isDirectory()) throw new UserError(`${dir}: not a directory (pass a folder of audio files or a corpus)`);
-  if (isCorpusDir(dir)) return { train: loadClips(dir, "train", o.log), val: loadClips(dir, "validation", o.log), kind: "corpus" };
+  if (isCorpusDir(dir)) {
+    const unseen = readManifest(dir).some((e) => e.split === "unseen") ? loadClips(dir, "unseen", o.log) : [];
+    return { train: loadClips(dir, "train", o.log), val: loadClips(dir, "validation", o.log), unseen, kind: "corpus" };
+  }
   const { train, val } = await loadFolderClips(dir, o.cacheDir, o.valFraction ?? DEFAULT_VAL_FRACTION, o);
-  return { train, val, kind: "folder" };
+  return { train, val, unseen: [], kind: "folder" };
 }
 
 /** Draws clips with probability proportional to kind weight x duration share within the kind. */
