@@ -59,6 +59,7 @@ describe("corpus source tables", () => {
     expect(pick("0ad-voices").archive!.test("/usr/share/games/0ad/mods/mod/mod.zip")).toBe(false);
     expect(pick("0ad-voices").match.test("audio/voice/greek/civ/civ_male_attack_1.ogg")).toBe(true);
     expect(pick("0ad-voices").match.test("audio/attack/weapon/sword_1.ogg")).toBe(false);
+    expect(pick("0ad-voices").match.test("audio/voice/global/civ_dog_bark.ogg")).toBe(false); // not a voice
     expect(pick("0ad-music").match.test("audio/music/Honor_Bound.ogg")).toBe(true);
     expect(pick("0ad-music").match.test("audio/ambient/dawn.ogg")).toBe(false);
     expect(pick("openarena-voices").archive!.test("/usr/share/games/openarena/missionpack/mp-pak0.pk3")).toBe(true);

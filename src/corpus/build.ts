@@ -85,9 +85,10 @@ export const WIDER_SOURCES: RealSource[] = [
   // OpenArena's 41 "rott" team orders (English, 16 kHz, ~42 s; the package's other voices are
   // Festival TTS, its announcer lines are in openarena-081-misc, which the issue does not name).
   { name: "openarena-voices", pkg: "openarena-data", kind: "speech-real", archive: /\/mp-pak0\.pk3$/, match: /^sound\/voices\/rott\/[^/]*\.ogg$/, maxSeconds: 30, totalSeconds: 600, heldOut: true },
-  // 0 A.D.'s unit voices (Greek, Latin, Napatan, Persian; ~3.6 min) and its 61 music tracks (2.9 h,
+  // 0 A.D.'s unit voices (Greek, Latin, Napatan, Persian; ~3.6 min; not audio/voice/global/, a dog's bark
+  // and move sounds) and its 61 music tracks (2.9 h,
   // ~2.5 h after the 150 s cap): 228 MB of the 3.26 GB public.zip, the rest is art and effects.
-  { name: "0ad-voices", pkg: "0ad-data", kind: "speech-real", archive: /\/public\/public\.zip$/, match: /^audio\/voice\/.*\.ogg$/, maxSeconds: 30, totalSeconds: 600, heldOut: true },
+  { name: "0ad-voices", pkg: "0ad-data", kind: "speech-real", archive: /\/public\/public\.zip$/, match: /^audio\/voice\/(?!global\/).*\.ogg$/, maxSeconds: 30, totalSeconds: 600, heldOut: true },
   { name: "0ad-music", pkg: "0ad-data", kind: "music-real", archive: /\/public\/public\.zip$/, match: /^audio\/music\/[^/]*\.ogg$/, maxSeconds: 150, totalSeconds: 9600 },
 ];
 
