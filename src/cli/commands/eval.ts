@@ -40,7 +40,7 @@ const corpusClip = (dir: string, e: ManifestEntry): ClipPath => ({ name: e.id, p
  * The corpus clips a list file names, in its order: a fixed set stays the same clips when the
  * corpus grows (an evenly spread pick of a split shifts with every added clip).
  */
-function listedClips(inputs: string[], listFile: string): ClipPath[] {
+export function listedClips(inputs: string[], listFile: string): ClipPath[] {
   if (!isCorpus(inputs)) throw new UserError("--clips names clips of a corpus: pass one corpus directory (with manifest.jsonl)");
   if (!existsSync(listFile)) throw new UserError(`${listFile}: no such clip list`);
   const ids = readFileSync(listFile, "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
@@ -92,6 +92,7 @@ export function registerEval(program: Command): void {
       const codecs: EvalCodec[] = [];
       for (const s of specs) codecs.push(await codecFromSpec(s, getEngine, o.linear));
       installPeers(codecs.filter((c) => c.packages.length > 0) as any, (m) => console.error(m));
+      if (o.clips && o.maxClips) throw new UserError("--clips and --max-clips exclude each other: the list names the clips");
       const paths = o.clips ? listedClips(inputs, o.clips) : spread(clipPaths(inputs, o.split), o.maxClips);
       if (paths.length === 0) throw new UserError(`no clips found in ${inputs.join(", ")}`);
       const clips: Clip[] = [];
