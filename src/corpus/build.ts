@@ -225,11 +225,17 @@ function sourceFiles(src: RealSource): string[] {
 /** unzip reads its entry arguments as wildcard patterns: escape those characters to name one entry. */
 export const unzipLiteral = (entry: string) => entry.replace(/[[\]*?\\]/g, "\\$&");
 
+/** The archive and entry of a source file named "<archive>!<entry>", or null for a plain path. */
+function archiveEntry(file: string): { zip: string; entry: string } | null {
+  const bang = file.indexOf("!");
+  return bang < 0 ? null : { zip: file.slice(0, bang), entry: file.slice(bang + 1) };
+}
+
 /** A path sox can read for a source file; an archive entry is extracted to tmpDir first. */
 export function extracted(file: string, tmpDir: string): string {
-  const bang = file.indexOf("!");
-  if (bang < 0) return file;
-  const [zip, entry] = [file.slice(0, bang), file.slice(bang + 1)];
+  const inArchive = archiveEntry(file);
+  if (!inArchive) return file;
+  const { zip, entry } = inArchive;
   const out = join(tmpDir, `entry${extname(entry).toLowerCase()}`);
   writeFileSync(out, execFileSync("unzip", ["-p", zip, unzipLiteral(entry)], { maxBuffer: 1 << 30 }));
   return out;
@@ -237,8 +243,8 @@ export function extracted(file: string, tmpDir: string): string {
 
 /** The clip id of a source file: its path under /usr/share, or its archive's name and entry path. */
 export function clipId(src: RealSource, file: string): string {
-  const bang = file.indexOf("!");
-  const name = bang < 0 ? file.replace(/^\/usr\/share\//, "") : `${basename(file.slice(0, bang)).replace(/\.[^.]*$/, "")}/${file.slice(bang + 1)}`;
+  const inArchive = archiveEntry(file);
+  const name = inArchive ? `${basename(inArchive.zip).replace(/\.[^.]*$/, "")}/${inArchive.entry}` : file.replace(/^\/usr\/share\//, "");
   return `${src.name}/${safeId(name)}`.replace(/\.(ogg|wav|opus|gsm)$/, "");
 }
 

@@ -29,8 +29,8 @@ export const DEFAULT_VAL_FRACTION = 0.05;
 export interface TrainingData {
   train: Clip[];
   val: Clip[];
-  /** A corpus's held-out speakers (its "unseen" split), empty for a plain folder or a corpus without them. */
-  unseen: Clip[];
+  /** A corpus's held-out speakers (its "unseen" split), loaded on the call; empty for a plain folder or a corpus without them. */
+  heldOut(): Clip[];
   kind: "corpus" | "folder";
 }
 
@@ -46,11 +46,11 @@ export async function openTrainingData(dir: string, o: DataOptions): Promise<Tra
   if (!existsSync(dir)) throw new UserError(`${dir}: no such directory`);
   if (!statSync(dir).isDirectory()) throw new UserError(`${dir}: not a directory (pass a folder of audio files or a corpus)`);
   if (isCorpusDir(dir)) {
-    const unseen = readManifest(dir).some((e) => e.split === "unseen") ? loadClips(dir, "unseen", o.log) : [];
-    return { train: loadClips(dir, "train", o.log), val: loadClips(dir, "validation", o.log), unseen, kind: "corpus" };
+    const heldOut = () => (readManifest(dir).some((e) => e.split === "unseen") ? loadClips(dir, "unseen", o.log) : []);
+    return { train: loadClips(dir, "train", o.log), val: loadClips(dir, "validation", o.log), heldOut, kind: "corpus" };
   }
   const { train, val } = await loadFolderClips(dir, o.cacheDir, o.valFraction ?? DEFAULT_VAL_FRACTION, o);
-  return { train, val, unseen: [], kind: "folder" };
+  return { train, val, heldOut: () => [], kind: "folder" };
 }
 
 /** Draws clips with probability proportional to kind weight x duration share within the kind. */

@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { listAudioFiles } from "../../audio/files.js";
 import { loadAudio } from "../../audio/load.js";
 import { readManifest } from "../../train/data.js";
+import { isCorpusDir } from "../../train/corpus-clips.js";
 import type { ManifestEntry, Split } from "../../corpus/build.js";
 import { codecFromSpec, type EvalCodec } from "../../eval/codecs.js";
 import { installPeers } from "../../eval/peers.js";
@@ -33,7 +34,7 @@ function clipPaths(inputs: string[], split: string): ClipPath[] {
   return listAudioFiles(inputs).map((p) => ({ name: basename(p), path: p, kind: contentKindOfFileName(basename(p)) }));
 }
 
-const isCorpus = (inputs: string[]) => inputs.length === 1 && existsSync(inputs[0]) && statSync(inputs[0]).isDirectory() && existsSync(join(inputs[0], "manifest.jsonl"));
+const isCorpus = (inputs: string[]) => inputs.length === 1 && isCorpusDir(inputs[0]);
 const corpusClip = (dir: string, e: ManifestEntry): ClipPath => ({ name: e.id, path: join(dir, e.path), kind: contentKindOfCorpusClip(e.kind) });
 
 /**

@@ -193,7 +193,7 @@ function noteShortClips(train: Clip[], val: Clip[], t: TrainSettings): void {
 }
 
 /** The data splits and the run settings: the config's defaults with the command line's overrides. */
-async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: Clip[]; val: Clip[]; unseen: Clip[]; t: TrainSettings }> {
+async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: Clip[]; val: Clip[]; heldOut: () => Clip[]; t: TrainSettings }> {
   await initJax();
   const bar = decodeProgress();
   const log = (m: string) => console.error(m);
@@ -211,7 +211,7 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
   if (o.packShort) t.packShort = true;
   if (o.warp) t.warp = o.warp;
   noteShortClips(data.train, data.val, t);
-  return { train: data.train, val: data.val, unseen: data.unseen, t };
+  return { train: data.train, val: data.val, heldOut: data.heldOut, t };
 }
 
 /** `validateFirst`: log the validation losses of the starting point (step 0) of a warm-started or fine-tuned run. */
@@ -248,9 +248,9 @@ export function registerTrain(program: Command): void {
       if (o.stageDropout !== undefined) config = { ...config, rvq: { ...config.rvq, dropoutProb: o.stageDropout } };
       if (start.linear) checkLinearFits(config, start.linear, o.initLinear!);
       if (start.cfm) checkCfmFits(start.cfm, config); // before the data is read
-      const { train: clips, val, unseen, t } = await prepare(o, CODEC_TRAIN[name]);
+      const { train: clips, val, heldOut, t } = await prepare(o, CODEC_TRAIN[name]);
       // A corpus's held-out speakers get a validation curve of their own (val_unseen_* in log.jsonl).
-      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init, start.linear ?? null, resumed), o.seed, { ...start, engine: o.engine, heldOut: unseen }), o, t.steps, Boolean(init || start.linear || start.cfm));
+      await run(createCodecTask(config, t, clips, val, statsFor(o, clips, init, start.linear ?? null, resumed), o.seed, { ...start, engine: o.engine, heldOut: heldOut() }), o, t.steps, Boolean(init || start.linear || start.cfm));
     });
   // GAN-trained generators and magnitude refiners share the command: the config names the kind.
   const vocoderTrain = { ...VOCODER_TRAIN, ...REFINER_TRAIN };
