@@ -166,7 +166,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
       const out: Record<string, number> = { prior: seen.prior[0], cfm: seen.cfm, commit: seen.commit, [`prior_${half}stages`]: seen.prior[1] };
       if (heldOutBatches.length > 0) {
         // The held-out speakers at all, half and a quarter of the stages (a quarter: the 1.5 kbit/s regime).
-        const counts = [S, half, Math.max(1, S / 4)];
+        const counts = [...new Set([S, half, Math.max(1, S / 4)])]; // a small model's counts can coincide
         const unseen = validationLosses(ew, heldOutBatches, counts);
         counts.forEach((n, i) => (out[n === S ? "unseen_prior" : `unseen_prior_${n}stages`] = unseen.prior[i]));
       }
