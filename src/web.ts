@@ -4,8 +4,8 @@
  * fetched over HTTP (made by `flowmac export` / `npm run demo:build`).
  */
 import type * as OrtTypes from "onnxruntime-common";
-import { CODEBOOKS_FILE, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./model/export-onnx-names.js";
-import { codebooksFrom } from "./model/onnx-engine.js";
+import { CODEBOOKS_FILE, ONNX_GRAPHS, SEARCH_METRIC_FILE, type GraphName, type OnnxBundle } from "./model/export-onnx-names.js";
+import { float32sFrom } from "./model/onnx-engine.js";
 import { OnnxEngine } from "./model/onnx-engine.js";
 
 export { encodeAudio, decodeAudio, DEFAULT_DECODE, FLOW_DECODE, LC_DECODE, PAPER_LC_DECODE, type DecodeOptions } from "./model/pipeline.js";
@@ -30,6 +30,6 @@ export async function openWebEngine(ort: typeof OrtTypes, baseUrl: string, onPro
     graphs[name] = new Uint8Array(await (await get(`${name}.onnx`)).arrayBuffer());
     onProgress?.(i + 1, ONNX_GRAPHS.length);
   }
-  const codebooks = codebooksFrom(new Uint8Array(await (await get(CODEBOOKS_FILE)).arrayBuffer()));
-  return OnnxEngine.create(ort, { info, graphs, codebooks });
+  const f32 = async (file: string) => float32sFrom(new Uint8Array(await (await get(file)).arrayBuffer()), file);
+  return OnnxEngine.create(ort, { info, graphs, codebooks: await f32(CODEBOOKS_FILE), metric: await f32(SEARCH_METRIC_FILE) });
 }

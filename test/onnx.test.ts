@@ -9,6 +9,8 @@ import { exportModelOnnx } from "../src/model/export-onnx.js";
 import { JaxEngine } from "../src/model/jax-engine.js";
 import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { decodeAudio, decodeMel, encodeAudio } from "../src/model/pipeline.js";
+import { encodeStream } from "../src/model/encode-stream.js";
+import type { InferenceEngine } from "../src/model/engine.js";
 import { Rng } from "../src/nn/rng.js";
 import { tinyModel, testSignal } from "./tiny-model.js";
 import { enginePair } from "./tiny-model.js";
@@ -166,6 +168,29 @@ describe("ONNX engine parity with the jax-js engine (tiny model)", () => {
     const o = { steps: 3, guidance: 1, temperature: 1, seed: 1 };
     expect(rel(await decodeMel(onnxE, a.codes, a.frames, a.stages, o), await decodeMel(jaxE, a.codes, a.frames, a.stages, o))).toBeLessThan(1e-4);
     expect(rel(await decodeAudio(onnxE, a.codes, a.frames, a.stages, audio.length, o), await decodeAudio(jaxE, a.codes, a.frames, a.stages, audio.length, o))).toBeLessThan(1e-4);
+  });
+});
+
+describe("the RVQ search's high-band weight (tiny-lin model: a linear path gives the metric)", () => {
+  it("both engines pick the same codes at each weight; a weight below 1 picks others than the plain search; a bundle keeps the metric", async () => {
+    const m = tinyModel(4, "vocos-tiny", "tiny-lin");
+    const { jax: jaxE, onnx: onnxE } = await enginePair(m);
+    const audio = testSignal(3);
+    const codesAt = async (e: InferenceEngine, highBandWeight: number) => (await encodeStream(e, audio, { stages: 3, allocate: false, highBandWeight })).codes;
+    const plain = await codesAt(jaxE, 1);
+    const weighted = await codesAt(jaxE, 0.1);
+    expect(await codesAt(onnxE, 1)).toEqual(plain);
+    expect(await codesAt(onnxE, 0.1)).toEqual(weighted);
+    expect(weighted).not.toEqual(plain);
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { readBundle, writeBundle } = await import("../src/model/open.js");
+    const dir = mkdtempSync(join(tmpdir(), "flowmac-bundle-"));
+    const bundle = exportModelOnnx(m);
+    expect(bundle.metric.length).toBe(2 * 8 * 8);
+    writeBundle(bundle, dir);
+    expect(readBundle(dir, m.info)!.metric).toEqual(bundle.metric);
   });
 });
 

@@ -9,9 +9,9 @@ import { OnnxEngine } from "../src/model/onnx-engine.js";
 import { exportModelOnnx } from "../src/model/export-onnx.js";
 
 /** An untrained tiny model (random weights), enough to test shapes, plumbing and determinism. */
-export function tinyModel(seed = 0, vocoder = "vocos-tiny"): LoadedModel {
+export function tinyModel(seed = 0, vocoder = "vocos-tiny", config = "tiny"): LoadedModel {
   const rng = new Rng(seed);
-  const codec = CODEC_CONFIGS.tiny;
+  const codec = CODEC_CONFIGS[config];
   const { params, buffers } = initCodec(rng, codec);
   const vc = ALL_VOCODER_CONFIGS[vocoder];
   const info: EngineInfo = {

@@ -23,7 +23,7 @@ export interface EvalCodec {
   run(audio24k: Float32Array): Promise<CodecRun>;
 }
 
-/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam, ":fixed" no rate allocation, ":plain" allocation without entropy coding). */
+/** Settings an evaluation spec can override (":8" steps, ":0" the prior itself, ":g0.5" guidance, ":t0.7" temperature, ":b1" the encoder's RVQ beam, ":fixed" no rate allocation, ":plain" allocation without entropy coding, ":h1" the RVQ search's high-band weight). */
 interface DecodeOverrides extends VocodeSettings {
   steps?: number;
   guidance?: number;
@@ -36,6 +36,8 @@ interface DecodeOverrides extends VocodeSettings {
   rd?: number;
   /** RateChoice.rdAhead. */
   ahead?: number;
+  /** RateChoice.highBandWeight (":h0.3"). */
+  highBand?: number;
 }
 
 /** Sets a refiner setting from its spec part (":i4", ":n20", ":p10"; REFINER_FLAGS' letters). */
@@ -47,13 +49,13 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   const { rvq } = engine.info.codec;
   let rate: RateChoice;
   try {
-    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}) };
+    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}), ...(o.highBand !== undefined ? { highBandWeight: o.highBand } : {}) };
   } catch {
     throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${o.fixed ? "" : ", and any rate in between with allocation"}`);
   }
-  const { beam, fixed, plain, rd, ahead, ...decodeOverrides } = o;
+  const { beam, fixed, plain, rd, ahead, highBand, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", refinerFlagText(o)].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", highBand !== undefined ? ` --high-band-weight ${highBand}` : "", refinerFlagText(o)].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -146,11 +148,12 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
 
 /**
  * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1:fixed"
- * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order; ":plain": allocated without entropy coding), "vocoder-only", "linear@3"
+ * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order; ":plain": allocated without entropy coding;
+ * ":h1": the RVQ search's high-band weight, here the plain latent error), "vocoder-only", "linear@3"
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|p\d+|fixed|plain))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|h\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|p\d+|fixed|plain))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -161,6 +164,7 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part === "plain") o.plain = true;
       else if (part.startsWith("rd")) o.rd = Number(part.slice(2));
       else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
+      else if (part[0] === "h") o.highBand = Number(part.slice(1));
       else if (/^[inp]\d/.test(part)) setVocodeSpec(o, part);
       else o.steps = Number(part);
     }

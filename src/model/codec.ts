@@ -10,6 +10,7 @@ import { cfmVectorField, initCfm, type CfmParams } from "./cfm.js";
 import type { CodecConfig } from "./config.js";
 import { mm } from "../nn/layers.js";
 import { initRvq, quantize, type RvqBuffers } from "./rvq.js";
+import { metricParts } from "./search-metric.js";
 import { initLinearPath, linearProject, linearReconstruct, type LinearPathParams } from "./linear-path.js";
 import { initTransformerStack, transformerStack, type TransformerStackParams } from "./transformer-stack.js";
 
@@ -158,17 +159,24 @@ export function sampleCodecBatch(rng: Rng, c: CodecConfig, mel: Float32Array, B:
   return uploadCodecBatch(sampleCodecBatchHost(rng, c, mel, B, T));
 }
 
+/** The encoder search's metric parts (search-metric.ts) from this codec's linear path; empty without one (the plain metric). */
+export function codecMetricParts(p: CodecParams, c: CodecConfig): Float32Array {
+  return p.linearPath ? metricParts(p.linearPath.v.ref.dataSync() as Float32Array, c.nMels, c.rvq.dim) : new Float32Array(0);
+}
+
 /**
- * Inference encoder: normalised mel [1, T, nMels] -> scores z·c [T, S*K] of the
- * latent against every entry of every stage, stage-major within a frame. The
- * RVQ search that turns them into codes runs on the host (rvq-search.ts): a
- * beam search is data-dependent, while this product is one matrix multiply.
+ * Inference encoder: normalised mel [1, T, nMels] -> scores [T, S*K] of the
+ * latent against every entry of every stage, stage-major within a frame:
+ * z·c for the rows `scoreBooks` [S*K, dim] (the codebooks as the search's
+ * metric weighs them, search-metric.ts). The RVQ search that turns them into
+ * codes runs on the host (rvq-search.ts): a beam search is data-dependent,
+ * while this product is one matrix multiply.
  */
-export function encodeScores(p: CodecParams, b: CodecBuffers, c: CodecConfig, mel: JArray, valid?: JArray): JArray {
+export function encodeScores(p: CodecParams, scoreBooks: JArray, c: CodecConfig, mel: JArray, valid?: JArray): JArray {
   const T = mel.shape[1];
   const z = encoderLatent(p, c, mel, valid).reshape([T, c.rvq.dim]);
   valid?.dispose();
-  return mm(z, np.concatenate(b.codebooks, 0).transpose());
+  return mm(z, scoreBooks.transpose());
 }
 
 /**

@@ -14,6 +14,8 @@ import { codeModelOf, cumulativeIndexBits, indexBitRows, streamIndexBits } from 
 import { SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
+import { FRAME_RATE } from "./config.js";
+import { highBandWeightFor } from "./search-metric.js";
 import { allocateStream, allocationBudget, allocationBits, minStagesFor, trimToBudget } from "./rate-allocation.js";
 
 /**
@@ -50,6 +52,8 @@ export interface RateChoice {
    * pass prices indices the search then makes cheaper; any excess is trimmed. Default DEFAULT_RD_AHEAD_BITS.
    */
   rdAhead?: number;
+  /** The weight of the mel bands above 4 kHz in the RVQ search's error (search-metric.ts). Default: by the rate, highBandWeightFor. */
+  highBandWeight?: number;
 }
 
 /**
@@ -80,13 +84,15 @@ export async function encodeStream(
   const head = { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, bitsPerIndex, length };
   if (!(rate.stages >= 1 && rate.stages <= S)) throw new RangeError(`${rate.stages} stages a frame asked of a model with ${S}`);
   if (!rate.allocate && !Number.isInteger(rate.stages)) throw new RangeError(`${rate.stages} stages a frame: a whole number without allocation`);
+  // Both passes search with the rate's metric: the first pass's errors steer the allocation.
+  const highBandWeight = rate.highBandWeight ?? highBandWeightFor((rate.stages * FRAME_RATE * bitsPerIndex) / 1000);
   if (!allocates(rate, rvq)) {
     const stages = Math.floor(rate.stages + 1e-9);
-    const enc = await encodeChunks(engine, open(), length, onProgress, { stages, beam });
+    const enc = await encodeChunks(engine, open(), length, onProgress, { stages, beam, highBandWeight });
     return { ...head, stages, frames: enc.frames, codes: enc.codes };
   }
   // Progress: the first pass is the first half, the second the rest (both have the same blocks).
-  const first = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(d, 2 * t)), { stages: S, beam });
+  const first = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(d, 2 * t)), { stages: S, beam, highBandWeight });
   // Entropy-coded (version 3) where the model has code tables: the first pass's indices price each frame's counts.
   const tables = rate.entropy === false ? undefined : codeModelOf(engine.info);
   const codeModel = tables && tables.stages.length > 0 ? tables : undefined; // tables that pay for no stage: version 2
@@ -96,7 +102,7 @@ export async function encodeStream(
   const ahead = weight > 0 ? (rate.rdAhead ?? Math.min(DEFAULT_RD_AHEAD_BITS, RD_AHEAD_MAX_SHARE * rate.stages * bitsPerIndex)) * first.frames : 0;
   const { frameStages, baseStages, lambda } = allocateStream(first, rate.stages, bitsPerIndex, indexBits && { indexBits, reserve: RANGE_CODER_FLUSH_BITS - ahead });
   const rd = codeModel && weight > 0 && Number.isFinite(lambda) ? { lambda: weight * lambda, bits: indexBitRows(codeModel) } : undefined;
-  const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages, rate: rd });
+  const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, beam, frameStages, rate: rd, highBandWeight });
   if (codeModel) {
     // The second pass may pick other indices than the first priced, and a frame after one with fewer stages
     // loses its contexts: keep within the rate regardless.

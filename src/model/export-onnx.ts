@@ -1,6 +1,6 @@
 /**
  * Exports a loaded model's four networks to ONNX at the pipeline's block
- * shape: the encoder with the scores its RVQ search needs, the prior decoder (stage mask as an
+ * shape: the encoder with the scores its RVQ search needs (against codebooks given as an input: the search's metric depends on the rate), the prior decoder (stage mask as an
  * input, so one graph serves every bit rate), one CFM vector-field evaluation
  * (batch 2 for guidance and batch 1), and the vocoder. model.json carries
  * what the pipeline needs besides the graphs (configs, mel statistics, model id).
@@ -9,17 +9,17 @@ import { withConvAlgorithm } from "../nn/layers.js";
 import { np } from "../nn/runtime.js";
 import { exportOnnx } from "../onnx/export.js";
 import { cfmVectorField } from "./cfm.js";
-import { encodeScores, priorFromCodes } from "./codec.js";
+import { codecMetricParts, encodeScores, priorFromCodes } from "./codec.js";
+import { hostCodebooks } from "./rvq.js";
 import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
-import { hostCodebooks } from "./rvq.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
 import { generate } from "./vocoder.js";
 import { vocosSpectrum, type VocosParams } from "./vocos.js";
 
 import { ONNX_FORMAT, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
-export { CODEBOOKS_FILE, ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
+export { CODEBOOKS_FILE, SEARCH_METRIC_FILE, ONNX_FORMAT, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx-names.js";
 
 export function exportModelOnnx(m: LoadedModel): OnnxBundle {
   return withConvAlgorithm("im2col", () => exportGraphs(m));
@@ -35,13 +35,13 @@ function exportGraphs(m: LoadedModel): OnnxBundle {
   const cfm = (B: number) =>
     exportOnnx(`cfm${B}`, (p: any, x: any, mu: any, t: any) => cfmVectorField(p, c.cfm, x, mu, t), [w(m.codec.cfm), input("x", zeros([B, BLOCK, n])), input("mu", zeros([B, BLOCK, n])), input("t_emb", zeros([B, c.cfm.channels[0]]))], ["v"]);
   const graphs: Record<GraphName, Uint8Array> = {
-    encoder: exportOnnx("encoder", (p: any, b: any, mel: any, valid: any) => encodeScores(p, b, c, mel, valid), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("mel", zeros([1, BLOCK, n])), input("valid", zeros([BLOCK]))], ["scores"]),
+    encoder: exportOnnx("encoder", (p: any, b: any, mel: any, valid: any) => encodeScores(p, b, c, mel, valid), [w(m.codec), input("books", zeros([S * c.rvq.codebookSize, c.rvq.dim])), input("mel", zeros([1, BLOCK, n])), input("valid", zeros([BLOCK]))], ["scores"]),
     prior: exportOnnx("prior", (p: any, b: any, codes: any, mask: any, valid: any) => priorFromCodes(p, b, c, codes, mask, valid), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("codes", np.zeros([S, BLOCK], { dtype: np.int32 })), input("mask", zeros([S, BLOCK])), input("valid", zeros([BLOCK]))], ["mu"]),
     cfm1: cfm(1),
     cfm2: cfm(2),
     vocoder: exportVocoder(m),
   };
-  return { info: { ...m.info, block: BLOCK, format: ONNX_FORMAT }, graphs, codebooks: hostCodebooks(m.buffers) };
+  return { info: { ...m.info, block: BLOCK, format: ONNX_FORMAT }, graphs, codebooks: hostCodebooks(m.buffers), metric: codecMetricParts(m.codec, c) };
 }
 
 /**

@@ -1,8 +1,9 @@
 /** The reference engine: the jax-js model code itself, jit-compiled per block shape. */
 import { jit, np, tree, type JArray } from "../nn/runtime.js";
-import { encodeScores, priorFromCodes, type CodecBuffers, type CodecParams } from "./codec.js";
-import { RvqSearch, type SearchOptions } from "./rvq-search.js";
+import { codecMetricParts, encodeScores, priorFromCodes, type CodecBuffers, type CodecParams } from "./codec.js";
+import type { SearchOptions } from "./rvq-search.js";
 import { hostCodebooks } from "./rvq.js";
+import { WeightedSearches } from "./search-metric.js";
 import { cfmVectorField } from "./cfm.js";
 import { generate, type AnyVocoderParams } from "./vocoder.js";
 import { isRefinerConfig, refineMagnitude, type RefinerParams } from "./refiner.js";
@@ -18,7 +19,7 @@ export class JaxEngine implements InferenceEngine {
   private vocodeFn: ((p: any, mel: JArray) => JArray) | null = null;
   private refineFn: ((p: any, mel: JArray, logPrior: JArray) => JArray) | null = null;
   private refiner: Promise<RefinerVocoder> | null = null;
-  private rvq: RvqSearch;
+  private searches: WeightedSearches;
 
   constructor(
     readonly info: EngineInfo,
@@ -28,7 +29,7 @@ export class JaxEngine implements InferenceEngine {
   ) {
     const c = info.codec;
     this.encodeFn = jit((p: any, b: any, mel: JArray, valid: JArray) => encodeScores(p, b, c, mel, valid));
-    this.rvq = new RvqSearch(hostCodebooks(buffers), c.rvq.stages, c.rvq.codebookSize, c.rvq.dim);
+    this.searches = new WeightedSearches(hostCodebooks(buffers), c.rvq.stages, c.rvq.codebookSize, c.rvq.dim, codecMetricParts(codec, c));
     this.priorFn = jit((p: any, b: any, codes: JArray, mask: JArray, valid: JArray) => priorFromCodes(p, b, c, codes, mask, valid));
     this.fieldFn = jit((p: any, x: JArray, mu: JArray, t: JArray) => cfmVectorField(p, c.cfm, x, mu, t));
     const v = info.vocoder;
@@ -37,8 +38,9 @@ export class JaxEngine implements InferenceEngine {
   }
 
   async encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock> {
-    const out = this.encodeFn(tree.ref(this.codec), tree.ref(this.buffers), np.array(melNorm).reshape([1, frames, this.info.codec.nMels]), np.array(valid));
-    const { codes, prefixError } = this.rvq.search(out.dataSync() as Float32Array, frames, search);
+    const { score, rvq } = this.searches.get(search?.highBandWeight);
+    const out = this.encodeFn(tree.ref(this.codec), np.array(score).reshape([-1, this.info.codec.rvq.dim]), np.array(melNorm).reshape([1, frames, this.info.codec.nMels]), np.array(valid));
+    const { codes, prefixError } = rvq.search(out.dataSync() as Float32Array, frames, search);
     return { codes, prefixError };
   }
 

@@ -11,7 +11,8 @@ import { UserError } from "../util/errors.js";
 import { loadFastFft } from "../audio/fft.js";
 import { InverseStft } from "../audio/istft.js";
 import { RefinerVocoder } from "./refiner-host.js";
-import { RvqSearch, type SearchOptions } from "./rvq-search.js";
+import type { SearchOptions } from "./rvq-search.js";
+import { WeightedSearches } from "./search-metric.js";
 
 type Ort = typeof OrtTypes;
 
@@ -21,9 +22,9 @@ export function bundleVersionProblem(info: OnnxBundle["info"]): string | null {
   return `exported by another version of flowmac (format ${info.format ?? 1}, blocks of ${info.block}; this one needs format ${ONNX_FORMAT}, blocks of ${BLOCK})`;
 }
 
-/** Codebooks from the bytes of a bundle's CODEBOOKS_FILE (little-endian float32; copied, so any alignment will do). */
-export function codebooksFrom(bytes: Uint8Array): Float32Array {
-  if (bytes.length % 4) throw new UserError(`ONNX model: the codebooks file has ${bytes.length} bytes, not a whole number of float32 values`);
+/** Values from the bytes of a bundle's CODEBOOKS_FILE or SEARCH_METRIC_FILE (little-endian float32; copied, so any alignment will do). */
+export function float32sFrom(bytes: Uint8Array, file: string): Float32Array {
+  if (bytes.length % 4) throw new UserError(`ONNX model: ${file} has ${bytes.length} bytes, not a whole number of float32 values`);
   const out = new Float32Array(bytes.length / 4);
   new Uint8Array(out.buffer).set(bytes);
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return out; // little-endian host: the bytes are the values
@@ -75,7 +76,7 @@ export class OnnxEngine implements InferenceEngine {
     private istft: InverseStft | null,
     /** Set when the vocoder graph outputs log-magnitude (a refiner): its prior and phase on the host. */
     private refiner: RefinerVocoder | null,
-    private rvq: RvqSearch,
+    private searches: WeightedSearches,
   ) {}
 
   static async create(ort: Ort, bundle: OnnxBundle, { threads = 1, logSeverity = 4 }: OnnxEngineOptions = {}): Promise<OnnxEngine> {
@@ -89,7 +90,8 @@ export class OnnxEngine implements InferenceEngine {
     const refiner = g.kind === "refiner" ? await RefinerVocoder.create(g) : null;
     const { stages, codebookSize, dim } = bundle.info.codec.rvq;
     if (bundle.codebooks.length !== stages * codebookSize * dim) throw new UserError(`ONNX model: ${bundle.codebooks.length} codebook values where the model has ${stages} x ${codebookSize} x ${dim}`);
-    return new OnnxEngine(bundle.info, ort, bundle.graphs, SESSION_OPTIONS(threads, logSeverity), istft, refiner, new RvqSearch(bundle.codebooks, stages, codebookSize, dim));
+    if (bundle.metric.length !== 0 && bundle.metric.length !== 2 * dim * dim) throw new UserError(`ONNX model: ${bundle.metric.length} search-metric values where the model needs 0 or 2 x ${dim} x ${dim}`);
+    return new OnnxEngine(bundle.info, ort, bundle.graphs, SESSION_OPTIONS(threads, logSeverity), istft, refiner, new WeightedSearches(bundle.codebooks, stages, codebookSize, dim, bundle.metric));
   }
 
   /** The session of graph `name`, built on first use. */
@@ -117,8 +119,10 @@ export class OnnxEngine implements InferenceEngine {
   }
 
   async encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock> {
-    const out = await (await this.session("encoder")).run({ mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
-    const { codes, prefixError } = this.rvq.search(out.scores.data as Float32Array, frames, search);
+    const { score, rvq } = this.searches.get(search?.highBandWeight);
+    const { rvq: r } = this.info.codec;
+    const out = await (await this.session("encoder")).run({ books: this.f32(score, [r.stages * r.codebookSize, r.dim]), mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
+    const { codes, prefixError } = rvq.search(out.scores.data as Float32Array, frames, search);
     return { codes, prefixError };
   }
 

@@ -8,8 +8,8 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { initJax } from "../nn/runtime.js";
 import type { InferenceEngine } from "./engine.js";
-import { CODEBOOKS_FILE, exportModelOnnx, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
-import { bundleVersionProblem, codebooksFrom, OnnxEngine } from "./onnx-engine.js";
+import { CODEBOOKS_FILE, SEARCH_METRIC_FILE, exportModelOnnx, ONNX_GRAPHS, type GraphName, type OnnxBundle } from "./export-onnx.js";
+import { bundleVersionProblem, float32sFrom, OnnxEngine } from "./onnx-engine.js";
 import { JaxEngine } from "./jax-engine.js";
 import { DEFAULT_MODEL_DIR, loadModel, modelIdOf, readModelDir, type LoadedModel } from "./load.js";
 
@@ -30,6 +30,7 @@ export function writeBundle(b: OnnxBundle, dir: string): void {
   mkdirSync(dir, { recursive: true });
   for (const name of ONNX_GRAPHS) writeFileSync(join(dir, `${name}.onnx`), b.graphs[name]);
   writeFileSync(join(dir, CODEBOOKS_FILE), new Uint8Array(b.codebooks.buffer, b.codebooks.byteOffset, b.codebooks.byteLength));
+  writeFileSync(join(dir, SEARCH_METRIC_FILE), new Uint8Array(b.metric.buffer, b.metric.byteOffset, b.metric.byteLength));
   writeFileSync(join(dir, "model.json"), JSON.stringify(b.info) + "\n"); // written last: marks a complete export
 }
 
@@ -40,7 +41,8 @@ export function readBundle(dir: string, want: { modelId: string; vocoderId?: str
   if (info.modelId !== want.modelId || info.vocoderId !== want.vocoderId || bundleVersionProblem(info)) return null; // stale: re-exported
   const graphs = {} as Record<GraphName, Uint8Array>;
   for (const name of ONNX_GRAPHS) graphs[name] = new Uint8Array(readFileSync(join(dir, `${name}.onnx`)));
-  return { info, graphs, codebooks: codebooksFrom(new Uint8Array(readFileSync(join(dir, CODEBOOKS_FILE)))) };
+  const f32 = (file: string) => float32sFrom(new Uint8Array(readFileSync(join(dir, file))), file);
+  return { info, graphs, codebooks: f32(CODEBOOKS_FILE), metric: f32(SEARCH_METRIC_FILE) };
 }
 
 export async function onnxBundleFor(m: LoadedModel): Promise<OnnxBundle> {

@@ -36,6 +36,12 @@ export interface SearchOptions {
    * that repeats the previous frame's costs far fewer bits.
    */
   rate?: IndexRate;
+  /**
+   * Read by the engine, not by RvqSearch: the weight of the mel bands above 4 kHz in the
+   * error searched (search-metric.ts; default 1, the plain latent error). The engine
+   * scores and searches with the codebooks as that metric sees them.
+   */
+  highBandWeight?: number;
 }
 
 /** The rate term of an entropy-constrained search (SearchOptions.rate). */

@@ -2,11 +2,15 @@
  * Fits a model's code tables (bitstream/code-model.ts) on its own codes of a
  * corpus's training clips, and measures on validation clips what each stage's
  * indices then cost. The codes are those of the encoder's first pass
- * (all stages searched, the default beam), as rate allocation prices them.
+ * (all stages searched, the default beam), as rate allocation prices them,
+ * searched with the default rate's metric (search-metric.ts: the tables serve
+ * every rate, and the default rate's indices are the ones most streams carry).
  */
 import { cumulativeIndexBits, fitCodeModel, type CodeModel } from "../bitstream/code-model.js";
 import type { InferenceEngine } from "../model/engine.js";
 import { encodeAudio } from "../model/pipeline.js";
+import { highBandWeightFor } from "../model/search-metric.js";
+import { DEFAULT_KBPS } from "../cli/bitrate.js";
 import type { Clip } from "./clip.js";
 import { spacedClips } from "./stage-residuals.js";
 
@@ -22,7 +26,7 @@ async function codesOf(engine: InferenceEngine, clips: Clip[], onClip?: () => vo
   const S = engine.info.codec.rvq.stages;
   const out: { codes: Uint16Array; frames: number }[] = [];
   for (const clip of clips) {
-    const enc = await encodeAudio(engine, clip.audio(0, clip.samples), undefined, { stages: S });
+    const enc = await encodeAudio(engine, clip.audio(0, clip.samples), undefined, { stages: S, highBandWeight: highBandWeightFor(DEFAULT_KBPS) });
     out.push({ codes: enc.codes, frames: enc.frames });
     onClip?.();
   }

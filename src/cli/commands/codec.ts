@@ -8,6 +8,7 @@ import { readFmac, readFmacHeader, writeFmac, type FmacStream } from "../../bits
 import type { InferenceEngine } from "../../model/engine.js";
 import { streamMismatch } from "../../model/stream-fit.js";
 import { DEFAULT_BEAM } from "../../model/rvq-search.js";
+import { HIGH_BAND_WEIGHT_BY_RATE } from "../../model/search-metric.js";
 import { modelHint } from "../model-lookup.js";
 import { decodeAudioChunks, DEFAULT_DECODE, LC_DECODE, LC_NNLS_ITERATIONS, LC_PHASE_ITERATIONS, type DecodeOptions } from "../../model/pipeline.js";
 import { UserError } from "../../util/errors.js";
@@ -30,6 +31,7 @@ interface EncodeOpts extends ModelOpts {
   entropy: boolean;
   beam: number;
   rdWeight?: number;
+  highBandWeight?: number;
 }
 
 interface DecodeOpts extends ModelOpts, RefinerFlags {
@@ -51,6 +53,7 @@ function encodeOptions(cmd: Command): Command {
     .option("--no-entropy", "write an allocated stream without entropy coding (version 2, for decoders older than version 3): the same quality costs more bits. By default the indices are range-coded under the model's code tables (each given the previous frame's index at its stage), where it has them, and the bits saved buy more stages")
     .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
     .option("--rd-weight <w>", `entropy-coded streams: the RVQ search trades an index's accuracy for its bits under the code tables, a bit weighed at w times its price in the rate allocation (0 = accuracy only; default ${DEFAULT_RD_WEIGHT})`, parseFloatOption("rd-weight", 0, 100))
+    .option("--high-band-weight <w>", `RVQ search: the weight of the mel bands above 4 kHz in the error the encoder minimises (1 = every band alike, the best for music and wideband fidelity; below 1 the bits go where speech is intelligible). Default: by the rate, ${HIGH_BAND_WEIGHT_BY_RATE.map(([kbps, w]) => `${w} at ${kbps} kbit/s`).join(", ")}, interpolated between; any decoder reads the result`, parseFloatOption("high-band-weight", 0.01, 1))
     .addHelpText("after", bundledRatesHelp);
 }
 
@@ -82,7 +85,7 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const rate = { ...rateFor(o, engine.info.codec.rvq), entropy: o.entropy !== false, ...(o.rdWeight !== undefined ? { rdWeight: o.rdWeight } : {}) };
+  const rate = { ...rateFor(o, engine.info.codec.rvq), entropy: o.entropy !== false, ...(o.rdWeight !== undefined ? { rdWeight: o.rdWeight } : {}), ...(o.highBandWeight !== undefined ? { highBandWeight: o.highBandWeight } : {}) };
   // Streamed: a long WAV file is read, resampled and encoded in bounded memory (allocation reads it twice).
   let audio: AudioStream | null = await openAudioStream(input);
   const length = audio.length;
