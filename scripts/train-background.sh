@@ -5,7 +5,8 @@
 # run directory is gone, from the weights shipped in models/default (the codec runs: from its
 # 8-stage base, see BASE8 below).
 #
-#   scripts/train-background.sh            # (default) codec-prior16pe and codec-prior16pw1 (speaker perturbation 10 %) continued to 12000 steps, 2026-12-03 third session
+#   scripts/train-background.sh            # (default) refiner-decoded3: the vocoder on the decoded mels of the weighted encoder search, 2026-12-03 fourth session
+#   RUNS="codec-prior16pe codec-prior16pw1" scripts/train-background.sh  # continued to 12000 steps (finished 2026-12-03 fourth session)
 #   RUNS="codec-prior16pw1 codec-prior16pw2" scripts/train-background.sh  # speaker perturbation at 10 % and 20 % (pw2 finished at 4000)
 #   RUNS="codec-prior16pe codec-prior16pe-old" scripts/train-background.sh  # issue 19's A/B: the wider corpus against the one before 0ad-data joined (2026-12-03 third session)
 #   RUNS=refiner-decoded2 scripts/train-background.sh  # refiner-decoded2 (the vocoder fine-tuned again on decoded mels, now the shipped codec-prior16pd's), 2026-12-03 second stop
@@ -31,7 +32,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 DATA="${FLOWMAC_DATA:-$HOME/flowmac-data}"
-RUNS="${RUNS:-codec-prior16pe codec-prior16pw1}"
+RUNS="${RUNS:-refiner-decoded3}"
 mkdir -p "$DATA/runs"
 
 if [ ! -f "$DATA/corpus/manifest.jsonl" ]; then
@@ -193,6 +194,11 @@ for r in $RUNS; do
       else
         RESUME_FROM="" start refiner-decoded 12 vocoder --data "$DATA/corpus" --steps 4000 --lr 1e-4 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 --init "$REPO/models/default/vocoder.safetensors"
       fi ;;
+    refiner-decoded3)
+      # The vocoder fine-tuned on the mels the codec decodes since the encoder's search weighs the bands above 4 kHz
+      # less at low rates (2026-12-03 fourth session): from the shipped vocoder, refiner-decoded2's recipe.
+      RESUME_FROM="" start refiner-decoded3 10 vocoder --data "$DATA/corpus" --steps 4000 --lr 5e-5 --engine onnx --decoded-by "$REPO/models/default" --decoded-share 0.5 \
+        $([ -f "$DATA/runs/refiner-decoded3/checkpoint.safetensors" ] || echo --init "$REPO/models/default/vocoder.safetensors") ;;
     refiner-decoded2)
       # A second fine-tune on decoded mels, from refiner-decoded's final weights (shipped 2026-12-03), at half its lr.
       # Without that run, from the shipped vocoder.
