@@ -89,18 +89,6 @@ export function choleskyUpper(m: ArrayLike<number>, dim: number): Float64Array {
   return r;
 }
 
-/** Each row c of `rows` [n, dim] mapped to A c (A [dim, dim] row-major). */
-export function mapRows(rows: Float32Array, dim: number, a: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(rows.length);
-  for (let e = 0; e < rows.length; e += dim)
-    for (let i = 0; i < dim; i++) {
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += a[i * dim + j] * rows[e + j];
-      out[e + i] = s;
-    }
-  return out;
-}
-
 /**
  * The metric's two parts [2, dim, dim]: V^T W V over the bands up to the cutoff
  * and over those above, so that any high-band weight h gives M = low + h high
@@ -132,7 +120,25 @@ export function searchBooks(codebooks: Float32Array, dim: number, parts: Float32
   for (let i = 0; i < dim; i++) trace += m[i * dim + i];
   if (!(trace > 0)) throw new Error("the search metric is zero: the linear path has no weight in the emphasised bands");
   for (let i = 0; i < m.length; i++) m[i] *= dim / trace;
-  return { score: mapRows(codebooks, dim, m), search: mapRows(codebooks, dim, choleskyUpper(m, dim)) };
+  // search = R c, score = R^T (R c) = M c: two triangular products, half the work of two full ones.
+  const r = choleskyUpper(m, dim);
+  const search = new Float32Array(codebooks.length);
+  const score = new Float32Array(codebooks.length);
+  const rc = new Float64Array(dim);
+  for (let e = 0; e < codebooks.length; e += dim) {
+    for (let i = 0; i < dim; i++) {
+      let x = 0;
+      for (let j = i; j < dim; j++) x += r[i * dim + j] * codebooks[e + j];
+      rc[i] = x;
+      search[e + i] = x;
+    }
+    for (let i = 0; i < dim; i++) {
+      let x = 0;
+      for (let k = 0; k <= i; k++) x += r[k * dim + i] * rc[k];
+      score[e + i] = x;
+    }
+  }
+  return { score, search };
 }
 
 /** An engine's searches, one per high-band weight asked for (built on first use: a few ms each). */
