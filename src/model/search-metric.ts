@@ -27,13 +27,14 @@ export const EMPHASIS_CUTOFF_HZ = 4000;
 
 /**
  * The weight of the bands above the cutoff by bit rate (kbit/s): the fewer the
- * bits, the more they go below 4 kHz. Measured on unseen speakers (docs/results.md,
- * 2026-12-03 fourth session); between and beyond these rates, interpolated in
- * log-rate and held at the ends.
+ * bits, the more they go below 4 kHz. Measured on unseen and seen speakers
+ * (docs/results.md, 2026-12-03 fourth session: at 3 kbit/s 0.5 gains on both, 0.3
+ * gains more on unseen speakers but costs the seen ones pitch); between and beyond
+ * these rates, interpolated in log-rate and held at the ends.
  */
 export const HIGH_BAND_WEIGHT_BY_RATE: readonly (readonly [kbps: number, weight: number])[] = [
   [1.5, 0.1],
-  [3, 0.3],
+  [3, 0.5],
   [6, 1],
 ];
 
