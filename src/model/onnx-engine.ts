@@ -120,8 +120,8 @@ export class OnnxEngine implements InferenceEngine {
 
   async encode(melNorm: Float32Array, frames: number, search: SearchOptions | undefined, valid: Float32Array): Promise<EncodedBlock> {
     const { score, rvq } = this.searches.get(search?.highBandWeight);
-    const { rvq: r } = this.info.codec;
-    const out = await (await this.session("encoder")).run({ books: this.f32(score, [r.stages * r.codebookSize, r.dim]), mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
+    const { stages, codebookSize, dim } = this.info.codec.rvq;
+    const out = await (await this.session("encoder")).run({ books: this.f32(score, [stages * codebookSize, dim]), mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
     const { codes, prefixError } = rvq.search(out.scores.data as Float32Array, frames, search);
     return { codes, prefixError };
   }
