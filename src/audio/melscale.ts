@@ -13,12 +13,17 @@ export function melToHz(m: number): number {
   return m < MIN_LOG_MEL ? m * F_SP : MIN_LOG_HZ * Math.exp(LOG_STEP * (m - MIN_LOG_MEL));
 }
 
+/** The filterbank's nMels + 2 edge frequencies in Hz, equally spaced in mel: filter m rises from [m], peaks at [m + 1], falls to [m + 2]. */
+export function slaneyPoints(nMels: number, fMin: number, fMax: number): number[] {
+  const mMin = hzToMel(fMin);
+  const mMax = hzToMel(fMax);
+  return Array.from({ length: nMels + 2 }, (_, i) => melToHz(mMin + ((mMax - mMin) * i) / (nMels + 1)));
+}
+
 /** Dense filterbank [nFreqs][nMels] (row-major), area-normalised. */
 export function slaneyFilterbank(nFreqs: number, nMels: number, sampleRate: number, fMin: number, fMax: number): Float64Array {
   const allFreqs = Array.from({ length: nFreqs }, (_, i) => ((sampleRate / 2) * i) / (nFreqs - 1));
-  const mMin = hzToMel(fMin);
-  const mMax = hzToMel(fMax);
-  const fPts = Array.from({ length: nMels + 2 }, (_, i) => melToHz(mMin + ((mMax - mMin) * i) / (nMels + 1)));
+  const fPts = slaneyPoints(nMels, fMin, fMax);
   const fb = new Float64Array(nFreqs * nMels);
   for (let m = 0; m < nMels; m++) {
     const lower = fPts[m];

@@ -14,7 +14,7 @@ import { codeModelOf, cumulativeIndexBits, indexBitRows, streamIndexBits } from 
 import { SAMPLE_RATE, type FmacStream } from "../bitstream/fmac.js";
 import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
-import { FRAME_RATE } from "./config.js";
+import { bitrate } from "./config.js";
 import { highBandWeightFor } from "./search-metric.js";
 import { allocateStream, allocationBudget, allocationBits, minStagesFor, trimToBudget } from "./rate-allocation.js";
 
@@ -85,7 +85,7 @@ export async function encodeStream(
   if (!(rate.stages >= 1 && rate.stages <= S)) throw new RangeError(`${rate.stages} stages a frame asked of a model with ${S}`);
   if (!rate.allocate && !Number.isInteger(rate.stages)) throw new RangeError(`${rate.stages} stages a frame: a whole number without allocation`);
   // Both passes search with the rate's metric: the first pass's errors steer the allocation.
-  const highBandWeight = rate.highBandWeight ?? highBandWeightFor((rate.stages * FRAME_RATE * bitsPerIndex) / 1000);
+  const highBandWeight = rate.highBandWeight ?? highBandWeightFor(bitrate(rate.stages, rvq.codebookSize) / 1000);
   if (!allocates(rate, rvq)) {
     const stages = Math.floor(rate.stages + 1e-9);
     const enc = await encodeChunks(engine, open(), length, onProgress, { stages, beam, highBandWeight });

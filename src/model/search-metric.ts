@@ -18,7 +18,7 @@
  * not, and every decoder reads what it codes. A codec without a linear path
  * (the -lin configs have one) keeps the plain metric.
  */
-import { hzToMel, melToHz } from "../audio/melscale.js";
+import { slaneyPoints } from "../audio/melscale.js";
 import { FLOWMAC_MEL } from "../audio/mel.js";
 import { RvqSearch } from "./rvq-search.js";
 
@@ -67,9 +67,8 @@ export interface SearchBooks {
 
 /** A weight per mel band [nMels] from its centre frequency (the FlowMAC mel's Slaney scale). */
 export function bandWeights(nMels: number, e: BandEmphasis): Float64Array {
-  const mMin = hzToMel(FLOWMAC_MEL.fMin);
-  const mMax = hzToMel(FLOWMAC_MEL.fMax);
-  return Float64Array.from({ length: nMels }, (_, b) => (melToHz(mMin + ((mMax - mMin) * (b + 1)) / (nMels + 1)) <= e.cutoffHz ? 1 : e.highWeight));
+  const points = slaneyPoints(nMels, FLOWMAC_MEL.fMin, FLOWMAC_MEL.fMax);
+  return Float64Array.from({ length: nMels }, (_, b) => (points[b + 1] <= e.cutoffHz ? 1 : e.highWeight));
 }
 
 /** R upper-triangular with R^T R = m (m symmetric positive definite) [dim, dim]. */
