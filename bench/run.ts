@@ -122,7 +122,7 @@ async function timeCodec(engine: InferenceEngine, audio: Float32Array): Promise<
       prof.set(name, (prof.get(name) ?? 0) + performance.now() - t0);
       return r;
     };
-    return { name: e.name, info: e.info, encode: timed("encoder", e.encode.bind(e)), prior: timed("prior decoder", e.prior.bind(e)), vectorField: timed("CFM vector field", e.vectorField.bind(e)), vocode: timed("vocoder", e.vocode.bind(e)), dispose: () => e.dispose() };
+    return { name: e.name, info: e.info, encode: timed("encoder", e.encode.bind(e)), prior: timed("prior decoder", e.prior.bind(e)), latent: timed("encoder", e.latent.bind(e)), searchMetricParts: () => e.searchMetricParts(), priorFromLatent: timed("prior decoder", e.priorFromLatent.bind(e)), vectorField: timed("CFM vector field", e.vectorField.bind(e)), vocode: timed("vocoder", e.vocode.bind(e)), dispose: () => e.dispose() };
   };
   const w = wrap(engine);
   const rateOf = (stages: number) => (FRAME_RATE * stages * Math.log2(engine.info.codec.rvq.codebookSize)) / 1000;

@@ -45,6 +45,9 @@ export function gated(engine: InferenceEngine, job: Job): InferenceEngine {
     info: engine.info,
     encode: wrap(engine.encode.bind(engine)),
     prior: wrap(engine.prior.bind(engine)),
+    latent: wrap(engine.latent.bind(engine)),
+    priorFromLatent: wrap(engine.priorFromLatent.bind(engine)),
+    searchMetricParts: () => engine.searchMetricParts(),
     vectorField: wrap(engine.vectorField.bind(engine)),
     vocode: wrap(engine.vocode.bind(engine)),
     dispose: () => {}, // the worker owns the engine

@@ -89,7 +89,7 @@ async function run(id: number, job: Job, msg: Extract<ToWorker, { type: "code" |
   if (!input) total = decodeCalls(stream.frames, o);
   phase = "decoding";
   const t1 = performance.now();
-  const decoded = await decodeAudio(eng, stream.codes, stream.frames, stream.stages, stream.length, { ...o, frameStages: stream.frameStages });
+  const decoded = await decodeAudio(eng, stream.codes, stream.frames, stream.stages, stream.length, { ...o, frameStages: stream.frameStages, predictive: stream.predictive });
   const decodeMs = performance.now() - t1;
 
   const wav = encodeWav([decoded], SR, "pcm16");

@@ -100,10 +100,26 @@ describe(".fmac bitstream", () => {
       return () => readFmac(b, "x.fmac");
     };
     expect(resealed(() => {})()).toEqual(s);
-    expect(resealed((b) => (b[5] = 4))).toThrow(/x\.fmac: corrupt \.fmac header \(reserved flags 0x4; version 1 defines none\)/);
+    expect(resealed((b) => (b[5] = 4))).toThrow(/x\.fmac: corrupt \.fmac header \(reserved flags 0x4; version 1 defines only the predictive flag\)/);
+    expect(resealed((b) => (b[5] = 3))).toThrow(/reserved flags 0x3/);
+    expect(resealed((b) => (b[5] = 1))()).toEqual({ ...s, predictive: true });
     expect(resealed((b) => (b[23] = 1))).toThrow(/reserved bytes 22-23 0x100/);
     expect(resealed((b) => (b[b.length - 5] |= 0x80))).toThrow(/x\.fmac: corrupt \.fmac file \(pad bits after the last index are not 0\)/);
     expect(resealed((b) => (b[b.length - 5] ^= 0x10))).not.toThrow(); // the last index's own bits
+  });
+
+  it("a predictive stream is version 1 with flag 1 and round-trips; allocated streams cannot be predictive, nor read with the flag", () => {
+    const s = { ...stream(new Rng(8), 30000, 4), predictive: true };
+    const bytes = writeFmac(s);
+    expect(bytes[4]).toBe(1);
+    expect(bytes[5]).toBe(1);
+    expect(readFmac(bytes)).toEqual(s);
+    expect(writeFmac({ ...s, predictive: false })[5]).toBe(0);
+    expect(() => writeFmac({ ...allocatedStream(new Rng(9), 30000), predictive: true })).toThrow(/same stages every frame/);
+    const v2 = writeFmac(allocatedStream(new Rng(9), 30000));
+    v2[5] = 1;
+    new DataView(v2.buffer).setUint32(v2.length - 4, crc32(v2.subarray(0, v2.length - 4)), true);
+    expect(() => readFmac(v2, "a.fmac")).toThrow(/a\.fmac: corrupt \.fmac header \(reserved flags 0x1; version 2 defines none\)/);
   });
 
   it("version 2 (per-frame stage counts) round-trips, and its size is the counts' code plus the indices", () => {
@@ -256,6 +272,9 @@ describe("codes against the model", () => {
     info,
     encode: () => Promise.reject(new Error("engine ran")),
     prior: () => Promise.reject(new Error("engine ran")),
+    latent: () => Promise.reject(new Error("engine ran")),
+    searchMetricParts: () => new Float32Array(0),
+    priorFromLatent: () => Promise.reject(new Error("engine ran")),
     vectorField: () => Promise.reject(new Error("engine ran")),
     vocode: () => Promise.reject(new Error("engine ran")),
     dispose() {},

@@ -20,6 +20,8 @@ export const VERSION = 1;
 export const VERSION_ALLOCATED = 2;
 /** The version of entropy-coded streams: version 2's content, range-coded under the model's code tables. */
 export const VERSION_ENTROPY = 3;
+/** Header flag (byte 5) of a predictive stream (version 1 only): each frame's indices code the error of a prediction from the last decoded frame (model/predictive-rvq.ts), with the model's predictive codebooks. */
+export const FLAG_PREDICTIVE = 1;
 export const HEADER_BYTES = 36;
 export const CRC_BYTES = 4;
 export const HOP = 512;
@@ -43,6 +45,8 @@ export interface FmacStream {
   baseStages?: number;
   /** Version 3 (with frameStages): the code tables the indices are coded with: the model's. */
   codeModel?: CodeModel;
+  /** Version 1 with FLAG_PREDICTIVE: the indices are the model's predictive RVQ's. */
+  predictive?: boolean;
 }
 
 /** Frames a signal of `length` samples has: floor(length / hop) + 1 (centred STFT). */
@@ -97,7 +101,8 @@ export function writeFmac(s: FmacStream): Uint8Array {
   out.set([...MAGIC].map((c) => c.charCodeAt(0)), 0);
   if (s.codeModel && !allocated) throw new Error("code tables are for rate-allocated streams (frameStages)");
   v.setUint8(4, allocated ? (s.codeModel ? VERSION_ENTROPY : VERSION_ALLOCATED) : VERSION);
-  v.setUint8(5, 0); // flags, reserved
+  if (s.predictive && allocated) throw new Error("predictive streams carry the same stages every frame (version 1)");
+  v.setUint8(5, s.predictive ? FLAG_PREDICTIVE : 0);
   v.setUint16(6, HEADER_BYTES, true);
   for (let i = 0; i < 8; i++) out[8 + i] = parseInt(s.modelId.slice(2 * i, 2 * i + 2), 16);
   v.setUint32(16, s.sampleRate, true);
@@ -113,7 +118,7 @@ export function writeFmac(s: FmacStream): Uint8Array {
 }
 
 /** A stream's header fields, read before its payload: which model it needs (the payload of version 3 needs that model's code tables). */
-export type FmacHeader = Omit<FmacStream, "codes" | "frameStages" | "baseStages" | "codeModel"> & { version: number };
+export type FmacHeader = Omit<FmacStream, "codes" | "frameStages" | "baseStages" | "codeModel" | "predictive"> & { version: number };
 
 /** The header of a .fmac file, checked as readFmac checks it, the payload and CRC left unread. */
 export function readFmacHeader(bytes: Uint8Array, source = "input"): FmacHeader {
@@ -167,11 +172,11 @@ export function readFmac(bytes: Uint8Array, source = "input", codeModel?: CodeMo
   // Reserved fields and pad bits are 0 in version 1: a file that sets them means something this reader would ignore.
   const flags = v.getUint8(5);
   const reserved = v.getUint16(22, true);
-  if (flags !== 0 || reserved !== 0) fail(`corrupt .fmac header (reserved ${flags !== 0 ? `flags 0x${flags.toString(16)}` : `bytes 22-23 0x${reserved.toString(16)}`}; version ${VERSION} defines none)`);
+  if ((flags & ~FLAG_PREDICTIVE) !== 0 || reserved !== 0) fail(`corrupt .fmac header (reserved ${flags & ~FLAG_PREDICTIVE ? `flags 0x${flags.toString(16)}` : `bytes 22-23 0x${reserved.toString(16)}`}; version ${VERSION} defines only the predictive flag)`);
   const padBits = payload * 8 - frames * stages * bitsPerIndex;
   if (padBits > 0 && bytes[HEADER_BYTES + payload - 1] >> (8 - padBits) !== 0) fail("corrupt .fmac file (pad bits after the last index are not 0)");
   const codes = unpackBits(bytes.subarray(HEADER_BYTES, HEADER_BYTES + payload), bitsPerIndex, frames * stages);
-  return { modelId, sampleRate, stages, bitsPerIndex, length, frames, codes };
+  return { modelId, sampleRate, stages, bitsPerIndex, length, frames, codes, ...(flags & FLAG_PREDICTIVE ? { predictive: true } : {}) };
 }
 
 /**

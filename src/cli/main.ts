@@ -10,6 +10,7 @@ import { registerEval } from "./commands/eval.js";
 import { registerExport } from "./commands/export.js";
 import { registerExtendStages } from "./commands/extend-stages.js";
 import { registerFitEntropy } from "./commands/fit-entropy.js";
+import { registerFitPredictive } from "./commands/fit-predictive.js";
 import { registerFitLinear } from "./commands/fit-linear.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMel } from "./commands/mel.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerFitLinear(program);
   registerFitEntropy(program);
+  registerFitPredictive(program);
   registerExtendStages(program);
   registerPlot(program);
   registerEval(program);

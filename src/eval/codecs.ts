@@ -38,6 +38,8 @@ interface DecodeOverrides extends VocodeSettings {
   ahead?: number;
   /** RateChoice.highBandWeight (":h0.3"). */
   highBand?: number;
+  /** RateChoice.predictive (":pred"): the model's predictive RVQ, the same stages every frame. */
+  pred?: boolean;
 }
 
 /** Sets a refiner setting from its spec part (":i4", ":n20", ":p10"; REFINER_FLAGS' letters). */
@@ -49,13 +51,14 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   const { rvq } = engine.info.codec;
   let rate: RateChoice;
   try {
-    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}), ...(o.highBand !== undefined ? { highBandWeight: o.highBand } : {}) };
+    rate = { ...rateFor({ kbps, allocate: !o.fixed && !o.pred }, rvq), ...(o.pred ? { predictive: true } : {}), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}), ...(o.highBand !== undefined ? { highBandWeight: o.highBand } : {}) };
   } catch {
-    throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${o.fixed ? "" : ", and any rate in between with allocation"}`);
+    const fixed = o.fixed || o.pred;
+    throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : o.pred ? ":pred" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${fixed ? "" : ", and any rate in between with allocation"}`);
   }
-  const { beam, fixed, plain, rd, ahead, highBand, ...decodeOverrides } = o;
+  const { beam, fixed, plain, rd, ahead, highBand, pred, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
-  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", highBand !== undefined ? ` --high-band-weight ${highBand}` : "", refinerFlagText(o)].join("");
+  const flags = [o.steps !== undefined ? ` --steps ${o.steps}` : "", o.guidance !== undefined ? ` --guidance ${o.guidance}` : "", o.temperature !== undefined ? ` --temperature ${o.temperature}` : "", beam !== undefined ? ` --beam ${beam}` : "", fixed ? " --no-allocate" : "", plain ? " --no-entropy" : "", rd !== undefined ? ` --rd-weight ${rd}` : "", highBand !== undefined ? ` --high-band-weight ${highBand}` : "", pred ? " --predictive" : "", refinerFlagText(o)].join("");
   return {
     name: `flowmac${lc ? "-lc" : ""}@${kbps}${suffix}`,
     packages: [],
@@ -64,9 +67,9 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
       const bits = writeFmac(await encodeStream(engine, audio, rate, beam));
       const bytes = bits.length;
       // Decoded from the bytes, as `flowmac decode` would.
-      const { codes, frames, stages, frameStages } = readFmac(bits, "bitstream", codeModelOf(engine.info));
+      const { codes, frames, stages, frameStages, predictive } = readFmac(bits, "bitstream", codeModelOf(engine.info));
       const t1 = performance.now();
-      const mel = await decodeMel(engine, codes, frames, stages, { ...decode, frameStages });
+      const mel = await decodeMel(engine, codes, frames, stages, { ...decode, frameStages, predictive });
       const out = await vocodeMel(engine, mel, frames, audio.length, undefined, vocodeSettings(decode));
       const t2 = performance.now();
       return { audio: out, mel, bytes, encodeSeconds: (t1 - t0) / 1000, decodeSeconds: (t2 - t1) / 1000, commands: [`flowmac roundtrip --kbps ${kbps}${lc ? " --lc" : ""}${flags} (engine ${engine.name})`] };
@@ -149,11 +152,11 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
 /**
  * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1:fixed"
  * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order; ":plain": allocated without entropy coding;
- * ":h1": the RVQ search's high-band weight, here the plain latent error), "vocoder-only", "linear@3"
+ * ":h1": the RVQ search's high-band weight, here the plain latent error; ":pred": the model's predictive RVQ), "vocoder-only", "linear@3"
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {
-  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|h\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|p\d+|fixed|plain))*)$/.exec(spec);
+  const m = /^flowmac(-lc)?@(\d+(?:\.\d+)?)((?::(?:\d+|[gt]\d+(?:\.\d+)?|b[1-9]\d*|rd\d+(?:\.\d+)?|h\d+(?:\.\d+)?|ahead\d+(?:\.\d+)?|i\d+|n\d+|p\d+|fixed|plain|pred))*)$/.exec(spec);
   if (m) {
     const o: DecodeOverrides = {};
     for (const part of m[3].split(":").slice(1)) {
@@ -162,6 +165,7 @@ function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>,
       else if (part[0] === "b") o.beam = Number(part.slice(1));
       else if (part === "fixed") o.fixed = true;
       else if (part === "plain") o.plain = true;
+      else if (part === "pred") o.pred = true;
       else if (part.startsWith("rd")) o.rd = Number(part.slice(2));
       else if (part.startsWith("ahead")) o.ahead = Number(part.slice(5));
       else if (part[0] === "h") o.highBand = Number(part.slice(1));

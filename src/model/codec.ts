@@ -180,6 +180,16 @@ export function encodeScores(p: CodecParams, scoreBooks: JArray, c: CodecConfig,
 }
 
 /**
+ * Inference prior from a latent zq [1, T, dim] the host has made (a predictive
+ * stream's, predictive-rvq.ts) -> the decoded quantised mel mu [1, T, nMels].
+ */
+export function priorFromLatent(p: CodecParams, c: CodecConfig, zq: JArray, valid?: JArray): JArray {
+  const mu = decoderPrior(p, c, zq, valid);
+  valid?.dispose();
+  return mu;
+}
+
+/**
  * Inference prior: codes [S, T] (int32) and a stage mask [S, T] (1 = stage used
  * in that frame) -> the decoded quantised mel mu [1, T, nMels]. The mask lets one
  * fixed-shape graph serve every bit rate, and a stream whose frames carry

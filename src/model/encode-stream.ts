@@ -54,6 +54,11 @@ export interface RateChoice {
   rdAhead?: number;
   /** The weight of the mel bands above 4 kHz in the RVQ search's error (search-metric.ts). Default: by the rate, highBandWeightFor. */
   highBandWeight?: number;
+  /**
+   * Code with the model's predictive RVQ (predictive-rvq.ts; `flowmac fit-predictive`): a version 1
+   * stream with the predictive flag, the same whole number of stages every frame, no allocation.
+   */
+  predictive?: boolean;
 }
 
 /**
@@ -86,6 +91,11 @@ export async function encodeStream(
   if (!rate.allocate && !Number.isInteger(rate.stages)) throw new RangeError(`${rate.stages} stages a frame: a whole number without allocation`);
   // Both passes search with the rate's metric: the first pass's errors steer the allocation.
   const highBandWeight = rate.highBandWeight ?? highBandWeightFor(bitrate(rate.stages, rvq.codebookSize) / 1000);
+  if (rate.predictive) {
+    if (!Number.isInteger(rate.stages)) throw new RangeError(`${rate.stages} stages a frame: predictive streams carry a whole number`);
+    const enc = await encodeChunks(engine, open(), length, onProgress, { stages: rate.stages, highBandWeight, predictive: true });
+    return { ...head, stages: rate.stages, frames: enc.frames, codes: enc.codes, predictive: true };
+  }
   if (!allocates(rate, rvq)) {
     const stages = Math.floor(rate.stages + 1e-9);
     const enc = await encodeChunks(engine, open(), length, onProgress, { stages, beam, highBandWeight });

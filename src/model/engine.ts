@@ -19,6 +19,8 @@ export interface EngineInfo {
   vocoderId?: string;
   /** The code tables of entropy-coded streams (bitstream/code-model.ts), as the codec weights' metadata carries them; absent in models fitted before them. */
   codeTables?: string;
+  /** The predictive RVQ of predictive streams (predictive-store.ts), as JSON; absent in models fitted without one. */
+  predictive?: string;
 }
 
 export interface EncodedBlock {
@@ -54,6 +56,12 @@ export interface InferenceEngine {
    * which no frame of the signal then attends to (as in training, where attention ends at a crop's edges).
    */
   prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array>;
+  /** Normalised mel [T, nMels] -> the encoder's latent z [T, dim], unquantised (a predictive stream's search runs on the host). */
+  latent(melNorm: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array>;
+  /** The encoder search's metric parts [2, dim, dim] (search-metric.ts metricParts; empty: the plain metric). */
+  searchMetricParts(): Float32Array;
+  /** A latent zq [T, dim] -> prior mel mu [T, nMels] (normalised): prior() for latents the host has decoded. */
+  priorFromLatent(zq: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array>;
   /** v(x; mu, t) for a batch: x, mu [B, T, nMels], tEmb [B, channels[0]] -> [B, T, nMels]. */
   vectorField(x: Float32Array, mu: Float32Array, tEmb: Float32Array, batch: number, frames: number): Promise<Float32Array>;
   /** Log-mel (not normalised) [T, nMels] -> audio [T * 512]; `o`: a refiner vocoder's work (other vocoders ignore it). */

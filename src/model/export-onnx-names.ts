@@ -1,7 +1,7 @@
 /** Names and shape of an exported ONNX model bundle (no jax-js import: the browser build uses this). */
 import type { EngineInfo } from "./engine.js";
 
-export const ONNX_GRAPHS = ["encoder", "prior", "cfm1", "cfm2", "vocoder"] as const;
+export const ONNX_GRAPHS = ["encoder", "prior", "prior-latent", "cfm1", "cfm2", "vocoder"] as const;
 export type GraphName = (typeof ONNX_GRAPHS)[number];
 
 /**
@@ -9,7 +9,7 @@ export type GraphName = (typeof ONNX_GRAPHS)[number];
  * pipeline changes what the graphs compute or expect (block size, inputs), so
  * that cached or user-exported bundles from older versions are not used.
  */
-export const ONNX_FORMAT = 9;
+export const ONNX_FORMAT = 10;
 
 /** The bundle file holding the RVQ codebooks [S, K, dim] as little-endian float32 (the host-side RVQ search needs them). */
 export const CODEBOOKS_FILE = "codebooks.f32";

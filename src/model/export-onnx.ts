@@ -9,7 +9,7 @@ import { withConvAlgorithm } from "../nn/layers.js";
 import { np } from "../nn/runtime.js";
 import { exportOnnx } from "../onnx/export.js";
 import { cfmVectorField } from "./cfm.js";
-import { codecMetricParts, encodeScores, priorFromCodes } from "./codec.js";
+import { codecMetricParts, encodeScores, priorFromCodes, priorFromLatent } from "./codec.js";
 import { hostCodebooks } from "./rvq.js";
 import type { LoadedModel } from "./load.js";
 import { BLOCK } from "./pipeline.js";
@@ -37,6 +37,7 @@ function exportGraphs(m: LoadedModel): OnnxBundle {
   const graphs: Record<GraphName, Uint8Array> = {
     encoder: exportOnnx("encoder", (p: any, b: any, mel: any, valid: any) => encodeScores(p, b, c, mel, valid), [w(m.codec), input("books", zeros([S * c.rvq.codebookSize, c.rvq.dim])), input("mel", zeros([1, BLOCK, n])), input("valid", zeros([BLOCK]))], ["scores"]),
     prior: exportOnnx("prior", (p: any, b: any, codes: any, mask: any, valid: any) => priorFromCodes(p, b, c, codes, mask, valid), [w(m.codec), { name: "b", value: m.buffers, kind: "weight" }, input("codes", np.zeros([S, BLOCK], { dtype: np.int32 })), input("mask", zeros([S, BLOCK])), input("valid", zeros([BLOCK]))], ["mu"]),
+    "prior-latent": exportOnnx("prior-latent", (p: any, zq: any, valid: any) => priorFromLatent(p, c, zq, valid), [w(m.codec), input("zq", zeros([1, BLOCK, c.rvq.dim])), input("valid", zeros([BLOCK]))], ["mu"]),
     cfm1: cfm(1),
     cfm2: cfm(2),
     vocoder: exportVocoder(m),

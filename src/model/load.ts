@@ -19,6 +19,7 @@ import { initCodec, type CodecBuffers, type CodecParams } from "./codec.js";
 import type { CodecConfig } from "./config.js";
 import type { EngineInfo } from "./engine.js";
 import { initAnyVocoder, type AnyVocoderConfig, type AnyVocoderParams } from "./vocoder.js";
+import { predictiveInfo, predictiveOf } from "./predictive-store.js";
 
 export const DEFAULT_MODEL_DIR = fileURLToPath(new URL("../../../models/default/", import.meta.url));
 
@@ -111,6 +112,11 @@ export async function loadModel(files: ModelFiles, ids?: { modelId: string; voco
     const K = codecConfig.rvq.codebookSize;
     if (m.symbols !== K) throw new UserError(`${files.codecSource}: code tables for ${m.symbols} entries, codebooks of ${K}`);
     info.codeTables = codeTables;
+  }
+  const predictive = predictiveInfo(codecFile.tensors, codecFile.metadata, files.codecSource);
+  if (predictive !== undefined) {
+    info.predictive = predictive;
+    predictiveOf(info, files.codecSource); // a corrupt or mismatched one is refused here, not mid-stream
   }
   return { info, codec, buffers, generator, codecFile, vocoderFile };
 }

@@ -67,6 +67,8 @@ export class OnnxEngine implements InferenceEngine {
    * encoder's alone, a decode never needs it (a CLI run used to spend ~1 s building all five).
    */
   private readonly sessions = new Map<GraphName, Promise<OrtTypes.InferenceSession>>();
+  /** Rows [stages * codebookSize, dim]: the identity, then zeros (latent()). */
+  private identityBooks: Float32Array | null = null;
   private constructor(
     readonly info: EngineInfo,
     private ort: Ort,
@@ -77,6 +79,7 @@ export class OnnxEngine implements InferenceEngine {
     /** Set when the vocoder graph outputs log-magnitude (a refiner): its prior and phase on the host. */
     private refiner: RefinerVocoder | null,
     private searches: WeightedSearches,
+    private metricParts: Float32Array,
   ) {}
 
   static async create(ort: Ort, bundle: OnnxBundle, { threads = 1, logSeverity = 4 }: OnnxEngineOptions = {}): Promise<OnnxEngine> {
@@ -91,7 +94,7 @@ export class OnnxEngine implements InferenceEngine {
     const { stages, codebookSize, dim } = bundle.info.codec.rvq;
     if (bundle.codebooks.length !== stages * codebookSize * dim) throw new UserError(`ONNX model: ${bundle.codebooks.length} codebook values where the model has ${stages} x ${codebookSize} x ${dim}`);
     if (bundle.metric.length !== 0 && bundle.metric.length !== 2 * dim * dim) throw new UserError(`ONNX model: ${bundle.metric.length} search-metric values where the model needs 0 or 2 x ${dim} x ${dim}`);
-    return new OnnxEngine(bundle.info, ort, bundle.graphs, SESSION_OPTIONS(threads, logSeverity), istft, refiner, new WeightedSearches(bundle.codebooks, stages, codebookSize, dim, bundle.metric));
+    return new OnnxEngine(bundle.info, ort, bundle.graphs, SESSION_OPTIONS(threads, logSeverity), istft, refiner, new WeightedSearches(bundle.codebooks, stages, codebookSize, dim, bundle.metric), bundle.metric);
   }
 
   /** The session of graph `name`, built on first use. */
@@ -129,6 +132,30 @@ export class OnnxEngine implements InferenceEngine {
   async prior(codes: Int32Array, mask: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array> {
     const S = this.info.codec.rvq.stages;
     const out = await (await this.session("prior")).run({ codes: new this.ort.Tensor("int32", codes, [S, frames]), mask: this.f32(mask, [S, frames]), valid: this.f32(valid, [frames]) });
+    return out.mu.data as Float32Array;
+  }
+
+  searchMetricParts(): Float32Array {
+    return this.metricParts;
+  }
+
+  /** The encoder graph's scores against the identity (zero rows beyond it) are the latent itself: no second encoder graph. */
+  async latent(melNorm: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array> {
+    const { stages, codebookSize, dim } = this.info.codec.rvq;
+    const rows = stages * codebookSize;
+    if (!this.identityBooks) {
+      this.identityBooks = new Float32Array(rows * dim);
+      for (let i = 0; i < dim; i++) this.identityBooks[i * dim + i] = 1;
+    }
+    const out = await (await this.session("encoder")).run({ books: this.f32(this.identityBooks, [rows, dim]), mel: this.f32(melNorm, [1, frames, this.info.codec.nMels]), valid: this.f32(valid, [frames]) });
+    const scores = out.scores.data as Float32Array;
+    const z = new Float32Array(frames * dim);
+    for (let t = 0; t < frames; t++) z.set(scores.subarray(t * rows, t * rows + dim), t * dim);
+    return z;
+  }
+
+  async priorFromLatent(zq: Float32Array, frames: number, valid: Float32Array): Promise<Float32Array> {
+    const out = await (await this.session("prior-latent")).run({ zq: this.f32(zq, [1, frames, this.info.codec.rvq.dim]), valid: this.f32(valid, [frames]) });
     return out.mu.data as Float32Array;
   }
 

@@ -118,6 +118,9 @@ export async function withVocoder(engine: InferenceEngine, choice: VocoderChoice
     info: engine.info,
     encode: (m, f, s, v) => engine.encode(m, f, s, v),
     prior: (c, m, f, v) => engine.prior(c, m, f, v),
+    latent: (m, f, v) => engine.latent(m, f, v),
+    searchMetricParts: () => engine.searchMetricParts(),
+    priorFromLatent: (z, f, v) => engine.priorFromLatent(z, f, v),
     vectorField: (x, mu, t, b, f) => engine.vectorField(x, mu, t, b, f),
     vocode: async (mel, frames) => v.vocode(mel, frames), // a training-free vocoder keeps its own iterations
     dispose: () => engine.dispose(),

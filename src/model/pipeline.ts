@@ -15,6 +15,9 @@ import { framesFor, HOP } from "../bitstream/fmac.js";
 import type { InferenceEngine, VocodeSettings } from "./engine.js";
 import type { SearchOptions } from "./rvq-search.js";
 import { firstCodeBeyond } from "./stream-fit.js";
+import { decodePredictive, encodePredictive, residualMetric, type PredictiveRvq, type ResidualMetric } from "./predictive-rvq.js";
+import { predictiveOf } from "./predictive-store.js";
+import { UserError } from "../util/errors.js";
 
 export const MARGIN = 32;
 export const BLOCK = 320;
@@ -48,6 +51,8 @@ export interface DecodeOptions extends VocodeSettings {
   stages?: number;
   /** Stages each frame carries, where a stream's frames differ (rate allocation; default: all in the stream). */
   frameStages?: Uint8Array;
+  /** The codes are the model's predictive RVQ's (FmacStream.predictive). */
+  predictive?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -103,6 +108,21 @@ function frontEnd(): Promise<MelFrontEnd> {
   return (sharedFrontEnd ??= MelFrontEnd.fast());
 }
 
+/** The model's predictive RVQ, or a clear error for a model without one. */
+function predictiveModel(engine: InferenceEngine): PredictiveRvq {
+  const q = predictiveOf(engine.info);
+  if (!q) throw new UserError(`model ${engine.info.modelId} has no predictive RVQ (fit one with 'flowmac fit-predictive')`);
+  return q;
+}
+
+/** The residual search's metric at high-band weight h (search-metric.ts; none: the plain error). */
+function predictiveMetric(engine: InferenceEngine, q: PredictiveRvq, h = 1): ResidualMetric | undefined {
+  const parts = engine.searchMetricParts();
+  const D = q.dim;
+  if (parts.length === 0 || h === 1) return undefined;
+  return residualMetric(q, Float64Array.from({ length: D * D }, (_, i) => parts[i] + h * parts[D * D + i]));
+}
+
 /** Core starts of the blocks covering `frames` frames. */
 export function blockStarts(frames: number): number[] {
   const out: number[] = [];
@@ -149,6 +169,12 @@ export async function encodeChunks(
   const codes = new Uint16Array(frames * S);
   const prefixError = new Float32Array(frames * S);
   const starts = blockStarts(frames);
+  // Predictive coding runs on the host, frame after frame, from the latent the decoder will have had.
+  const q = search.predictive ? predictiveModel(engine) : null;
+  if (q && S > q.stages) throw new RangeError(`${S} stages asked of a predictive RVQ of ${q.stages}`);
+  const metric = q ? predictiveMetric(engine, q, search.highBandWeight) : undefined;
+  const D = codec.rvq.dim;
+  let lastZq: Float32Array | null = null;
   let melBlock = new Float32Array(BLOCK * n);
   let prevMel = new Float32Array(BLOCK * n);
   let prevOrigin = -Infinity; // frame index of prevMel's row 0
@@ -170,6 +196,16 @@ export async function encodeChunks(
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;
       if (t < first || t >= last) norm.set(silence, i * n);
+    }
+    if (q) {
+      const z = await engine.latent(norm, BLOCK, validFrames(start, frames));
+      const core = Math.min(CORE, frames - start);
+      const coded = encodePredictive(q, z.subarray(MARGIN * D, (MARGIN + core) * D), core, new Uint8Array(core).fill(S), metric, lastZq);
+      for (let i = 0; i < core; i++) for (let s = 0; s < S; s++) codes[(start + i) * S + s] = coded.codes[i * q.stages + s];
+      lastZq = coded.zq.slice((core - 1) * D, core * D);
+      signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));
+      onProgress?.(k + 1, starts.length);
+      continue;
     }
     // A rate-allocated second pass searches each frame for its own count (frames outside the signal: all stages).
     const counts = search.frameStages;
@@ -303,6 +339,17 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
   if (bad >= 0) throw new RangeError(`code ${codes[bad]} (frame ${Math.floor(bad / streamStages)}, stage ${bad % streamStages}) is beyond the codebooks' ${codec.rvq.codebookSize} entries`);
   const stages = Math.min(o.stages ?? streamStages, streamStages);
   const starts = blockStarts(frames);
+  // A predictive stream's latents, decoded frame after frame on the host (D floats a frame).
+  let zqAll: Float32Array | null = null;
+  if (o.predictive) {
+    const q = predictiveModel(engine);
+    if (streamStages > q.stages) throw new RangeError(`${streamStages} RVQ stages given; the model's predictive RVQ has ${q.stages}`);
+    if (stages < streamStages) throw new RangeError(`a predictive stream decodes with all its ${streamStages} stages (each frame is predicted from the last one decoded)`);
+    const wide = new Uint16Array(frames * q.stages);
+    for (let t = 0; t < frames; t++) for (let s = 0; s < streamStages; s++) wide[t * q.stages + s] = codes[t * streamStages + s];
+    zqAll = decodePredictive(q, wide, frames, new Uint8Array(frames).fill(streamStages));
+  }
+  const D = codec.rvq.dim;
   const frameStages = o.frameStages;
   if (frameStages && frameStages.length !== frames) throw new RangeError(`${frameStages.length} per-frame stage counts for ${frames} frames`);
   const mask = new Float32Array(S * BLOCK);
@@ -328,7 +375,16 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
         mask[s * BLOCK + i] = s < used ? 1 : 0;
       }
     }
-    const mu = await engine.prior(bc, mask, BLOCK, validFrames(start, frames));
+    let mu: Float32Array;
+    if (zqAll) {
+      // Edge frames repeat outside the signal, as the codes do.
+      const zq = new Float32Array(BLOCK * D);
+      for (let i = 0; i < BLOCK; i++) {
+        const t = Math.min(frames - 1, Math.max(0, start - MARGIN + i));
+        zq.set(zqAll.subarray(t * D, (t + 1) * D), i * D);
+      }
+      mu = await engine.priorFromLatent(zq, BLOCK, validFrames(start, frames));
+    } else mu = await engine.prior(bc, mask, BLOCK, validFrames(start, frames));
     const x = o.steps === 0 ? mu : await flowFromPrior(engine, mu, start, o);
     for (let i = 0; i < BLOCK; i++) {
       const t = start - MARGIN + i;

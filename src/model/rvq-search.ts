@@ -42,6 +42,11 @@ export interface SearchOptions {
    * scores and searches with the codebooks as that metric sees them.
    */
   highBandWeight?: number;
+  /**
+   * Read by the pipeline: code with the model's predictive RVQ (predictive-rvq.ts) instead, each frame's
+   * latent predicted from the last decoded one, searched on the host (greedy, the same stages every frame).
+   */
+  predictive?: boolean;
 }
 
 /** The rate term of an entropy-constrained search (SearchOptions.rate). */

@@ -38,6 +38,7 @@ export function streamMismatch(s: Omit<FmacStream, "codes"> & { codes?: FmacStre
   if (s.bitsPerIndex !== bits) return `corrupt .fmac header (${s.bitsPerIndex} bits per index; the model's codebooks have ${codebookSize} entries, ${bits} bits)`;
   if (s.sampleRate !== SAMPLE_RATE) return `corrupt .fmac header (sample rate ${s.sampleRate}; the model codes ${SAMPLE_RATE} Hz)`;
   if (s.frames !== framesFor(s.length) || (s.codes && s.codes.length !== s.frames * s.stages)) return `corrupt .fmac header (${s.frames} frames for ${s.length} samples)`;
+  if (s.predictive && info.predictive === undefined) return "corrupt .fmac header (the predictive flag is set; this model has no predictive RVQ)";
   if (!s.codes) return null; // a header alone: its payload is checked once read
   const bad = firstCodeBeyond(s.codes, codebookSize);
   if (bad >= 0) return `corrupt .fmac file (index ${s.codes[bad]} at frame ${Math.floor(bad / s.stages)}, stage ${bad % s.stages}; the codebooks have ${codebookSize} entries)`;

@@ -114,7 +114,7 @@ export class DecodedMels {
   /** The product's pipeline: code `audio` at `stages`' rate as `flowmac encode` does (allocated, default beam search), decode the prior mel. */
   private async codeAndDecode(audio: Float32Array, stages: number): Promise<Float32Array> {
     const s = await encodeStream(this.engine, audio, { stages, allocate: true });
-    return decodeMel(this.engine, s.codes, s.frames, s.stages, { ...DEFAULT_DECODE, frameStages: s.frameStages });
+    return decodeMel(this.engine, s.codes, s.frames, s.stages, { ...DEFAULT_DECODE, frameStages: s.frameStages, predictive: s.predictive });
   }
 
   dispose(): void {

@@ -38,3 +38,14 @@ export function stageResiduals(probe: LatentProbe, clips: Clip[], dim: number, m
   }
   return { residual, n, clips: picked.length, total: clips.reduce((s, c) => s + c.frames, 0) };
 }
+
+/** The encoder latents of evenly spaced whole clips, clip by clip (a predictor needs each clip's frames in order). */
+export function clipLatents(probe: LatentProbe, clips: Clip[], maxFrames: number, onClip?: (done: number, of: number) => void): { z: Float32Array; frames: number }[] {
+  const picked = spacedClips(clips, maxFrames);
+  return picked.map((clip, i) => {
+    const mel = clipMel(clip);
+    const out = { z: probe.latents(mel.data, mel.frames).z, frames: mel.frames };
+    onClip?.(i + 1, picked.length);
+    return out;
+  });
+}
