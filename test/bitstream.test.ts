@@ -108,18 +108,21 @@ describe(".fmac bitstream", () => {
     expect(resealed((b) => (b[b.length - 5] ^= 0x10))).not.toThrow(); // the last index's own bits
   });
 
-  it("a predictive stream is version 1 with flag 1 and round-trips; allocated streams cannot be predictive, nor read with the flag", () => {
+  it("a predictive stream carries flag 1 in versions 1 and 2 and round-trips; version 3 (entropy-coded) cannot be predictive", () => {
     const s = { ...stream(new Rng(8), 30000, 4), predictive: true };
     const bytes = writeFmac(s);
     expect(bytes[4]).toBe(1);
     expect(bytes[5]).toBe(1);
     expect(readFmac(bytes)).toEqual(s);
     expect(writeFmac({ ...s, predictive: false })[5]).toBe(0);
-    expect(() => writeFmac({ ...allocatedStream(new Rng(9), 30000), predictive: true })).toThrow(/same stages every frame/);
-    const v2 = writeFmac(allocatedStream(new Rng(9), 30000));
-    v2[5] = 1;
+    const a = { ...allocatedStream(new Rng(9), 30000), predictive: true };
+    const v2 = writeFmac(a);
+    expect([v2[4], v2[5]]).toEqual([2, 1]);
+    expect(readFmac(v2)).toEqual(a);
+    v2[5] = 3;
     new DataView(v2.buffer).setUint32(v2.length - 4, crc32(v2.subarray(0, v2.length - 4)), true);
-    expect(() => readFmac(v2, "a.fmac")).toThrow(/a\.fmac: corrupt \.fmac header \(reserved flags 0x1; version 2 defines none\)/);
+    expect(() => readFmac(v2, "a.fmac")).toThrow(/a\.fmac: corrupt \.fmac header \(reserved flags 0x3; version 2 defines only the predictive flag\)/);
+    expect(() => writeFmac({ ...a, codeModel: fitCodeModel([a.codes], 16, 256) })).toThrow(/not entropy-coded/);
   });
 
   it("version 2 (per-frame stage counts) round-trips, and its size is the counts' code plus the indices", () => {

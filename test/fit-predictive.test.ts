@@ -42,7 +42,13 @@ describe("flowmac fit-predictive, encode --predictive", () => {
     // The base model has no predictive RVQ: it cannot code one, and the fitted model's stream is another model's.
     expectCleanFailure(dir, flowmac("encode", join(dir, "in.wav"), "-o", join(dir, "c.fmac"), "--model", base, "--predictive", "--stages", "2"), /has no predictive RVQ \(fit one with 'flowmac fit-predictive'\)/, join(dir, "c.fmac"));
     expectCleanFailure(dir, flowmac("decode", join(dir, "a.fmac"), "-o", join(dir, "x.wav"), "--model", base), /made by a different model/, join(dir, "x.wav"));
-    expectCleanFailure(dir, flowmac("encode", join(dir, "in.wav"), "-o", join(dir, "d.fmac"), "--model", out, "--predictive", "--kbps", "0.9"), /--kbps 0\.9/, join(dir, "d.fmac"));
+    expectCleanFailure(dir, flowmac("encode", join(dir, "in.wav"), "-o", join(dir, "d.fmac"), "--model", out, "--predictive", "--no-allocate", "--kbps", "0.9"), /--kbps 0\.9/, join(dir, "d.fmac"));
+    // Allocated by default (version 2 with the flag), deterministic too.
+    expect(rt("e.fmac", "--predictive", "--kbps", "0.9").code).toBe(0);
+    expect(rt("f.fmac", "--predictive", "--kbps", "0.9").code).toBe(0);
+    const allocated = readFileSync(join(dir, "e.fmac"));
+    expect([allocated[4], allocated[5]]).toEqual([2, 1]);
+    expect(allocated.equals(readFileSync(join(dir, "f.fmac")))).toBe(true);
   });
 
   it("bad input is a one-line error: no data, a silly rho, a corrupt predictive RVQ in a model", () => {

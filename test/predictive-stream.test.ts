@@ -82,6 +82,15 @@ describe("predictive streams (tiny-lin model, a predictive RVQ fitted on its own
     const o = { steps: 0, guidance: 1, temperature: 0.7, seed: 0, predictive: true };
     const melJax = await decodeMel(jax, back.codes, back.frames, back.stages, o);
     expect(rel(await decodeMel(onnx, back.codes, back.frames, back.stages, o), melJax)).toBeLessThan(1e-4);
+    // Allocated (version 2 with the flag): an average of 2.5 stages, counts varying, both engines alike.
+    const alloc = await encodeStream(jax, audio, { stages: 2.5, allocate: true, predictive: true });
+    expect(alloc.frameStages).toBeDefined();
+    expect(new Set(alloc.frameStages).size).toBeGreaterThan(1);
+    expect((await encodeStream(onnx, audio, { stages: 2.5, allocate: true, predictive: true })).codes).toEqual(alloc.codes);
+    const back2 = readFmac(writeFmac(alloc));
+    expect(back2.predictive).toBe(true);
+    const o2 = { ...o, frameStages: back2.frameStages };
+    expect(rel(await decodeMel(onnx, back2.codes, back2.frames, back2.stages, o2), await decodeMel(jax, back2.codes, back2.frames, back2.stages, o2))).toBeLessThan(1e-4);
     // The same codes read as plain RVQ indices decode to something else: the flag matters.
     expect(rel(await decodeMel(jax, back.codes, back.frames, back.stages, { ...o, predictive: false }), melJax)).toBeGreaterThan(1e-3);
   });

@@ -20,7 +20,7 @@ export const VERSION = 1;
 export const VERSION_ALLOCATED = 2;
 /** The version of entropy-coded streams: version 2's content, range-coded under the model's code tables. */
 export const VERSION_ENTROPY = 3;
-/** Header flag (byte 5) of a predictive stream (version 1 only): each frame's indices code the error of a prediction from the last decoded frame (model/predictive-rvq.ts), with the model's predictive codebooks. */
+/** Header flag (byte 5) of a predictive stream (versions 1 and 2): each frame's indices code the error of a prediction from the last decoded frame (model/predictive-rvq.ts), with the model's predictive codebooks. */
 export const FLAG_PREDICTIVE = 1;
 export const HEADER_BYTES = 36;
 export const CRC_BYTES = 4;
@@ -45,7 +45,7 @@ export interface FmacStream {
   baseStages?: number;
   /** Version 3 (with frameStages): the code tables the indices are coded with: the model's. */
   codeModel?: CodeModel;
-  /** Version 1 with FLAG_PREDICTIVE: the indices are the model's predictive RVQ's. */
+  /** Versions 1 and 2 with FLAG_PREDICTIVE: the indices are the model's predictive RVQ's. */
   predictive?: boolean;
 }
 
@@ -101,7 +101,7 @@ export function writeFmac(s: FmacStream): Uint8Array {
   out.set([...MAGIC].map((c) => c.charCodeAt(0)), 0);
   if (s.codeModel && !allocated) throw new Error("code tables are for rate-allocated streams (frameStages)");
   v.setUint8(4, allocated ? (s.codeModel ? VERSION_ENTROPY : VERSION_ALLOCATED) : VERSION);
-  if (s.predictive && allocated) throw new Error("predictive streams carry the same stages every frame (version 1)");
+  if (s.predictive && s.codeModel) throw new Error("predictive streams are not entropy-coded (the code tables are the plain RVQ's)");
   v.setUint8(5, s.predictive ? FLAG_PREDICTIVE : 0);
   v.setUint16(6, HEADER_BYTES, true);
   for (let i = 0; i < 8; i++) out[8 + i] = parseInt(s.modelId.slice(2 * i, 2 * i + 2), 16);
@@ -191,7 +191,9 @@ function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "code
   if (crc32(bytes.subarray(0, end)) !== v.getUint32(end, true)) fail("corrupt or truncated .fmac file (CRC mismatch)");
   if (h.sampleRate !== SAMPLE_RATE) fail(`unsupported sample rate ${h.sampleRate} in .fmac header`);
   const version = v.getUint8(4);
-  if (v.getUint8(5) !== 0) fail(`corrupt .fmac header (reserved flags 0x${v.getUint8(5).toString(16)}; version ${version} defines none)`);
+  const flags = v.getUint8(5);
+  const allowed = version === VERSION_ALLOCATED ? FLAG_PREDICTIVE : 0;
+  if ((flags & ~allowed) !== 0) fail(`corrupt .fmac header (reserved flags 0x${flags.toString(16)}; version ${version} defines ${allowed ? "only the predictive flag" : "none"})`);
   const base = v.getUint8(22);
   if (base < 1 || base > stages || v.getUint8(23) !== 0) fail(`corrupt .fmac header (base stage count ${base}, byte 23 ${v.getUint8(23)})`);
   const data = bytes.subarray(HEADER_BYTES, end);
@@ -229,10 +231,11 @@ function readAllocated(bytes: Uint8Array, v: DataView, h: Omit<FmacStream, "code
     if (canonical.length !== data.length || canonical.some((b, i) => b !== data[i])) fail("corrupt .fmac file (the range-coded data is not what the encoder writes for it)");
     return s;
   }
+  const predictive = flags & FLAG_PREDICTIVE ? { predictive: true } : {};
   const used = Math.ceil(r.position / 8);
   if (end - HEADER_BYTES > used) fail(`corrupt .fmac file (${end - HEADER_BYTES - used} unexpected trailing bytes)`);
   if (r.read(used * 8 - r.position) !== 0) fail("corrupt .fmac file (pad bits after the last index are not 0)");
-  return { ...h, codes, frameStages, baseStages: base };
+  return { ...h, codes, frameStages, baseStages: base, ...predictive };
 }
 
 /** Packs values LSB-first into a byte stream. */

@@ -38,7 +38,7 @@ interface DecodeOverrides extends VocodeSettings {
   ahead?: number;
   /** RateChoice.highBandWeight (":h0.3"). */
   highBand?: number;
-  /** RateChoice.predictive (":pred"): the model's predictive RVQ, the same stages every frame. */
+  /** RateChoice.predictive (":pred"): the model's predictive RVQ. */
   pred?: boolean;
 }
 
@@ -51,10 +51,9 @@ function flowmac(engine: InferenceEngine, kbps: number, lc: boolean, o: DecodeOv
   const { rvq } = engine.info.codec;
   let rate: RateChoice;
   try {
-    rate = { ...rateFor({ kbps, allocate: !o.fixed && !o.pred }, rvq), ...(o.pred ? { predictive: true } : {}), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}), ...(o.highBand !== undefined ? { highBandWeight: o.highBand } : {}) };
+    rate = { ...rateFor({ kbps, allocate: !o.fixed }, rvq), ...(o.pred ? { predictive: true } : {}), entropy: !o.plain, ...(o.rd !== undefined ? { rdWeight: o.rd } : {}), ...(o.ahead !== undefined ? { rdAhead: o.ahead } : {}), ...(o.highBand !== undefined ? { highBandWeight: o.highBand } : {}) };
   } catch {
-    const fixed = o.fixed || o.pred;
-    throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : o.pred ? ":pred" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${fixed ? "" : ", and any rate in between with allocation"}`);
+    throw new UserError(`flowmac@${kbps}${o.fixed ? ":fixed" : ""}: the model (${engine.info.codec.name}) codes ${describeRates(rvq)}${o.fixed ? "" : ", and any rate in between with allocation"}`);
   }
   const { beam, fixed, plain, rd, ahead, highBand, pred, ...decodeOverrides } = o;
   const decode = { ...DEFAULT_DECODE, ...(lc ? LC_DECODE : {}), ...decodeOverrides };
@@ -152,7 +151,7 @@ export function codecFromSpec(spec: string, engine: () => Promise<InferenceEngin
 /**
  * "flowmac@3", "flowmac-lc@1.5", "flowmac@3:8" (8 Euler steps), "flowmac@3:g0.5:t0.7:b1:fixed"
  * (guidance 0.5, temperature 0.7, greedy RVQ search, the same stages every frame; any of them, in any order; ":plain": allocated without entropy coding;
- * ":h1": the RVQ search's high-band weight, here the plain latent error; ":pred": the model's predictive RVQ), "vocoder-only", "linear@3"
+ * ":h1": the RVQ search's high-band weight, here the plain latent error; ":pred": the model's predictive RVQ, allocated unless ":fixed"), "vocoder-only", "linear@3"
  * (the linear codec in `linearFile`), or a peer spec.
  */
 function codecFromBaseSpec(spec: string, engine: () => Promise<InferenceEngine>, linearFile?: string): Promise<EvalCodec> | EvalCodec {

@@ -55,8 +55,8 @@ export interface RateChoice {
   /** The weight of the mel bands above 4 kHz in the RVQ search's error (search-metric.ts). Default: by the rate, highBandWeightFor. */
   highBandWeight?: number;
   /**
-   * Code with the model's predictive RVQ (predictive-rvq.ts; `flowmac fit-predictive`): a version 1
-   * stream with the predictive flag, the same whole number of stages every frame, no allocation.
+   * Code with the model's predictive RVQ (predictive-rvq.ts; `flowmac fit-predictive`): the stream
+   * carries the predictive flag; allocated (version 2, no entropy coding) or the same stages every frame (version 1).
    */
   predictive?: boolean;
 }
@@ -91,11 +91,7 @@ export async function encodeStream(
   if (!rate.allocate && !Number.isInteger(rate.stages)) throw new RangeError(`${rate.stages} stages a frame: a whole number without allocation`);
   // Both passes search with the rate's metric: the first pass's errors steer the allocation.
   const highBandWeight = rate.highBandWeight ?? highBandWeightFor(bitrate(rate.stages, rvq.codebookSize) / 1000);
-  if (rate.predictive) {
-    if (!Number.isInteger(rate.stages)) throw new RangeError(`${rate.stages} stages a frame: predictive streams carry a whole number`);
-    const enc = await encodeChunks(engine, open(), length, onProgress, { stages: rate.stages, highBandWeight, predictive: true });
-    return { ...head, stages: rate.stages, frames: enc.frames, codes: enc.codes, predictive: true };
-  }
+  if (rate.predictive) return encodePredictiveStream(engine, open, length, rate, highBandWeight, onProgress);
   if (!allocates(rate, rvq)) {
     const stages = Math.floor(rate.stages + 1e-9);
     const enc = await encodeChunks(engine, open(), length, onProgress, { stages, beam, highBandWeight });
@@ -121,4 +117,32 @@ export async function encodeStream(
     trimToBudget({ ...second, frameStages, stages: S }, budget, minStagesFor(rate.stages), bitsPerIndex, bits);
   }
   return { ...head, stages: S, frames: second.frames, codes: second.codes, frameStages, baseStages, codeModel };
+}
+
+/**
+ * A predictive stream: allocated where `rate` allocates (the first pass's open-loop errors steer
+ * the counts, the second pass codes the closed loop with them; version 2), else the same stages
+ * every frame (version 1). Not entropy-coded: the code tables are the plain RVQ's.
+ */
+async function encodePredictiveStream(
+  engine: InferenceEngine,
+  open: () => AsyncIterable<Float32Array>,
+  length: number,
+  rate: RateChoice,
+  highBandWeight: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<FmacStream> {
+  const { rvq } = engine.info.codec;
+  const S = rvq.stages;
+  const bitsPerIndex = Math.log2(rvq.codebookSize);
+  const head = { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, bitsPerIndex, length, predictive: true };
+  if (!allocates(rate, rvq)) {
+    const stages = Math.floor(rate.stages + 1e-9);
+    const enc = await encodeChunks(engine, open(), length, onProgress, { stages, highBandWeight, predictive: true });
+    return { ...head, stages, frames: enc.frames, codes: enc.codes };
+  }
+  const first = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(d, 2 * t)), { stages: S, highBandWeight, predictive: true });
+  const { frameStages, baseStages } = allocateStream(first, rate.stages, bitsPerIndex);
+  const second = await encodeChunks(engine, open(), length, onProgress && ((d, t) => onProgress(t + d, 2 * t)), { stages: S, frameStages, highBandWeight, predictive: true });
+  return { ...head, stages: S, frames: second.frames, codes: second.codes, frameStages, baseStages };
 }

@@ -15,7 +15,7 @@ import { framesFor, HOP } from "../bitstream/fmac.js";
 import type { InferenceEngine, VocodeSettings } from "./engine.js";
 import type { SearchOptions } from "./rvq-search.js";
 import { firstCodeBeyond } from "./stream-fit.js";
-import { decodePredictive, encodePredictive, residualMetric, type PredictiveRvq, type ResidualMetric } from "./predictive-rvq.js";
+import { decodePredictive, encodePredictive, openLoopErrors, residualMetric, type PredictiveRvq, type ResidualMetric } from "./predictive-rvq.js";
 import { predictiveOf } from "./predictive-store.js";
 import { UserError } from "../util/errors.js";
 
@@ -175,6 +175,7 @@ export async function encodeChunks(
   const metric = q ? predictiveMetric(engine, q, search.highBandWeight) : undefined;
   const D = codec.rvq.dim;
   let lastZq: Float32Array | null = null;
+  let lastZ: Float32Array | null = null;
   let melBlock = new Float32Array(BLOCK * n);
   let prevMel = new Float32Array(BLOCK * n);
   let prevOrigin = -Infinity; // frame index of prevMel's row 0
@@ -200,9 +201,18 @@ export async function encodeChunks(
     if (q) {
       const z = await engine.latent(norm, BLOCK, validFrames(start, frames));
       const core = Math.min(CORE, frames - start);
-      const coded = encodePredictive(q, z.subarray(MARGIN * D, (MARGIN + core) * D), core, new Uint8Array(core).fill(S), metric, lastZq);
+      const zc = z.subarray(MARGIN * D, (MARGIN + core) * D);
+      // Counts: the allocation's (second pass), else S every frame; the first pass also gives the open-loop errors the allocation weighs.
+      const given = search.frameStages;
+      const counts = Uint8Array.from({ length: core }, (_, i) => (given ? given[start + i] : S));
+      const coded = encodePredictive(q, zc, core, counts, metric, lastZq);
       for (let i = 0; i < core; i++) for (let s = 0; s < S; s++) codes[(start + i) * S + s] = coded.codes[i * q.stages + s];
+      if (!given) {
+        const errors = openLoopErrors(q, zc, core, metric, lastZ);
+        for (let i = 0; i < core; i++) for (let s = 0; s < S; s++) prefixError[(start + i) * S + s] = errors[i * q.stages + s];
+      }
       lastZq = coded.zq.slice((core - 1) * D, core * D);
+      lastZ = zc.slice((core - 1) * D, core * D);
       signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));
       onProgress?.(k + 1, starts.length);
       continue;
@@ -339,6 +349,8 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
   if (bad >= 0) throw new RangeError(`code ${codes[bad]} (frame ${Math.floor(bad / streamStages)}, stage ${bad % streamStages}) is beyond the codebooks' ${codec.rvq.codebookSize} entries`);
   const stages = Math.min(o.stages ?? streamStages, streamStages);
   const starts = blockStarts(frames);
+  const frameStages = o.frameStages;
+  if (frameStages && frameStages.length !== frames) throw new RangeError(`${frameStages.length} per-frame stage counts for ${frames} frames`);
   // A predictive stream's latents, decoded frame after frame on the host (D floats a frame).
   let zqAll: Float32Array | null = null;
   if (o.predictive) {
@@ -347,11 +359,9 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
     if (stages < streamStages) throw new RangeError(`a predictive stream decodes with all its ${streamStages} stages (each frame is predicted from the last one decoded)`);
     const wide = new Uint16Array(frames * q.stages);
     for (let t = 0; t < frames; t++) for (let s = 0; s < streamStages; s++) wide[t * q.stages + s] = codes[t * streamStages + s];
-    zqAll = decodePredictive(q, wide, frames, new Uint8Array(frames).fill(streamStages));
+    zqAll = decodePredictive(q, wide, frames, frameStages ?? new Uint8Array(frames).fill(streamStages));
   }
   const D = codec.rvq.dim;
-  const frameStages = o.frameStages;
-  if (frameStages && frameStages.length !== frames) throw new RangeError(`${frameStages.length} per-frame stage counts for ${frames} frames`);
   const mask = new Float32Array(S * BLOCK);
   // Cross-fade accumulators of the chunks still open, by chunk index.
   const open = new Map<number, { acc: Float32Array; w: Float32Array }>();

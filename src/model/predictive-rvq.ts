@@ -180,6 +180,46 @@ function reconstructFrame(q: PredictiveRvq, p: Float64Array, codes: Uint16Array,
   }
 }
 
+/**
+ * The error each stage count would leave, frame by frame [frames, stages] (greedy, under the
+ * metric), predicting from the true previous latent (open loop): what rate allocation weighs
+ * before the counts, and so the closed loop's predictions, are known. `prev`: the true latent
+ * before frame 0, or null.
+ */
+export function openLoopErrors(q: PredictiveRvq, z: Float32Array, frames: number, metric?: ResidualMetric, prev: Float32Array | null = null): Float32Array {
+  const { dim, codebookSize: k, stages } = q;
+  const out = new Float32Array(frames * stages);
+  const p = new Float64Array(dim);
+  const target = new Float32Array(dim);
+  const index = new Uint32Array(1);
+  const dist = new Float64Array(1);
+  const books = metric ? metric.books : q.codebooks;
+  for (let t = 0; t < frames; t++) {
+    predictNext(q, t > 0 ? z.subarray((t - 1) * dim, t * dim) : prev, p);
+    for (let i = 0; i < dim; i++) {
+      if (!metric) {
+        target[i] = z[t * dim + i] - p[i];
+        continue;
+      }
+      let x = 0;
+      for (let j = i; j < dim; j++) x += metric.r[i * dim + j] * (z[t * dim + j] - p[j]);
+      target[i] = x;
+    }
+    for (let s = 0; s < stages; s++) {
+      const book = books.subarray(s * k * dim, (s + 1) * k * dim);
+      index[0] = 0;
+      assignNearest(target, 1, dim, book, k, index, dist);
+      let e = 0;
+      for (let i = 0; i < dim; i++) {
+        target[i] -= book[index[0] * dim + i];
+        e += target[i] * target[i];
+      }
+      out[t * stages + s] = e;
+    }
+  }
+  return out;
+}
+
 /** The latents [frames, dim] a decoder makes from predictive codes [frames, stages]; `prev` as encodePredictive's. */
 export function decodePredictive(q: PredictiveRvq, codes: Uint16Array, frames: number, counts?: ArrayLike<number>, prev: Float32Array | null = null): Float32Array {
   const { dim, stages } = q;

@@ -15,7 +15,7 @@ import { UserError } from "../../util/errors.js";
 import { readInputFile, writeFileAtomic } from "../../util/files.js";
 import { parseVocoder, VOCODER_HELP, withVocoder, type VocoderChoice } from "../../model/phase-vocoder.js";
 import { plural } from "../../util/plural.js";
-import { bundledRatesHelp, checkRateFlags, meaningfulKbps, rateFor, stagesFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
+import { bundledRatesHelp, checkRateFlags, meaningfulKbps, rateFor, TOO_SHORT_FOR_A_RATE, TOO_SHORT_FOR_RATE_OR_SPEED } from "../bitrate.js";
 import { DEFAULT_RD_WEIGHT, encodeStream } from "../../model/encode-stream.js";
 import { modelOptions, openModel, type ModelOpts } from "../model-options.js";
 import { parseChoice, parseFloatOption, parseIntOption, parsePositiveOption, requireOutput } from "../options.js";
@@ -55,7 +55,7 @@ function encodeOptions(cmd: Command): Command {
     .option("--beam <n>", "RVQ search: partial code sums kept per frame (1 = greedy; more codes each frame closer, encodes slower; any decoder reads the result)", parseIntOption("beam", 1, 64), DEFAULT_BEAM)
     .option("--rd-weight <w>", `entropy-coded streams: the RVQ search trades an index's accuracy for its bits under the code tables, a bit weighed at w times its price in the rate allocation (0 = accuracy only; default ${DEFAULT_RD_WEIGHT})`, parseFloatOption("rd-weight", 0, 100))
     .option("--high-band-weight <w>", `RVQ search: the weight of the mel bands above 4 kHz in the error the encoder minimises (1 = every band alike, the best for music and wideband fidelity; below 1 the bits go where speech is intelligible). Default: by the rate, ${HIGH_BAND_WEIGHT_BY_RATE.map(([kbps, w]) => `${w} at ${kbps} kbit/s`).join(", ")}, interpolated between; any decoder reads the result`, parseFloatOption("high-band-weight", 0.01, 1))
-    .option("--predictive", "code each frame's latent as the error of a prediction from the last decoded frame, with the model's predictive RVQ (made by 'flowmac fit-predictive'; a version 1 stream with the predictive flag): the same stages every frame, so --kbps must be a whole number of stages")
+    .option("--predictive", "code each frame's latent as the error of a prediction from the last decoded frame, with the model's predictive RVQ (made by 'flowmac fit-predictive'; the stream carries the predictive flag). Allocated as by default (version 2, not entropy-coded), or the same stages every frame with --stages or --no-allocate")
     .addHelpText("after", bundledRatesHelp);
 }
 
@@ -87,7 +87,7 @@ function decodeSettings(o: DecodeOpts): DecodeOptions {
 }
 
 async function encodeFile(input: string, o: EncodeOpts, engine: InferenceEngine): Promise<FmacStream> {
-  const rate = { ...(o.predictive ? { stages: stagesFor(o, engine.info.codec.rvq), allocate: false, predictive: true } : rateFor(o, engine.info.codec.rvq)), entropy: o.entropy !== false, ...(o.rdWeight !== undefined ? { rdWeight: o.rdWeight } : {}), ...(o.highBandWeight !== undefined ? { highBandWeight: o.highBandWeight } : {}) };
+  const rate = { ...rateFor(o, engine.info.codec.rvq), ...(o.predictive ? { predictive: true } : {}), entropy: o.entropy !== false, ...(o.rdWeight !== undefined ? { rdWeight: o.rdWeight } : {}), ...(o.highBandWeight !== undefined ? { highBandWeight: o.highBandWeight } : {}) };
   // Streamed: a long WAV file is read, resampled and encoded in bounded memory (allocation reads it twice).
   let audio: AudioStream | null = await openAudioStream(input);
   const length = audio.length;
