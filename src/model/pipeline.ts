@@ -173,9 +173,7 @@ export async function encodeChunks(
   const q = search.predictive ? predictiveModel(engine) : null;
   if (q && S > q.stages) throw new RangeError(`${S} stages asked of a predictive RVQ of ${q.stages}`);
   const metric = q ? predictiveMetric(engine, q, search.highBandWeight) : undefined;
-  const D = codec.rvq.dim;
-  let lastZq: Float32Array | null = null;
-  let lastZ: Float32Array | null = null;
+  let carried: PredictiveState = { zq: null, z: null };
   let melBlock = new Float32Array(BLOCK * n);
   let prevMel = new Float32Array(BLOCK * n);
   let prevOrigin = -Infinity; // frame index of prevMel's row 0
@@ -199,31 +197,19 @@ export async function encodeChunks(
       if (t < first || t >= last) norm.set(silence, i * n);
     }
     if (q) {
-      const z = await engine.latent(norm, BLOCK, validFrames(start, frames));
-      const core = Math.min(CORE, frames - start);
-      const zc = z.subarray(MARGIN * D, (MARGIN + core) * D);
-      // Counts: the allocation's (second pass), else S every frame; the first pass also gives the open-loop errors the allocation weighs.
-      const given = search.frameStages;
-      const counts = Uint8Array.from({ length: core }, (_, i) => (given ? given[start + i] : S));
-      const coded = encodePredictive(q, zc, core, counts, metric, lastZq);
-      for (let i = 0; i < core; i++) for (let s = 0; s < S; s++) codes[(start + i) * S + s] = coded.codes[i * q.stages + s];
-      if (!given) {
-        const errors = openLoopErrors(q, zc, core, metric, lastZ);
-        for (let i = 0; i < core; i++) for (let s = 0; s < S; s++) prefixError[(start + i) * S + s] = errors[i * q.stages + s];
+      const coded = await encodePredictiveBlock(engine, q, norm, start, frames, S, search.frameStages, metric, carried);
+      codes.set(coded.codes, start * S);
+      if (coded.prefixError) prefixError.set(coded.prefixError, start * S);
+      carried = coded.carried;
+    } else {
+      // A rate-allocated second pass searches each frame for its own count (frames outside the signal: all stages).
+      const counts = search.frameStages;
+      const frameStages = counts && Uint8Array.from({ length: BLOCK }, (_, i) => counts[start - MARGIN + i] ?? S);
+      const block = await engine.encode(norm, BLOCK, { ...search, stages: S, frameStages }, validFrames(start, frames));
+      for (let i = 0; i < CORE && start + i < frames; i++) {
+        for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block.codes[s * BLOCK + MARGIN + i];
+        prefixError.set(block.prefixError.subarray((MARGIN + i) * S, (MARGIN + i + 1) * S), (start + i) * S);
       }
-      lastZq = coded.zq.slice((core - 1) * D, core * D);
-      lastZ = zc.slice((core - 1) * D, core * D);
-      signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));
-      onProgress?.(k + 1, starts.length);
-      continue;
-    }
-    // A rate-allocated second pass searches each frame for its own count (frames outside the signal: all stages).
-    const counts = search.frameStages;
-    const frameStages = counts && Uint8Array.from({ length: BLOCK }, (_, i) => counts[start - MARGIN + i] ?? S);
-    const block = await engine.encode(norm, BLOCK, { ...search, stages: S, frameStages }, validFrames(start, frames));
-    for (let i = 0; i < CORE && start + i < frames; i++) {
-      for (let s = 0; s < S; s++) codes[(start + i) * S + s] = block.codes[s * BLOCK + MARGIN + i];
-      prefixError.set(block.prefixError.subarray((MARGIN + i) * S, (MARGIN + i + 1) * S), (start + i) * S);
     }
     // The next block's first frame reads from here on (frames near 0 reflect into the first block only).
     signal.dropBefore(Math.max(0, (start + CORE - MARGIN) * hop - nFft / 2));
@@ -231,6 +217,45 @@ export async function encodeChunks(
   }
   await signal.drain();
   return { codes, frames, stages: S, prefixError };
+}
+
+/** What a predictive stream's next block continues from: the last core frame's decoded and true latents. */
+interface PredictiveState {
+  zq: Float32Array | null;
+  z: Float32Array | null;
+}
+
+/**
+ * One block's core frames coded by the predictive RVQ on the host, closed loop `from` the block before:
+ * codes [core, S]; without per-frame counts (a first pass, or no allocation) all S stages, with the
+ * open-loop errors each count would leave [core, S], which the allocation weighs.
+ */
+async function encodePredictiveBlock(
+  engine: InferenceEngine,
+  q: PredictiveRvq,
+  norm: Float32Array,
+  start: number,
+  frames: number,
+  S: number,
+  given: ArrayLike<number> | undefined,
+  metric: ResidualMetric | undefined,
+  from: PredictiveState,
+): Promise<{ codes: Uint16Array; prefixError: Float32Array | null; carried: PredictiveState }> {
+  const D = q.dim;
+  const z = await engine.latent(norm, BLOCK, validFrames(start, frames));
+  const core = Math.min(CORE, frames - start);
+  const zc = z.subarray(MARGIN * D, (MARGIN + core) * D);
+  const counts = Uint8Array.from({ length: core }, (_, i) => (given ? given[start + i] : S));
+  const coded = encodePredictive(q, zc, core, counts, metric, from.zq);
+  const narrow = (wide: ArrayLike<number>, out: Uint16Array | Float32Array) => {
+    for (let i = 0; i < core; i++) for (let s = 0; s < S; s++) out[i * S + s] = wide[i * q.stages + s];
+    return out;
+  };
+  return {
+    codes: narrow(coded.codes, new Uint16Array(core * S)) as Uint16Array,
+    prefixError: given ? null : (narrow(openLoopErrors(q, zc, core, metric, from.z), new Float32Array(core * S)) as Float32Array),
+    carried: { zq: coded.zq.slice((core - 1) * D, core * D), z: zc.slice((core - 1) * D, core * D) },
+  };
 }
 
 /** A rolling window [start, start + samples.length) over a signal arriving in chunks. */

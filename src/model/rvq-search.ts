@@ -44,7 +44,7 @@ export interface SearchOptions {
   highBandWeight?: number;
   /**
    * Read by the pipeline: code with the model's predictive RVQ (predictive-rvq.ts) instead, each frame's
-   * latent predicted from the last decoded one, searched on the host (greedy, the same stages every frame).
+   * latent predicted from the last decoded one, searched on the host (greedy; `beam` and `rate` do not apply).
    */
   predictive?: boolean;
 }
