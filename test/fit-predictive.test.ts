@@ -51,6 +51,16 @@ describe("flowmac fit-predictive, encode --predictive", () => {
     expect(allocated.equals(readFileSync(join(dir, "f.fmac")))).toBe(true);
   });
 
+  it("--stages fits fewer stages, which serve the rates up to them; a higher rate is refused in one line", () => {
+    const out = join(dir, "two");
+    expect(flowmac("fit-predictive", "--model", base, "--data", corpus, "-o", out, "--stages", "2", "--max-frames", "1000", "--iterations", "3", "--refits", "1").code).toBe(0);
+    expect(parseSafeTensors(new Uint8Array(readFileSync(join(out, "codec.safetensors")))).tensors.get(PREDICTIVE_TENSOR)!.shape).toEqual([8 + 64 + 2 * 64 * 8]);
+    expect(flowmac("encode", join(dir, "in.wav"), "-o", join(dir, "two.fmac"), "--model", out, "--predictive", "--stages", "2").code).toBe(0);
+    expect(flowmac("decode", join(dir, "two.fmac"), "-o", join(dir, "two.wav"), "--model", out).code).toBe(0);
+    expectCleanFailure(dir, flowmac("encode", join(dir, "in.wav"), "-o", join(dir, "three.fmac"), "--model", out, "--predictive", "--stages", "3"), /3 stages a frame asked of a predictive RVQ of 2/, join(dir, "three.fmac"));
+    expectCleanFailure(dir, flowmac("fit-predictive", "--model", base, "--data", corpus, "-o", join(dir, "o3"), "--stages", "5"), /--stages 5: the model has 4 RVQ stages/);
+  });
+
   it("bad input is a one-line error: no data, a silly rho, a corrupt predictive RVQ in a model", () => {
     expectCleanFailure(dir, flowmac("fit-predictive", "--model", base, "--data", join(dir, "nope"), "-o", join(dir, "o1")), /nope: no such directory/);
     expectCleanFailure(dir, flowmac("fit-predictive", "--model", base, "--data", corpus, "-o", join(dir, "o2"), "--rho", "2"), /--rho/);

@@ -16,6 +16,8 @@ import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
 import { bitrate } from "./config.js";
 import { highBandWeightFor } from "./search-metric.js";
+import { predictiveOf } from "./predictive-store.js";
+import { UserError } from "../util/errors.js";
 import { allocateStream, allocationBudget, allocationBits, minStagesFor, trimToBudget } from "./rate-allocation.js";
 
 /**
@@ -132,8 +134,12 @@ async function encodePredictiveStream(
   highBandWeight: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<FmacStream> {
-  const { rvq } = engine.info.codec;
+  const q = predictiveOf(engine.info);
+  if (!q) throw new UserError(`model ${engine.info.modelId} has no predictive RVQ (fit one with 'flowmac fit-predictive')`);
+  // A predictive RVQ may have fewer stages than the model (fitted for the low rates only).
+  const rvq = { ...engine.info.codec.rvq, stages: Math.min(engine.info.codec.rvq.stages, q.stages) };
   const S = rvq.stages;
+  if (rate.stages > S) throw new UserError(`${rate.stages} stages a frame asked of a predictive RVQ of ${S} (fitted for the rates up to ${S} stages)`);
   const bitsPerIndex = Math.log2(rvq.codebookSize);
   const head = { modelId: engine.info.modelId, sampleRate: SAMPLE_RATE, bitsPerIndex, length, predictive: true };
   if (!allocates(rate, rvq)) {

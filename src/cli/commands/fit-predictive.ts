@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { LatentProbe } from "../../model/latents.js";
-import { DEFAULT_MODEL_DIR, loadModel, modelIdOf, readModelDir } from "../../model/load.js";
+import { DEFAULT_MODEL_DIR, loadModel, modelIdOf, readCodecConfig, readModelDir } from "../../model/load.js";
 import { fitPredictiveRvq } from "../../model/predictive-rvq.js";
 import { withPredictiveRvq } from "../../model/predictive-store.js";
 import { Rng } from "../../nn/rng.js";
@@ -23,6 +23,7 @@ interface FitPredictiveOpts {
   iterations: number;
   refits: number;
   maxFrames: number;
+  stages?: number;
 }
 
 export function registerFitPredictive(program: Command): void {
@@ -39,12 +40,15 @@ export function registerFitPredictive(program: Command): void {
     .option("--seed <n>", "k-means++ seed", parseIntOption("seed", 0, 2 ** 31 - 1), 1)
     .option("--iterations <n>", "most Lloyd iterations per stage", parseIntOption("iterations", 1, 1000), 12)
     .option("--refits <n>", "closed-loop refits of the codebooks after the open-loop fit", parseIntOption("refits", 0, 10), 2)
+    .option("--stages <n>", "predictive stages to fit (default the model's): fewer serve only the lower rates, and each stage's codebook is fitted for the closed loop at that many stages", parseIntOption("stages", 1, 64))
     .option("--max-frames <n>", "fit on about n frames of whole, evenly spaced clips (k-means time grows with it)", parseIntOption("max-frames", 256, 1e8), 40_000)
     .action(async (o: FitPredictiveOpts) => {
       const modelDir = o.model ?? DEFAULT_MODEL_DIR;
       if (!existsSync(o.data)) throw new UserError(`${o.data}: no such directory`);
       if (existsSync(o.output) && !statSync(o.output).isDirectory()) throw new UserError(`${o.output}: exists and is not a directory (the output is a model directory)`);
       const files = readModelDir(modelDir);
+      const modelStages = readCodecConfig(modelDir)?.rvq.stages;
+      if (o.stages !== undefined && modelStages !== undefined && o.stages > modelStages) throw new UserError(`--stages ${o.stages}: the model has ${modelStages} RVQ stages`);
       const log = (m: string) => console.error(m);
       const cacheDir = mkdtempSync(join(tmpdir(), "flowmac-fit-predictive-"));
       try {
@@ -53,7 +57,8 @@ export function registerFitPredictive(program: Command): void {
         await initJax();
         const m = await loadModel(files);
         const c = m.info.codec;
-        const { dim, codebookSize: k, stages } = c.rvq;
+        const { dim, codebookSize: k } = c.rvq;
+        const stages = Math.min(o.stages ?? c.rvq.stages, c.rvq.stages);
         const t0 = Date.now();
         let shown = 0;
         const clips = clipLatents(new LatentProbe(m.codec, m.buffers, c, m.info.stats), data.train, o.maxFrames, (d, of) => {
