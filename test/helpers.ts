@@ -17,6 +17,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** max |a-b| / max(|b|, floor): a relative error robust to tiny reference values. */
+/** Largest absolute difference relative to b's peak magnitude (engine parity checks). */
+export function relToPeak(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let err = 0;
+  let peak = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    peak = Math.max(peak, Math.abs(b[i]));
+  }
+  return err / Math.max(peak, 1e-12);
+}
+
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
   let m = 0;

@@ -13,20 +13,13 @@ import { encodeStream } from "../src/model/encode-stream.js";
 import type { InferenceEngine } from "../src/model/engine.js";
 import { Rng } from "../src/nn/rng.js";
 import { tinyModel, testSignal } from "./tiny-model.js";
+import { relToPeak } from "./helpers.js";
 import { enginePair } from "./tiny-model.js";
 import { countOps, onnxOps } from "./onnx-ops.js";
 
 beforeAll(initJax);
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let err = 0;
-  let peak = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    peak = Math.max(peak, Math.abs(b[i]));
-  }
-  return err / Math.max(peak, 1e-12);
-};
+const rel = relToPeak;
 
 async function runOnnx(bytes: Uint8Array, feeds: Record<string, { data: Float32Array | Int32Array; dims: number[] }>) {
   const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });

@@ -11,18 +11,11 @@ import { normalizeMel } from "../src/audio/stats.js";
 import { Rng } from "../src/nn/rng.js";
 import { initJax } from "../src/nn/runtime.js";
 import { enginePair, testSignal, tinyModel } from "./tiny-model.js";
+import { relToPeak } from "./helpers.js";
 
 beforeAll(initJax);
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let err = 0;
-  let peak = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    peak = Math.max(peak, Math.abs(b[i]));
-  }
-  return err / Math.max(peak, 1e-12);
-};
+const rel = relToPeak;
 
 /** One block of a signal's normalised mel (frames beyond it silent) and its valid mask. */
 function melBlock(e: InferenceEngine, audio: Float32Array): { norm: Float32Array; valid: Float32Array; frames: number } {

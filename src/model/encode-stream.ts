@@ -16,7 +16,7 @@ import type { InferenceEngine } from "./engine.js";
 import { encodeChunks } from "./pipeline.js";
 import { bitrate } from "./config.js";
 import { highBandWeightFor } from "./search-metric.js";
-import { predictiveOf } from "./predictive-store.js";
+import { requirePredictive } from "./predictive-store.js";
 import { UserError } from "../util/errors.js";
 import { allocateStream, allocationBudget, allocationBits, minStagesFor, trimToBudget } from "./rate-allocation.js";
 
@@ -134,8 +134,7 @@ async function encodePredictiveStream(
   highBandWeight: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<FmacStream> {
-  const q = predictiveOf(engine.info);
-  if (!q) throw new UserError(`model ${engine.info.modelId} has no predictive RVQ (fit one with 'flowmac fit-predictive')`);
+  const q = requirePredictive(engine.info);
   // A predictive RVQ may have fewer stages than the model (fitted for the low rates only).
   const rvq = { ...engine.info.codec.rvq, stages: Math.min(engine.info.codec.rvq.stages, q.stages) };
   const S = rvq.stages;

@@ -16,8 +16,7 @@ import type { InferenceEngine, VocodeSettings } from "./engine.js";
 import type { SearchOptions } from "./rvq-search.js";
 import { firstCodeBeyond } from "./stream-fit.js";
 import { decodePredictive, encodePredictive, openLoopErrors, residualMetric, type PredictiveRvq, type ResidualMetric } from "./predictive-rvq.js";
-import { predictiveOf } from "./predictive-store.js";
-import { UserError } from "../util/errors.js";
+import { requirePredictive } from "./predictive-store.js";
 
 export const MARGIN = 32;
 export const BLOCK = 320;
@@ -108,13 +107,6 @@ function frontEnd(): Promise<MelFrontEnd> {
   return (sharedFrontEnd ??= MelFrontEnd.fast());
 }
 
-/** The model's predictive RVQ, or a clear error for a model without one. */
-function predictiveModel(engine: InferenceEngine): PredictiveRvq {
-  const q = predictiveOf(engine.info);
-  if (!q) throw new UserError(`model ${engine.info.modelId} has no predictive RVQ (fit one with 'flowmac fit-predictive')`);
-  return q;
-}
-
 /** The residual search's metric at high-band weight h (search-metric.ts; none: the plain error). */
 function predictiveMetric(engine: InferenceEngine, q: PredictiveRvq, h = 1): ResidualMetric | undefined {
   const parts = engine.searchMetricParts();
@@ -170,7 +162,7 @@ export async function encodeChunks(
   const prefixError = new Float32Array(frames * S);
   const starts = blockStarts(frames);
   // Predictive coding runs on the host, frame after frame, from the latent the decoder will have had.
-  const q = search.predictive ? predictiveModel(engine) : null;
+  const q = search.predictive ? requirePredictive(engine.info) : null;
   if (q && S > q.stages) throw new RangeError(`${S} stages asked of a predictive RVQ of ${q.stages}`);
   const metric = q ? predictiveMetric(engine, q, search.highBandWeight) : undefined;
   let carried: PredictiveState = { zq: null, z: null };
@@ -379,7 +371,7 @@ export async function* decodeMelChunks(engine: InferenceEngine, codes: Uint16Arr
   // A predictive stream's latents, decoded frame after frame on the host (D floats a frame).
   let zqAll: Float32Array | null = null;
   if (o.predictive) {
-    const q = predictiveModel(engine);
+    const q = requirePredictive(engine.info);
     if (streamStages > q.stages) throw new RangeError(`${streamStages} RVQ stages given; the model's predictive RVQ has ${q.stages}`);
     if (stages < streamStages) throw new RangeError(`a predictive stream decodes with all its ${streamStages} stages (each frame is predicted from the last one decoded)`);
     const wide = new Uint16Array(frames * q.stages);

@@ -141,33 +141,42 @@ export function encodePredictive(q: PredictiveRvq, z: Float32Array, frames: numb
   const zq = new Float32Array(frames * dim);
   const p = new Float64Array(dim);
   const target = new Float32Array(dim);
-  const index = new Uint32Array(1);
-  const dist = new Float64Array(1);
   const books = metric ? metric.books : q.codebooks;
   for (let t = 0; t < frames; t++) {
     predictNext(q, t > 0 ? zq.subarray((t - 1) * dim, t * dim) : prev, p);
-    // The residual, through the metric where there is one (the search then runs on R r and R c).
-    for (let i = 0; i < dim; i++) {
-      if (!metric) {
-        target[i] = z[t * dim + i] - p[i];
-        continue;
-      }
-      let x = 0;
-      for (let j = i; j < dim; j++) x += metric.r[i * dim + j] * (z[t * dim + j] - p[j]);
-      target[i] = x;
-    }
+    residualTarget(z, t, dim, p, metric, target);
     const n = counts ? counts[t] : stages;
-    for (let s = 0; s < n; s++) {
-      const book = books.subarray(s * k * dim, (s + 1) * k * dim);
-      index[0] = 0;
-      assignNearest(target, 1, dim, book, k, index, dist);
-      const c = index[0];
-      codes[t * stages + s] = c;
-      for (let i = 0; i < dim; i++) target[i] -= book[c * dim + i];
-    }
+    greedyStages(target, books, k, dim, n, (s, c) => (codes[t * stages + s] = c));
     reconstructFrame(q, p, codes, t, n, zq);
   }
   return { codes, zq };
+}
+
+/** Frame t's residual z_t - p_t into `target`, through the metric where there is one (the search then runs on R r and R c). */
+function residualTarget(z: Float32Array, t: number, dim: number, p: Float64Array, metric: ResidualMetric | undefined, target: Float32Array): void {
+  for (let i = 0; i < dim; i++) {
+    if (!metric) {
+      target[i] = z[t * dim + i] - p[i];
+      continue;
+    }
+    let x = 0;
+    for (let j = i; j < dim; j++) x += metric.r[i * dim + j] * (z[t * dim + j] - p[j]);
+    target[i] = x;
+  }
+}
+
+const nearest = new Uint32Array(1);
+const nearestDist = new Float64Array(1);
+/** Greedy RVQ of `target` over the first n stages of `books` [S, k, dim], in place (left as the residual); `chosen(s, c)` after each stage. */
+function greedyStages(target: Float32Array, books: Float32Array, k: number, dim: number, n: number, chosen: (s: number, c: number) => void): void {
+  for (let s = 0; s < n; s++) {
+    const book = books.subarray(s * k * dim, (s + 1) * k * dim);
+    nearest[0] = 0;
+    assignNearest(target, 1, dim, book, k, nearest, nearestDist);
+    const c = nearest[0];
+    for (let i = 0; i < dim; i++) target[i] -= book[c * dim + i];
+    chosen(s, c);
+  }
 }
 
 /** zq_t = p_t + frame t's codewords, summed in float64 in one order: encoder and decoder must agree to the bit. */
@@ -191,31 +200,15 @@ export function openLoopErrors(q: PredictiveRvq, z: Float32Array, frames: number
   const out = new Float32Array(frames * stages);
   const p = new Float64Array(dim);
   const target = new Float32Array(dim);
-  const index = new Uint32Array(1);
-  const dist = new Float64Array(1);
   const books = metric ? metric.books : q.codebooks;
   for (let t = 0; t < frames; t++) {
     predictNext(q, t > 0 ? z.subarray((t - 1) * dim, t * dim) : prev, p);
-    for (let i = 0; i < dim; i++) {
-      if (!metric) {
-        target[i] = z[t * dim + i] - p[i];
-        continue;
-      }
-      let x = 0;
-      for (let j = i; j < dim; j++) x += metric.r[i * dim + j] * (z[t * dim + j] - p[j]);
-      target[i] = x;
-    }
-    for (let s = 0; s < stages; s++) {
-      const book = books.subarray(s * k * dim, (s + 1) * k * dim);
-      index[0] = 0;
-      assignNearest(target, 1, dim, book, k, index, dist);
+    residualTarget(z, t, dim, p, metric, target);
+    greedyStages(target, books, k, dim, stages, (s) => {
       let e = 0;
-      for (let i = 0; i < dim; i++) {
-        target[i] -= book[index[0] * dim + i];
-        e += target[i] * target[i];
-      }
+      for (let i = 0; i < dim; i++) e += target[i] * target[i];
       out[t * stages + s] = e;
-    }
+    });
   }
   return out;
 }

@@ -53,6 +53,13 @@ export function predictiveInfo(tensors: Map<string, { shape: number[]; data: unk
   return JSON.stringify({ header: JSON.parse(text), data: bytesToBase64(bytes) });
 }
 
+/** predictiveOf, or a one-line error for a model without one (encoding or decoding a predictive stream needs it). */
+export function requirePredictive(info: { modelId: string; predictive?: string; codec: { rvq: { dim: number; codebookSize: number } } }): PredictiveRvq {
+  const q = predictiveOf(info);
+  if (!q) throw new UserError(`model ${info.modelId} has no predictive RVQ (fit one with 'flowmac fit-predictive')`);
+  return q;
+}
+
 const parsed = new Map<string, PredictiveRvq>();
 
 /** A model's predictive RVQ (EngineInfo.predictive), parsed once; undefined for a model without one. */
