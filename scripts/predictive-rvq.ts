@@ -25,6 +25,10 @@ import { loadModel, readModelDir } from "../src/model/load.js";
 import { openEngine } from "../src/model/open.js";
 import { vocodeMel } from "../src/model/pipeline.js";
 import { codecMetricParts } from "../src/model/codec.js";
+import { pitchMetrics } from "../src/eval/pitch.js";
+import { requirePredictive } from "../src/model/predictive-store.js";
+import { searchPredictive } from "../src/model/predictive-search.js";
+import { readFileSync } from "node:fs";
 import { encodePredictive, fitPredictiveRvq, fitPredictor, predictNext, residualMetric, type PredictiveRvq, type ResidualMetric } from "../src/model/predictive-rvq.js";
 import { Rng } from "../src/nn/rng.js";
 import { initJax } from "../src/nn/runtime.js";
@@ -46,6 +50,9 @@ const { values } = parseArgs({
     "high-band-weight": { type: "string", default: "1" },
     control: { type: "boolean", default: false },
     "eval-stages": { type: "string" },
+    fitted: { type: "boolean", default: false },
+    search: { type: "string", default: "greedy" },
+    "stop-clips": { type: "string" },
     stoi: { type: "boolean", default: false },
     "by-voice": { type: "boolean", default: false },
   },
@@ -79,7 +86,7 @@ async function latentsOf(path: string): Promise<{ z: Float32Array; frames: numbe
 // Training latents, clip by clip (prediction runs within a clip).
 const t0 = Date.now();
 const train: { z: Float32Array; frames: number }[] = [];
-for (const p of clipsOf("train", values["train-kind"]!, Number(values["train-clips"]))) {
+for (const p of values.fitted ? [] : clipsOf("train", values["train-kind"]!, Number(values["train-clips"]))) {
   const { z, frames } = await latentsOf(p);
   train.push({ z, frames });
 }
@@ -92,7 +99,7 @@ function metricFor(q: PredictiveRvq, h: number): ResidualMetric | undefined {
   if (h === 1 || parts.length === 0) return undefined;
   return residualMetric(q, Float64Array.from({ length: D * D }, (_, i) => parts[i] + h * parts[D * D + i]));
 }
-{
+if (!values.fitted) {
   const { mean, predictor } = fitPredictor(train, D, 1);
   const p = new Float64Array(D);
   let variance = 0;
@@ -116,15 +123,18 @@ const fit = (rho: number) =>
   });
 const shipped: PredictiveRvq = { dim: D, codebookSize: K, stages: S, mean: new Float32Array(D), predictor: new Float32Array(D * D), codebooks: new Float32Array(S * K * D) };
 m.buffers.codebooks.slice(0, S).forEach((b, s) => shipped.codebooks.set(b.ref.dataSync() as Float32Array, s * K * D));
-const arms: { name: string; q: PredictiveRvq; metric?: ResidualMetric; stages: number }[] = [];
+const arms: { name: string; q: PredictiveRvq; metric?: ResidualMetric; stages: number; search: string }[] = [];
 const weights = values["high-band-weight"]!.split(",").map(Number);
 const fitted: [string, PredictiveRvq][] = [["shipped books", shipped]];
 if (values.control) fitted.push(["k-means books", fit(0)]);
-for (const rho of values.rho!.split(",").map(Number)) fitted.push([`predictive rho ${rho}`, fit(rho)]);
+if (values.fitted) fitted.push(["model's predictive", requirePredictive(m.info)]);
+else for (const rho of values.rho!.split(",").map(Number)) fitted.push([`predictive rho ${rho}`, fit(rho)]);
 const evalStages = values["eval-stages"] ? values["eval-stages"].split(",").map(Number) : [S];
 for (const [name, q] of fitted)
   for (const h of weights)
-    for (const n of evalStages) arms.push({ name: `${name}${h === 1 ? "" : ` h${h}`}${n === S ? "" : ` first ${n}`}`, q, metric: metricFor(q, h), stages: n });
+    for (const n of evalStages)
+      for (const search of values.search!.split(","))
+        arms.push({ name: `${name}${h === 1 ? "" : ` h${h}`}${n === S ? "" : ` first ${n}`}${search === "greedy" ? "" : ` ${search}`}`, q, metric: metricFor(q, h), stages: n, search });
 console.log(`fitted (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 
 const engine = values.stoi ? await openEngine(values.model!, "onnx") : null;
@@ -136,16 +146,26 @@ function voiceOf(path: string): string {
   return lang ? `${source} ${lang} ${/female/.test(path) ? "F" : "M"}` : source;
 }
 const l1 = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
-for (const path of clipsOf(values.split!, "speech", Number(values.clips))) {
+const evalClips = values["stop-clips"]
+  ? readFileSync(values["stop-clips"], "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map((id) => join(values.data!, manifest.find((e) => e.id === id)!.path))
+  : clipsOf(values.split!, "speech", Number(values.clips));
+for (const path of evalClips) {
   const { z, frames, mel, audio } = await latentsOf(path);
   for (const arm of arms) {
-    const { zq } = encodePredictive(arm.q, z, frames, arm.stages === S ? undefined : new Uint8Array(frames).fill(arm.stages), arm.metric);
+    const counts = arm.stages === S ? undefined : new Uint8Array(frames).fill(arm.stages);
+    const [, b, pth] = /^b(\d+)(?:p(\d+))?$/.exec(arm.search) ?? [];
+    const { zq } = arm.search === "greedy" ? encodePredictive(arm.q, z, frames, counts, arm.metric) : searchPredictive(arm.q, z, frames, { counts, metric: arm.metric, beam: Number(b), paths: Number(pth ?? 1) });
     const prior = priorProbe.prior(zq, frames);
     const scores: [string, number][] = [
       ["latent MSE", zq.reduce((s, v, i) => s + (v - z[i]) ** 2, 0) / frames],
       ["prior L1", l1(prior, mel)],
     ];
-    if (engine) scores.push(["STOI", await stoi(audio, await vocodeMel(engine, prior, frames, audio.length), 24000)]);
+    if (engine) {
+      const out = await vocodeMel(engine, prior, frames, audio.length);
+      scores.push(["STOI", await stoi(audio, out, 24000)], ["ESTOI", await stoi(audio, out, 24000, true)]);
+      const pm = pitchMetrics(audio, out);
+      if (Number.isFinite(pm.f0Cents)) scores.push(["F0 cents", pm.f0Cents]);
+    }
     for (const [k, v] of scores) {
       addTo(`${arm.name} | ${k}`, v);
       if (values["by-voice"]) addTo(`${voiceOf(path)} | ${arm.name} | ${k}`, v);

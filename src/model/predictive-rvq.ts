@@ -153,7 +153,7 @@ export function encodePredictive(q: PredictiveRvq, z: Float32Array, frames: numb
 }
 
 /** Frame t's residual z_t - p_t into `target`, through the metric where there is one (the search then runs on R r and R c). */
-function residualTarget(z: Float32Array, t: number, dim: number, p: Float64Array, metric: ResidualMetric | undefined, target: Float32Array): void {
+export function residualTarget(z: Float32Array, t: number, dim: number, p: Float64Array, metric: ResidualMetric | undefined, target: Float32Array): void {
   for (let i = 0; i < dim; i++) {
     if (!metric) {
       target[i] = z[t * dim + i] - p[i];
@@ -181,11 +181,16 @@ function greedyStages(target: Float32Array, books: Float32Array, k: number, dim:
 
 /** zq_t = p_t + frame t's codewords, summed in float64 in one order: encoder and decoder must agree to the bit. */
 function reconstructFrame(q: PredictiveRvq, p: Float64Array, codes: Uint16Array, t: number, n: number, zq: Float32Array): void {
-  const { dim, codebookSize: k, stages } = q;
+  sumFrame(q, p, codes, t * q.stages, n, zq, t * q.dim);
+}
+
+/** out[outAt ..] = p + the codewords codes[at .. at + n) of stages 0 .. n-1: the one way every coder sums a frame. */
+export function sumFrame(q: PredictiveRvq, p: Float64Array, codes: ArrayLike<number>, at: number, n: number, out: Float32Array, outAt: number): void {
+  const { dim, codebookSize: k } = q;
   for (let i = 0; i < dim; i++) {
     let x = p[i];
-    for (let s = 0; s < n; s++) x += q.codebooks[(s * k + codes[t * stages + s]) * dim + i];
-    zq[t * dim + i] = x;
+    for (let s = 0; s < n; s++) x += q.codebooks[(s * k + codes[at + s]) * dim + i];
+    out[outAt + i] = x;
   }
 }
 

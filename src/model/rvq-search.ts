@@ -120,62 +120,100 @@ export class RvqSearch {
     const codes = new Int32Array(stages * T);
     const error = new Float64Array(T);
     const prefixError = new Float64Array(T * stages);
-    let err = new Float64Array(beam);
-    let path = new Int32Array(beam * stages);
-    let nextPath = new Int32Array(beam * stages);
-    let nextErr = new Float64Array(beam);
-    const candFrom = new Int32Array(beam);
-    const candK = new Int32Array(beam);
-    const a = new Float64Array(K);
     const rate = o.rate && o.rate.lambda > 0 ? o.rate : null;
-    const priced = new Float64Array(K);
+    const frame = this.frameBuffers(beam, stages);
     for (let t = 0; t < T; t++) {
-      err[0] = 0;
-      let alive = 1;
       const here = o.frameStages ? o.frameStages[t] : stages;
       if (!(here >= 1 && here <= stages)) throw new RangeError(`frame ${t}: ${here} stages asked of ${stages}`);
       const before = t === 0 ? 0 : o.frameStages ? o.frameStages[t - 1] : stages;
-      for (let s = 0; s < here; s++) {
-        const sc = t * S * K + s * K;
-        let nrm: ArrayLike<number> = this.norms[s];
-        const bits = rate?.bits(s, s < before ? codes[s * T + t - 1] : -1);
-        if (bits) {
-          for (let j = 0; j < K; j++) priced[j] = nrm[j] + rate!.lambda * bits[j];
-          nrm = priced;
-        }
-        let kept = 0;
-        for (let p = 0; p < alive; p++) {
-          // a_j = z·c_{s,j} - sum_{u<s} c_{u,k_u}·c_{s,j}: the residual of path p dotted with entry j.
-          this.residualDots(scores, sc, path, p * stages, s, a);
-          for (let j = 0; j < K; j++) {
-            const e = err[p] + nrm[j] - 2 * a[j];
-            if (kept === beam && !(e < nextErr[beam - 1])) continue;
-            // Insertion in ascending order; an equal error stays behind the earlier (path, entry).
-            let i = kept < beam ? kept++ : beam - 1;
-            while (i > 0 && e < nextErr[i - 1]) {
-              nextErr[i] = nextErr[i - 1];
-              candFrom[i] = candFrom[i - 1];
-              candK[i] = candK[i - 1];
-              i--;
-            }
-            nextErr[i] = e;
-            candFrom[i] = p;
-            candK[i] = j;
-          }
-        }
-        for (let i = 0; i < kept; i++) {
-          nextPath.set(path.subarray(candFrom[i] * stages, candFrom[i] * stages + s), i * stages);
-          nextPath[i * stages + s] = candK[i];
-        }
-        [path, nextPath] = [nextPath, path];
-        [err, nextErr] = [nextErr, err];
-        alive = kept;
-      }
-      for (let s = 0; s < here; s++) codes[s * T + t] = path[s];
-      this.pathErrors(scores, t, path, here, prefixError.subarray(t * stages, t * stages + here));
+      this.beamFrame(scores, t * S * K, here, frame, rate ? (s) => rate.bits(s, s < before ? codes[s * T + t - 1] : -1) : null, rate?.lambda ?? 0);
+      for (let s = 0; s < here; s++) codes[s * T + t] = frame.path[s];
+      this.pathErrors(scores, t, frame.path, here, prefixError.subarray(t * stages, t * stages + here));
       error[t] = prefixError[t * stages + here - 1];
     }
     return { codes, error, prefixError };
+  }
+
+  /**
+   * The `beam` best codes of one latent's first `stages` stages, best first, from its scores
+   * [stages*K or more] (z·c for every entry, as search() takes them): paths [alive, stages] and their
+   * squared errors less |z|^2. The predictive RVQ searches frame by frame with it, each
+   * frame's target known only once the one before is decoded.
+   */
+  frameCandidates(scores: Float32Array, stages: number, beam: number): { paths: Int32Array; errors: Float64Array; alive: number } {
+    if (!Number.isInteger(stages) || stages < 1 || stages > this.stages) throw new RangeError(`${stages} stages asked of a model with ${this.stages}`);
+    if (!Number.isInteger(beam) || beam < 1) throw new RangeError(`beam must be a positive integer, got ${beam}`);
+    if (scores.length < stages * this.K) throw new Error(`expected ${stages * this.K} scores, got ${scores.length}`);
+    const frame = this.frameBuffers(beam, stages);
+    const alive = this.beamFrame(scores, 0, stages, frame, null, 0);
+    return { paths: frame.path.slice(0, alive * stages), errors: frame.err.slice(0, alive), alive };
+  }
+
+  private frameBuffers(beam: number, stages: number): FrameBeam {
+    return {
+      beam,
+      stages,
+      err: new Float64Array(beam),
+      path: new Int32Array(beam * stages),
+      nextPath: new Int32Array(beam * stages),
+      nextErr: new Float64Array(beam),
+      candFrom: new Int32Array(beam),
+      candK: new Int32Array(beam),
+      a: new Float64Array(this.K),
+      priced: new Float64Array(this.K),
+    };
+  }
+
+  /**
+   * The beam search of one frame over its first `here` stages (scores from offset sc0); leaves the
+   * surviving paths best first in f.path / f.err and returns how many there are. `bits(s)`: the
+   * rate row of stage s (IndexRate.bits), or null for none.
+   */
+  private beamFrame(scores: Float32Array, sc0: number, here: number, f: FrameBeam, bits: ((s: number) => Float32Array | null) | null, lambda: number): number {
+    const { K } = this;
+    const { beam, stages, candFrom, candK, a, priced } = f;
+    f.err[0] = 0;
+    let alive = 1;
+    for (let s = 0; s < here; s++) {
+      const sc = sc0 + s * K;
+      let nrm: ArrayLike<number> = this.norms[s];
+      const row = bits?.(s);
+      if (row) {
+        for (let j = 0; j < K; j++) priced[j] = nrm[j] + lambda * row[j];
+        nrm = priced;
+      }
+      const { err, path, nextErr, nextPath } = f;
+      let kept = 0;
+      for (let p = 0; p < alive; p++) {
+        // a_j = z·c_{s,j} - sum_{u<s} c_{u,k_u}·c_{s,j}: the residual of path p dotted with entry j.
+        this.residualDots(scores, sc, path, p * stages, s, a);
+        for (let j = 0; j < K; j++) {
+          const e = err[p] + nrm[j] - 2 * a[j];
+          if (kept === beam && !(e < nextErr[beam - 1])) continue;
+          // Insertion in ascending order; an equal error stays behind the earlier (path, entry).
+          let i = kept < beam ? kept++ : beam - 1;
+          while (i > 0 && e < nextErr[i - 1]) {
+            nextErr[i] = nextErr[i - 1];
+            candFrom[i] = candFrom[i - 1];
+            candK[i] = candK[i - 1];
+            i--;
+          }
+          nextErr[i] = e;
+          candFrom[i] = p;
+          candK[i] = j;
+        }
+      }
+      for (let i = 0; i < kept; i++) {
+        nextPath.set(path.subarray(candFrom[i] * stages, candFrom[i] * stages + s), i * stages);
+        nextPath[i * stages + s] = candK[i];
+      }
+      f.path = nextPath;
+      f.nextPath = path;
+      f.err = nextErr;
+      f.nextErr = err;
+      alive = kept;
+    }
+    return alive;
   }
 
   /**
@@ -212,6 +250,20 @@ export class RvqSearch {
       out[s] = e;
     }
   }
+}
+
+/** One frame's beam: the surviving paths [beam, stages] and errors, and scratch reused frame to frame. */
+interface FrameBeam {
+  beam: number;
+  stages: number;
+  err: Float64Array;
+  path: Int32Array;
+  nextPath: Int32Array;
+  nextErr: Float64Array;
+  candFrom: Int32Array;
+  candK: Int32Array;
+  a: Float64Array;
+  priced: Float64Array;
 }
 
 /** x[i..i+n) · y[j..j+n) in float64; four partial sums (the gram rows of a cold encode are ~30 % of its search). */
