@@ -53,6 +53,7 @@ const { values } = parseArgs({
     fitted: { type: "boolean", default: false },
     search: { type: "string", default: "greedy" },
     "stop-clips": { type: "string" },
+    interp: { type: "boolean", default: false },
     stoi: { type: "boolean", default: false },
     "by-voice": { type: "boolean", default: false },
   },
@@ -149,12 +150,33 @@ const l1 = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + Math.
 const evalClips = values["stop-clips"]
   ? readFileSync(values["stop-clips"], "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")).map((id) => join(values.data!, manifest.find((e) => e.id === id)!.path))
   : clipsOf(values.split!, "speech", Number(values.clips));
+// --interp: code every other frame with twice the stages and interpolate the rest (the same bits).
+const S2 = Math.min(2 * S, m.buffers.codebooks.length);
+const shipped2: PredictiveRvq = { ...shipped, stages: S2, codebooks: new Float32Array(S2 * K * D) };
+m.buffers.codebooks.slice(0, S2).forEach((b, s) => shipped2.codebooks.set(b.ref.dataSync() as Float32Array, s * K * D));
+const h2 = weights[weights.length - 1];
+const metric2 = metricFor(shipped2, h2);
+type Arm = (typeof arms)[number] & { code?: (z: Float32Array, frames: number) => Float32Array };
+const allArms: Arm[] = [...arms];
+if (values.interp) {
+  const interpolate = (zq: Float32Array, frames: number) => {
+    for (let t = 1; t < frames; t += 2)
+      for (let i = 0; i < D; i++) zq[t * D + i] = t + 1 < frames ? 0.5 * (zq[(t - 1) * D + i] + zq[(t + 1) * D + i]) : zq[(t - 1) * D + i];
+    return zq;
+  };
+  allArms.push({ name: "unquantised", q: shipped, stages: S, search: "", code: (z) => z.slice() });
+  allArms.push({ name: "unquantised, odd frames interpolated", q: shipped, stages: S, search: "", code: (z, f) => interpolate(z.slice(), f) });
+  allArms.push({
+    name: `shipped books h${h2}, even frames ${S2} stages b4, odd interpolated`, q: shipped2, stages: S2, search: "",
+    code: (z, f) => interpolate(searchPredictive(shipped2, z, f, { metric: metric2, beam: 4 }).zq, f),
+  });
+}
 for (const path of evalClips) {
   const { z, frames, mel, audio } = await latentsOf(path);
-  for (const arm of arms) {
+  for (const arm of allArms) {
     const counts = arm.stages === S ? undefined : new Uint8Array(frames).fill(arm.stages);
     const [, b, pth] = /^b(\d+)(?:p(\d+))?$/.exec(arm.search) ?? [];
-    const { zq } = arm.search === "greedy" ? encodePredictive(arm.q, z, frames, counts, arm.metric) : searchPredictive(arm.q, z, frames, { counts, metric: arm.metric, beam: Number(b), paths: Number(pth ?? 1) });
+    const { zq } = arm.code ? { zq: arm.code(z, frames) } : arm.search === "greedy" ? encodePredictive(arm.q, z, frames, counts, arm.metric) : searchPredictive(arm.q, z, frames, { counts, metric: arm.metric, beam: Number(b), paths: Number(pth ?? 1) });
     const prior = priorProbe.prior(zq, frames);
     const scores: [string, number][] = [
       ["latent MSE", zq.reduce((s, v, i) => s + (v - z[i]) ** 2, 0) / frames],

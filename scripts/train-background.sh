@@ -6,6 +6,7 @@
 # 8-stage base, see BASE8 below).
 #
 #   scripts/train-background.sh            # (default) refiner-decoded3: the vocoder on the decoded mels of the weighted encoder search, 2026-12-03 fourth session
+#   RUNS="codec-prior16pb codec-prior16pc" scripts/train-background.sh  # sampling for diverse real speech and its control (2026-12-03 sixth session)
 #   RUNS="codec-prior16pe codec-prior16pw1" scripts/train-background.sh  # continued to 12000 steps (finished 2026-12-03 fourth session)
 #   RUNS="codec-prior16pw1 codec-prior16pw2" scripts/train-background.sh  # speaker perturbation at 10 % and 20 % (pw2 finished at 4000)
 #   RUNS="codec-prior16pe codec-prior16pe-old" scripts/train-background.sh  # issue 19's A/B: the wider corpus against the one before 0ad-data joined (2026-12-03 third session)
@@ -173,6 +174,14 @@ for r in $RUNS; do
       PD="$DATA/runs/codec-prior16pd/weights.safetensors"; [ -f "$PD" ] || PD="$REPO/models/default"
       RESUME_FROM="" start "$r" 10 codec --data "$DATA/corpus" --steps "$STEPS" --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short --warp "$W" \
         $([ -f "$DATA/runs/$r/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$PD") ;;
+    codec-prior16pb|codec-prior16pc)
+      # Issue 17's unseen speakers (2026-12-03 sixth session): the draws shared for diverse real speech. pb draws
+      # real speech 0.6, music 0.2 + 0.1, synthetic speech 0.1, and within a kind each source as the square root
+      # of its hours (--source-balance 0.5: the Russian reader 32 % -> 20 % of the real speech); pc is the
+      # control, today's sampling. Both from the shipped codec, codec-prior16pe's recipe, 4000 steps.
+      SAMPLING=""; [ "$r" = codec-prior16pb ] && SAMPLING="--kind-weights speech-real=0.6,music-real=0.2,speech-synthetic=0.1,music-synthetic=0.1 --source-balance 0.5"
+      RESUME_FROM="" start "$r" 10 codec --data "$DATA/corpus" --steps 4000 --frames 64 --batch 16 --lr 3e-5 --prior-weight 1 --band-delta-weight 1 --cfm-weight 0 --engine onnx --pack-short $SAMPLING \
+        $([ -f "$DATA/runs/$r/checkpoint.safetensors" ] && echo --stats "$DATA/shipped-stats.json" || echo --init "$REPO/models/default") ;;
     codec-prior16u)
       # codec-prior16 with every stage count trained equally often (--stage-dropout 1): the default
       # quantizer dropout trains all 16 stages on half the examples and 4 stages on 1 in 32, and the

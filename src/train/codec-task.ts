@@ -60,7 +60,7 @@ export function createCodecTask(c: CodecConfig, t: CodecTrainConfig, train: Clip
   const init = initCodec(initRng, c);
   const params = init.params;
   let buffers = init.buffers;
-  const sampler = new ClipSampler(train, t.packShort ? MIN_PACKED_FRAMES : t.frames);
+  const sampler = new ClipSampler(train, t.packShort ? MIN_PACKED_FRAMES : t.frames, t.sampling);
   const packer = t.packShort ? new ClipPacker(train) : null;
   const S = c.rvq.stages;
   const B = t.batch;

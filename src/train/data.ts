@@ -53,22 +53,50 @@ export async function openTrainingData(dir: string, o: DataOptions): Promise<Tra
   return { train, val, heldOut: () => [], kind: "folder" };
 }
 
-/** Draws clips with probability proportional to kind weight x duration share within the kind. */
+/** How the sampler shares its draws: per kind, and between the sources of a kind. */
+export interface SamplingOptions {
+  /** Share of draws per kind (default KIND_WEIGHTS); kinds left out keep their default weight. */
+  kindWeights?: Partial<Record<ClipKind, number>>;
+  /**
+   * Within a kind, a source's share of the draws goes as (its share of the kind's hours)^b: 1 (the
+   * default) draws by duration, 0 gives every source (speaker, voice set, package) the same share,
+   * so one long reader does not stand for most of the speech.
+   */
+  sourceBalance?: number;
+}
+
+/**
+ * Draws clips with probability proportional to kind weight x source share within the kind
+ * (duration^sourceBalance, normalised) x duration share within the source.
+ */
 export class ClipSampler {
   private cum: Float64Array;
   constructor(
     readonly clips: Clip[],
     minFrames: number,
+    o: SamplingOptions = {},
   ) {
-    const byKind = new Map<ClipKind, number>();
+    const weights = { ...KIND_WEIGHTS, ...o.kindWeights };
+    const b = o.sourceBalance ?? 1;
     const ok = clips.map((c) => c.frames >= minFrames);
-    clips.forEach((c, i) => ok[i] && byKind.set(c.entry.kind, (byKind.get(c.entry.kind) ?? 0) + c.frames));
-    if (byKind.size === 0) throw new UserError(`no clip is long enough for crops of ${minFrames} frames`);
-    const wsum = [...byKind.keys()].reduce((s, k) => s + KIND_WEIGHTS[k], 0);
+    const bySource = new Map<string, number>();
+    const keyOf = (c: Clip) => `${c.entry.kind}\u0000${c.entry.source}`;
+    clips.forEach((c, i) => ok[i] && bySource.set(keyOf(c), (bySource.get(keyOf(c)) ?? 0) + c.frames));
+    if (bySource.size === 0) throw new UserError(`no clip is long enough for crops of ${minFrames} frames`);
+    // Each source's share of its kind: frames^b, normalised within the kind.
+    const kindTotal = new Map<ClipKind, number>();
+    for (const [key, frames] of bySource) {
+      const kind = key.split("\u0000")[0] as ClipKind;
+      kindTotal.set(kind, (kindTotal.get(kind) ?? 0) + frames ** b);
+    }
+    const wsum = [...kindTotal.keys()].reduce((s, k) => s + weights[k], 0);
     this.cum = new Float64Array(clips.length);
     let acc = 0;
     clips.forEach((c, i) => {
-      if (ok[i]) acc += (KIND_WEIGHTS[c.entry.kind] / wsum) * (c.frames / byKind.get(c.entry.kind)!);
+      if (ok[i]) {
+        const source = bySource.get(keyOf(c))!;
+        acc += (weights[c.entry.kind] / wsum) * (source ** b / kindTotal.get(c.entry.kind)!) * (c.frames / source);
+      }
       this.cum[i] = acc;
     });
   }

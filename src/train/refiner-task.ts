@@ -66,7 +66,7 @@ export async function createRefinerTask(c: RefinerVocoderConfig, t: TrainSetting
   const g = c.generator;
   const schedule = { kind: "cosine" as const, lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 };
   const gen = newGroup(initRefiner(new Rng(seed ^ 0x7ef1), g) as unknown as Params, new AdamW({ beta1: 0.9, beta2: 0.99, clipNorm: 10 }), schedule, t.emaDecay);
-  const sampler = new ClipSampler(train, t.frames);
+  const sampler = new ClipSampler(train, t.frames, t.sampling);
   const inverse = refinerMelInverse(g);
   const target = new MagnitudeTarget(g.nFft, g.hop);
   const bins = target.bins;

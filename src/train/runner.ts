@@ -4,6 +4,7 @@
  * steps, checkpoints every K steps and on Ctrl-C, resume from a full
  * checkpoint (bit-for-bit) or from weights alone.
  */
+import type { SamplingOptions } from "./data.js";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { emaUpdate, initAdamState, learningRate, uploadLike, type AdamState, type AdamW, type Schedule } from "../nn/optim.js";
@@ -33,6 +34,8 @@ export interface TrainSettings {
   packShort?: boolean;
   /** Speaker perturbation (codec): each crop's spectrum scaled in frequency by a factor in [1 / (1 + warp), 1 + warp]; 0 or absent: off. */
   warp?: number;
+  /** How draws are shared between kinds and between the sources of a kind (data.ts); absent: by duration, KIND_WEIGHTS. */
+  sampling?: SamplingOptions;
 }
 
 export interface TrainGroup {

@@ -25,7 +25,7 @@ export function createVocoderTask(c: VocoderConfig, t: VocoderTrainConfig, train
   const schedule = { kind: "cosine" as const, lr: t.lr, warmup: t.warmup, steps: t.steps, minLr: t.lr / 20 };
   const gen = newGroup(initGenerator(initRng, c) as unknown as Params, new AdamW({ beta1: 0.8, beta2: 0.99, clipNorm: 10 }), schedule, t.emaDecay);
   const disc = newGroup(initDiscriminators(initRng, c.disc) as unknown as Params, new AdamW({ beta1: 0.8, beta2: 0.99, clipNorm: 10 }), schedule, 0);
-  const sampler = new ClipSampler(train, t.frames);
+  const sampler = new ClipSampler(train, t.frames, t.sampling);
   const B = t.batch;
   const F = t.frames;
   const N = F * HOP;

@@ -8,7 +8,8 @@ import { VOCODER_CONFIGS, type AnyVocoderConfig } from "../../model/vocoder.js";
 import type { LoadedFile } from "../../nn/checkpoint.js";
 import { initJax } from "../../nn/runtime.js";
 import { CODEC_TRAIN, createCodecTask, TRAIN_ENGINES, type TrainEngine } from "../../train/codec-task.js";
-import { clipMel, DEFAULT_VAL_FRACTION, HOP, openTrainingData, type Clip } from "../../train/data.js";
+import { clipMel, DEFAULT_VAL_FRACTION, HOP, KIND_WEIGHTS, openTrainingData, type Clip } from "../../train/data.js";
+import type { ClipKind } from "../../corpus/build.js";
 import { configNameOf, initWeightsPath, melStatsOf, readInitWeights } from "../../train/init-weights.js";
 import { runTraining, type TrainSettings, type TrainTask } from "../../train/runner.js";
 import { createRefinerTask, REFINER_TRAIN } from "../../train/refiner-task.js";
@@ -47,6 +48,8 @@ interface TrainOpts {
   stageDropout?: number;
   packShort?: boolean;
   warp?: number;
+  kindWeights?: Partial<Record<ClipKind, number>>;
+  sourceBalance?: number;
   valFraction: number;
   maxHours?: number;
   valEvery: number;
@@ -147,6 +150,20 @@ function warmStart(o: TrainOpts): CodecStart {
   return start;
 }
 
+/** `speech-real=0.6,music-real=0.2`: weights per kind for the sampler, each in [0, 1]. */
+function parseKindWeights(v: string): Partial<Record<ClipKind, number>> {
+  const out: Partial<Record<ClipKind, number>> = {};
+  for (const part of v.split(",")) {
+    const [kind, w, ...rest] = part.split("=");
+    const x = Number(w);
+    if (!(kind in KIND_WEIGHTS) || rest.length > 0 || w === undefined || w.trim() === "" || !(x >= 0 && x <= 1)) {
+      throw new UserError(`--kind-weights: expected kind=weight pairs, each weight in [0, 1], kinds: ${Object.keys(KIND_WEIGHTS).join(", ")} (got '${part}')`);
+    }
+    out[kind as ClipKind] = x;
+  }
+  return out;
+}
+
 /** The weights file --resume names (its config and mel statistics carry over), or null. */
 function resumeFile(o: TrainOpts, model: "codec" | "vocoder"): LoadedFile | null {
   return o.resume ? readCheckpointFile(o.resume, model) : null;
@@ -178,6 +195,8 @@ function common(cmd: Command, configs: string[], defaultConfig: string): Command
     .option("--val-every <n>", "validate every n steps", parseIntOption("val-every", 1, 1e9), 250)
     .option("--ckpt-every <n>", "checkpoint every n steps", parseIntOption("ckpt-every", 1, 1e9), 100)
     .option("--log-every <n>", "log every n steps", parseIntOption("log-every", 1, 1e9), 10)
+    .option("--kind-weights <list>", `share of the draws per kind, e.g. speech-real=0.6,music-real=0.2 (kinds left out keep their default: ${Object.entries(KIND_WEIGHTS).map(([k, v]) => `${k}=${v}`).join(",")}; give it again with --resume)`, parseKindWeights)
+    .option("--source-balance <b>", "within a kind, each source's share of the draws goes as its share of the hours to the power b: 1 = by duration (default), 0 = every source alike (give it again with --resume)", parseFloatOption("source-balance", 0, 1))
     .addHelpText("after", DATA_HELP);
 }
 
@@ -210,6 +229,10 @@ async function prepare(o: TrainOpts, defaults: TrainSettings): Promise<{ train: 
   if (o.steps) t.steps = o.steps;
   if (o.packShort) t.packShort = true;
   if (o.warp) t.warp = o.warp;
+  if (o.kindWeights || o.sourceBalance !== undefined) {
+    t.sampling = { kindWeights: o.kindWeights, sourceBalance: o.sourceBalance };
+    console.error(`sampling: kind weights ${JSON.stringify({ ...KIND_WEIGHTS, ...o.kindWeights })}, source balance ${o.sourceBalance ?? 1}`);
+  }
   noteShortClips(data.train, data.val, t);
   return { train: data.train, val: data.val, heldOut: data.heldOut, t };
 }
